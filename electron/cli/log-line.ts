@@ -1,0 +1,30 @@
+import type { RequestLogEntry } from '../core/events.js';
+
+/** One human-readable line per request, in the spirit of the seed proxy's log. */
+export function formatLogLine(entry: RequestLogEntry): string {
+  const key = entry.keyPrefix ? `${entry.keyPrefix}… via ${entry.keySource}` : entry.keySource;
+  const who = entry.user ? `${entry.user} (${key})` : (key ?? '-');
+  const timing = entry.ttfbMs !== null ? `${formatMs(entry.durationMs)} (first byte ${formatMs(entry.ttfbMs)})` : formatMs(entry.durationMs);
+  const parts = [
+    `[${entry.id}]`,
+    entry.ip,
+    who,
+    `${entry.method} ${entry.path}`,
+    `-> ${entry.status}`,
+    timing,
+    `${formatBytes(entry.bytesIn)} in / ${formatBytes(entry.bytesOut)} out`,
+  ];
+  if (entry.model) parts.push(`model=${entry.model}`);
+  if (entry.outcome !== 'ok') parts.push(`${entry.outcome}${entry.error ? `: ${entry.error}` : ''}`);
+  return parts.join(' ');
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

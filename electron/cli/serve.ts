@@ -1,0 +1,58 @@
+import { join } from 'node:path';
+import log from 'electron-log/node';
+import { createGateway } from '../core/gateway.js';
+import type { GateSettings } from '../core/settings.js';
+import { GATE_VERSION } from '../core/version.js';
+import { openStore } from './conf-store.js';
+import { formatLogLine } from './log-line.js';
+
+export interface ServeOptions {
+  dataDir?: string;
+  overrides: Partial<GateSettings>;
+}
+
+/** Runs the gate in the foreground until SIGINT or SIGTERM, one log line per request. */
+export async function serve({ dataDir, overrides }: ServeOptions): Promise<void> {
+  const store = openStore(dataDir, overrides);
+  configureLog(join(store.path, '..', 'logs', 'gate.log'));
+  store.watch();
+  const gateway = createGateway({ keys: store, settings: store });
+  const settings = store.current();
+
+  gateway.events.on('request', (entry) => {
+    const line = formatLogLine(entry);
+    if (entry.outcome === 'ok') log.info(line);
+    else log.warn(line);
+  });
+
+  const status = await gateway.listen();
+  const keyCount = gateway.keys.list().length;
+  log.info(`Ollama Gate ${GATE_VERSION}: forwarding to ${settings.upstream}`);
+  log.info(`Store: ${store.path} (${keyCount} key${keyCount === 1 ? '' : 's'})`);
+  log.info(`Listening on ${status.urls.join('  ')}`);
+  if (keyCount === 0) log.warn('No keys yet: create one with `ollama-gate keys add NAME` (this gate refuses every request until then)');
+  const health = await gateway.checkHealth();
+  if (health.reachable) log.info(`Ollama ${health.version ?? '(unknown version)'} answers at ${settings.upstream}`);
+  else log.warn(`Ollama is not reachable yet: ${health.error}`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info(`${signal}: shutting down`);
+      gateway
+        .close()
+        .catch((error: unknown) => log.error('error while closing:', error))
+        .finally(() => {
+          store.close();
+          resolve();
+        });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+function configureLog(file: string): void {
+  log.transports.file.resolvePathFn = () => file;
+  log.transports.file.maxSize = 10 * 1024 * 1024;
+  log.transports.console.format = '{h}:{i}:{s} {text}';
+}

@@ -1,0 +1,99 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * Every error the gate itself answers with, in one table: its status, the OpenAI error type used on
+ * `/v1/*`, and whether the request was denied (auth, scope) or failed. Auth failures are 400/401/403
+ * only: clients retry 429 and 5xx, which would hammer a wrong key.
+ */
+const ERROR_TABLE = {
+  missing_key: { status: 401, type: 'invalid_request_error', code: 'missing_api_key' },
+  invalid_key: { status: 403, type: 'invalid_request_error', code: 'invalid_api_key' },
+  disabled_key: { status: 403, type: 'invalid_request_error', code: 'invalid_api_key' },
+  expired_key: { status: 403, type: 'invalid_request_error', code: 'invalid_api_key' },
+  sessions_off: { status: 403, type: 'invalid_request_error', code: 'sessions_disabled' },
+  out_of_scope: { status: 403, type: 'permission_error', code: 'insufficient_scope' },
+  not_exposed: { status: 404, type: 'not_found_error', code: 'not_found' },
+  bad_request: { status: 400, type: 'invalid_request_error', code: 'bad_request' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error', code: 'method_not_allowed' },
+  body_too_large: { status: 413, type: 'invalid_request_error', code: 'body_too_large' },
+  upstream_unreachable: { status: 502, type: 'api_error', code: 'upstream_unreachable' },
+  upstream_timeout: { status: 504, type: 'api_error', code: 'upstream_timeout' },
+  internal: { status: 500, type: 'api_error', code: 'internal_error' },
+} as const;
+
+export type GateErrorCode = keyof typeof ERROR_TABLE;
+
+export class GateError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: GateErrorCode,
+    message: string,
+    /** headers the answer must carry, such as Retry-After */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = ERROR_TABLE[code].status;
+  }
+
+  get isDenial(): boolean {
+    return this.status === 401 || this.status === 403;
+  }
+}
+
+/** The JSON body for an error, in the shape the client on that path understands. */
+export function errorBody(path: string, error: GateError): string {
+  if (path === '/v1' || path.startsWith('/v1/')) {
+    const { type, code } = ERROR_TABLE[error.code];
+    return JSON.stringify({ error: { message: error.message, type, param: null, code } }) + '\n';
+  }
+  return JSON.stringify({ error: error.message });
+}
+
+/** Answers with the error; returns the body's length (0 when the answer had already begun and the stream is cut). */
+export function sendError(res: ServerResponse, path: string, error: GateError): number {
+  if (res.headersSent) {
+    res.destroy();
+    return 0;
+  }
+  const body = errorBody(path, error);
+  const length = Buffer.byteLength(body);
+  res.writeHead(error.status, { ...error.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': length });
+  res.end(body);
+  return length;
+}
+
+/**
+ * Transport failures talking to Ollama, mapped once: refused, reset or unresolvable means Ollama is
+ * not there (502); a timeout we configured means it is there but too slow (504).
+ */
+const UPSTREAM_ERRORS: Record<string, { code: GateErrorCode; message: string }> = {
+  ECONNREFUSED: { code: 'upstream_unreachable', message: 'Ollama is not running or refused the connection' },
+  ECONNRESET: { code: 'upstream_unreachable', message: 'Ollama closed the connection' },
+  EHOSTUNREACH: { code: 'upstream_unreachable', message: 'Ollama host is unreachable' },
+  ENETUNREACH: { code: 'upstream_unreachable', message: 'Ollama host is unreachable' },
+  ENOTFOUND: { code: 'upstream_unreachable', message: 'Ollama host name could not be resolved' },
+  EAI_AGAIN: { code: 'upstream_unreachable', message: 'Ollama host name could not be resolved' },
+  UND_ERR_SOCKET: { code: 'upstream_unreachable', message: 'Ollama closed the connection' },
+  UND_ERR_CLOSED: { code: 'upstream_unreachable', message: 'Ollama closed the connection' },
+  UND_ERR_CONNECT_TIMEOUT: { code: 'upstream_timeout', message: 'timed out connecting to Ollama' },
+  UND_ERR_HEADERS_TIMEOUT: { code: 'upstream_timeout', message: 'Ollama did not answer in time' },
+  UND_ERR_BODY_TIMEOUT: { code: 'upstream_timeout', message: 'Ollama stopped sending in time' },
+  ETIMEDOUT: { code: 'upstream_timeout', message: 'timed out connecting to Ollama' },
+};
+
+export function upstreamError(error: unknown, upstreamUrl: string): GateError {
+  const code = errorCode(error);
+  const known = code ? UPSTREAM_ERRORS[code] : undefined;
+  if (known) return new GateError(known.code, `${known.message} (${upstreamUrl}, ${code})`);
+  const detail = error instanceof Error ? error.message : String(error);
+  return new GateError('upstream_unreachable', `could not reach Ollama at ${upstreamUrl}: ${detail}`);
+}
+
+function errorCode(error: unknown): string | undefined {
+  // undici wraps socket errors: the system code may sit on the error or its cause.
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code in UPSTREAM_ERRORS) return code;
+  }
+  return undefined;
+}

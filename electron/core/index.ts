@@ -1,0 +1,10 @@
+export { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
+export { KeyRing, type CreatedKey, type Verification } from './keyring.js';
+export { type KeyRecord, type KeyStore, type Scope, SCOPES, MemoryKeyStore, maskSecret } from './keys.js';
+export { type Session } from './sessions.js';
+export { type GateSettings, type SettingsProvider, DEFAULT_SETTINGS, staticSettings } from './settings.js';
+export { type RequestLogEntry, type GateStatus, type Outcome } from './events.js';
+export { type OllamaHealth } from './health.js';
+export { type Clock, systemClock } from './clock.js';
+export { lanAddresses, listeningUrls } from './network.js';
+export { GATE_VERSION } from './version.js';

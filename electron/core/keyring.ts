@@ -1,0 +1,166 @@
+import type { Clock } from './clock.js';
+import {
+  type KeyRecord,
+  type KeyStore,
+  type Scope,
+  generateSecret,
+  hashSecret,
+  newKeyRecord,
+} from './keys.js';
+
+export type Verification =
+  | { ok: true; key: KeyRecord }
+  | { ok: false; reason: 'unknown' | 'disabled' | 'expired'; key?: KeyRecord };
+
+export interface CreatedKey {
+  key: KeyRecord;
+  /** The secret, returned this once and never again. */
+  secret: string;
+}
+
+/** How often last-used times are written back: never on the request path, at most this often. */
+const TOUCH_FLUSH_MS = 5_000;
+
+/**
+ * The keys the gate knows, indexed by hash so a presented key is verified with one map lookup
+ * (no per-key comparison whose timing could leak anything). It wraps a KeyStore and rebuilds its
+ * index whenever the store says it changed.
+ */
+export class KeyRing {
+  private byHash = new Map<string, KeyRecord>();
+  private byId = new Map<string, KeyRecord>();
+  private pendingTouches = new Map<string, { lastUsedAt: number; lastUsedIp: string }>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private listeners = new Set<(keys: KeyRecord[]) => void>();
+  private unsubscribeStore: (() => void) | undefined;
+
+  constructor(
+    private readonly store: KeyStore,
+    private readonly clock: Clock,
+  ) {
+    this.reload();
+    this.unsubscribeStore = store.subscribe?.(() => this.reload());
+  }
+
+  /** Re-reads the store; keys that vanished or were disabled are reported to listeners. */
+  reload(): void {
+    const records = this.store.list();
+    this.byHash = new Map(records.map((r) => [r.hash, r]));
+    this.byId = new Map(records.map((r) => [r.id, r]));
+    for (const listener of this.listeners) listener(records);
+  }
+
+  /** Called with the full list after every change, from this process or another. */
+  onChange(listener: (keys: KeyRecord[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  list(): KeyRecord[] {
+    return [...this.byId.values()].map((r) => ({ ...r, ...this.pendingTouches.get(r.id) }));
+  }
+
+  get(id: string): KeyRecord | undefined {
+    const key = this.byId.get(id);
+    return key && { ...key, ...this.pendingTouches.get(id) };
+  }
+
+  /** Finds a key by id, or by user name when exactly one key belongs to that user. */
+  resolve(idOrUser: string): KeyRecord | undefined {
+    const keys = this.list();
+    const byId = keys.find((k) => k.id === idOrUser);
+    if (byId) return byId;
+    const byUser = keys.filter((k) => k.user === idOrUser);
+    if (byUser.length > 1) {
+      throw new Error(`"${idOrUser}" has ${byUser.length} keys; name one by its id (${byUser.map((k) => k.id).join(', ')})`);
+    }
+    return byUser[0];
+  }
+
+  verify(secret: string): Verification {
+    const key = this.byHash.get(hashSecret(secret));
+    if (!key) return { ok: false, reason: 'unknown' };
+    if (!key.enabled) return { ok: false, reason: 'disabled', key };
+    if (isExpired(key, this.clock.now())) return { ok: false, reason: 'expired', key };
+    return { ok: true, key };
+  }
+
+  /** Whether a key (looked up fresh) may still be used now; sessions ask this on every request. */
+  isUsable(id: string): boolean {
+    const key = this.byId.get(id);
+    return key !== undefined && key.enabled && !isExpired(key, this.clock.now());
+  }
+
+  create(fields: { user: string; scope?: Scope; expiresAt?: number | null }): CreatedKey {
+    const user = fields.user.trim();
+    if (!user) throw new Error('a key needs a user name');
+    const secret = generateSecret();
+    const key = newKeyRecord(secret, { ...fields, user }, this.clock.now());
+    this.store.add(key);
+    this.reload();
+    return { key, secret };
+  }
+
+  /** Adds an existing secret (a seed proxy's key): only its hash is kept. Returns undefined for a duplicate. */
+  importSecret(secret: string, user: string, scope: Scope = 'inference'): KeyRecord | undefined {
+    if (this.byHash.has(hashSecret(secret))) return undefined;
+    const key = newKeyRecord(secret, { user, scope }, this.clock.now());
+    this.store.add(key);
+    this.reload();
+    return key;
+  }
+
+  setEnabled(id: string, enabled: boolean): void {
+    this.patch(id, { enabled });
+  }
+
+  update(id: string, patch: Partial<Pick<KeyRecord, 'user' | 'scope' | 'enabled' | 'expiresAt'>>): void {
+    this.patch(id, patch);
+  }
+
+  remove(id: string): void {
+    this.requireKey(id);
+    this.pendingTouches.delete(id);
+    this.store.remove(id);
+    this.reload();
+  }
+
+  /** Remembers when and from where a key was last used; written back later, off the request path. */
+  touch(id: string, ip: string): void {
+    this.pendingTouches.set(id, { lastUsedAt: this.clock.now(), lastUsedIp: ip });
+    this.flushTimer ??= setTimeout(() => this.flushTouches(), TOUCH_FLUSH_MS).unref();
+  }
+
+  flushTouches(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const touches = [...this.pendingTouches];
+    this.pendingTouches.clear();
+    for (const [id, touch] of touches) {
+      const key = this.byId.get(id);
+      if (!key) continue;
+      this.store.update(id, touch);
+      Object.assign(key, touch);
+    }
+  }
+
+  close(): void {
+    this.flushTouches();
+    this.unsubscribeStore?.();
+    this.listeners.clear();
+  }
+
+  private patch(id: string, patch: Partial<Omit<KeyRecord, 'id'>>): void {
+    this.requireKey(id);
+    this.store.update(id, patch);
+    this.reload();
+  }
+
+  private requireKey(id: string): void {
+    if (!this.byId.has(id)) throw new Error(`no key with id "${id}"`);
+  }
+}
+
+export function isExpired(key: KeyRecord, now: number): boolean {
+  return key.expiresAt !== null && key.expiresAt <= now;
+}

@@ -1,0 +1,96 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+
+/** What a key may reach: `inference` runs models, `full` may also change them (pull, push, create, delete…). */
+export type Scope = 'inference' | 'full';
+export const SCOPES: readonly Scope[] = ['inference', 'full'];
+
+/** A key as it is kept at rest: the secret itself is never stored, only its SHA-256. */
+export interface KeyRecord {
+  id: string;
+  user: string;
+  scope: Scope;
+  /** hex SHA-256 of the secret */
+  hash: string;
+  /** the first characters of the secret, enough to recognise it in a list, too few to use it */
+  prefix: string;
+  createdAt: number;
+  enabled: boolean;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  lastUsedIp: string | null;
+}
+
+/** Where keys live. The core reads and patches through this; hosts back it with a file (conf / electron-store). */
+export interface KeyStore {
+  list(): KeyRecord[];
+  add(record: KeyRecord): void;
+  update(id: string, patch: Partial<Omit<KeyRecord, 'id'>>): void;
+  remove(id: string): void;
+  /** Called when keys change outside this process's calls (another process edited the file). */
+  subscribe?(listener: () => void): () => void;
+}
+
+export const KEY_PREFIX = 'og_';
+
+/** 192 random bits, URL-safe, with a prefix that makes a leaked key recognisable. */
+export function generateSecret(): string {
+  return KEY_PREFIX + randomBytes(24).toString('base64url');
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/**
+ * The visible part of a secret. Generated keys show `og_` plus 5 characters (30 of 192 bits);
+ * short imported keys show at most a quarter of their length so the rest stays secret.
+ */
+export function displayPrefix(secret: string): string {
+  const visible = secret.startsWith(KEY_PREFIX) && secret.length >= 32 ? 8 : Math.min(8, Math.floor(secret.length / 4));
+  return secret.slice(0, visible);
+}
+
+/** How a key appears in logs and output: its display prefix and an ellipsis, never more. */
+export function maskSecret(secret: string): string {
+  return `${displayPrefix(secret)}…`;
+}
+
+export function newKeyRecord(
+  secret: string,
+  fields: { user: string; scope?: Scope; expiresAt?: number | null },
+  now: number,
+): KeyRecord {
+  return {
+    id: randomUUID().slice(0, 8),
+    user: fields.user,
+    scope: fields.scope ?? 'inference',
+    hash: hashSecret(secret),
+    prefix: displayPrefix(secret),
+    createdAt: now,
+    enabled: true,
+    expiresAt: fields.expiresAt ?? null,
+    lastUsedAt: null,
+    lastUsedIp: null,
+  };
+}
+
+/** A store that lives in memory only: for tests and for hosts that persist elsewhere. */
+export class MemoryKeyStore implements KeyStore {
+  private records: KeyRecord[];
+  constructor(records: KeyRecord[] = []) {
+    this.records = records.map((r) => ({ ...r }));
+  }
+  list(): KeyRecord[] {
+    return this.records.map((r) => ({ ...r }));
+  }
+  add(record: KeyRecord): void {
+    this.records.push({ ...record });
+  }
+  update(id: string, patch: Partial<Omit<KeyRecord, 'id'>>): void {
+    const index = this.records.findIndex((r) => r.id === id);
+    if (index >= 0) this.records[index] = { ...this.records[index]!, ...patch };
+  }
+  remove(id: string): void {
+    this.records = this.records.filter((r) => r.id !== id);
+  }
+}

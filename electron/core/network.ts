@@ -1,0 +1,26 @@
+import { networkInterfaces } from 'node:os';
+
+/** This machine's non-loopback IPv4 addresses: where LAN clients can reach the gate. */
+export function lanAddresses(): string[] {
+  const addresses: string[] = [];
+  for (const entries of Object.values(networkInterfaces())) {
+    for (const entry of entries ?? []) {
+      if (entry.family === 'IPv4' && !entry.internal) addresses.push(entry.address);
+    }
+  }
+  return addresses;
+}
+
+/** The URLs a listener on host:port answers on, loopback first. */
+export function listeningUrls(host: string, port: number): string[] {
+  if (host === '0.0.0.0' || host === '::') {
+    return [`http://127.0.0.1:${port}`, ...lanAddresses().map((a) => `http://${a}:${port}`)];
+  }
+  return [`http://${host.includes(':') ? `[${host}]` : host}:${port}`];
+}
+
+/** `::ffff:192.168.1.5` is how an IPv4 client appears on a dual-stack socket; sessions key on the plain form. */
+export function normalizeIp(address: string | undefined): string {
+  if (!address) return 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}

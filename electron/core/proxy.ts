@@ -1,0 +1,463 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Clock } from './clock.js';
+import { corsHeaders, preflightHeaders } from './cors.js';
+import { type KeySource, type PresentedKey, keyFromHeadersOrQuery } from './credentials.js';
+import { GateError, sendError, upstreamError } from './errors.js';
+import type { GateEmitter, Outcome } from './events.js';
+import type { OllamaHealth } from './health.js';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { inspectJsonBody } from './json-body.js';
+import type { KeyRing, Verification } from './keyring.js';
+import { type KeyRecord, displayPrefix } from './keys.js';
+import { normalizeIp } from './network.js';
+import { checkScope } from './policy.js';
+import type { SessionCache } from './sessions.js';
+import type { SettingsProvider } from './settings.js';
+import type { UpstreamPool } from './upstream.js';
+
+export interface ProxyDeps {
+  keys: KeyRing;
+  sessions: SessionCache;
+  settings: SettingsProvider;
+  upstream: UpstreamPool;
+  events: GateEmitter;
+  clock: Clock;
+  version: string;
+  health(): Promise<OllamaHealth>;
+}
+
+/** One request's journey through the gate, filled in step by step and logged when it is over. */
+interface Exchange {
+  id: string;
+  startedAt: number;
+  t0: number;
+  ip: string;
+  method: string;
+  url: URL;
+  /** the query string as sent, minus `api_key` (what Ollama gets) */
+  forwardQuery: string;
+  key: KeyRecord | null;
+  keySource: KeySource | null;
+  presentedPrefix: string | null;
+  decision: 'public' | 'allowed' | 'denied';
+  model: string | null;
+  ttfbMs: number | null;
+  bytesIn: number;
+  bytesOut: number;
+  failure: { outcome: Outcome; message: string } | null;
+}
+
+/** A body the gate has read (a Buffer) or is still streaming through. */
+type ForwardBody = Buffer | Readable | undefined;
+
+const BODYLESS_METHODS = new Set(['GET', 'HEAD']);
+/** Bodies that are never JSON: they stream straight through, however large. */
+const OPAQUE_CONTENT = /^(multipart\/|application\/octet-stream|image\/|audio\/|video\/)/i;
+/** `/auth` bodies hold one key; nothing bigger is read there. */
+const AUTH_BODY_LIMIT = 64 * 1024;
+
+export function createRequestHandler(deps: ProxyDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const info = infoBody(deps.version);
+
+  return (req, res) => {
+    const exchange = startExchange(req, res, deps);
+    if (!exchange) return;
+    res.on('close', () => finishExchange(exchange, res, deps));
+    route(req, res, exchange, deps, info).catch((error: unknown) => fail(res, exchange, error));
+  };
+}
+
+function startExchange(req: IncomingMessage, res: ServerResponse, deps: ProxyDeps): Exchange | undefined {
+  const id = randomBytes(4).toString('hex');
+  res.setHeader('X-Request-Id', id);
+  const settings = deps.settings.current();
+  for (const [name, value] of Object.entries(corsHeaders(req.headers.origin, settings.corsOrigins))) res.setHeader(name, value);
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://gate.invalid');
+  } catch {
+    sendError(res, '/', new GateError('bad_request', 'malformed request target'));
+    return undefined;
+  }
+  return {
+    id,
+    startedAt: deps.clock.now(),
+    t0: performance.now(),
+    ip: normalizeIp(req.socket.remoteAddress),
+    method: req.method ?? 'GET',
+    url,
+    forwardQuery: withoutApiKey(rawQuery(req.url ?? '')),
+    key: null,
+    keySource: null,
+    presentedPrefix: null,
+    decision: 'public',
+    model: null,
+    ttfbMs: null,
+    bytesIn: 0,
+    bytesOut: 0,
+    failure: null,
+  };
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, exchange: Exchange, deps: ProxyDeps, info: string): Promise<void> {
+  const path = exchange.url.pathname;
+  const method = exchange.method;
+  if (method === 'OPTIONS') return answerPreflight(req, res, deps);
+  if (path === '/') {
+    if (method !== 'GET' && method !== 'HEAD') throw new GateError('method_not_allowed', `${method} / is not supported; use GET`);
+    return answerJson(res, exchange, 200, info);
+  }
+  if (path === '/health') {
+    if (method !== 'GET' && method !== 'HEAD') throw new GateError('method_not_allowed', `${method} /health is not supported; use GET`);
+    return answerHealth(res, exchange, deps);
+  }
+  if (path === '/auth') {
+    if (method !== 'POST') throw new GateError('method_not_allowed', `${method} /auth is not supported; POST {"api_key": "..."}`);
+    return answerAuth(req, res, exchange, deps);
+  }
+  return proxy(req, res, exchange, deps);
+}
+
+function answerPreflight(req: IncomingMessage, res: ServerResponse, deps: ProxyDeps): void {
+  const headers = preflightHeaders(req.headers.origin, deps.settings.current().corsOrigins);
+  res.writeHead(204, headers);
+  res.end();
+}
+
+function answerJson(res: ServerResponse, exchange: Exchange, status: number, body: string): void {
+  const length = Buffer.byteLength(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': length });
+  if (exchange.method === 'HEAD') return void res.end();
+  exchange.bytesOut = length;
+  res.end(body);
+}
+
+async function answerHealth(res: ServerResponse, exchange: Exchange, deps: ProxyDeps): Promise<void> {
+  const ollama = await deps.health();
+  const body = JSON.stringify({
+    status: ollama.reachable ? 'ok' : 'unavailable',
+    gate: { name: 'Ollama Gate', version: deps.version, uptime_seconds: Math.round(process.uptime()) },
+    ollama: {
+      reachable: ollama.reachable,
+      version: ollama.version,
+      latency_ms: ollama.latencyMs,
+      error: ollama.error,
+      checked_at: new Date(ollama.checkedAt).toISOString(),
+    },
+  });
+  answerJson(res, exchange, ollama.reachable ? 200 : 503, body);
+}
+
+/** The seed's `/auth`: a valid key trusts the caller's IP for a while, for clients that cannot send headers. */
+async function answerAuth(req: IncomingMessage, res: ServerResponse, exchange: Exchange, deps: ProxyDeps): Promise<void> {
+  let presented = keyFromHeadersOrQuery(req.headers, exchange.url.searchParams);
+  if (!presented) {
+    const { chunks, complete } = await readPrefix(req[Symbol.asyncIterator](), AUTH_BODY_LIMIT, exchange);
+    if (!complete) throw new GateError('body_too_large', 'the /auth body holds only {"api_key": "..."}');
+    const inspected = inspectJsonBody(Buffer.concat(chunks));
+    if (!inspected.hasApiKey) throw new GateError('missing_key', 'API key required: POST {"api_key": "<key>"} or send it in a header');
+    presented = keyFromBody(inspected.apiKey);
+  }
+  exchange.decision = 'denied';
+  const key = authenticate(presented, exchange, deps);
+  if (!deps.sessions.enabled) {
+    throw new GateError('sessions_off', 'IP sessions are turned off on this gate; send the key with every request instead');
+  }
+  const ttl = deps.settings.current().sessionTtlSeconds;
+  deps.sessions.create(exchange.ip, key);
+  exchange.decision = 'allowed';
+  const body = JSON.stringify({
+    status: 'success',
+    message: `IP ${exchange.ip} is authorized for ${ttl} seconds, renewed with each request`,
+    user: key.user,
+    expires_in: ttl,
+  });
+  answerJson(res, exchange, 200, body);
+}
+
+async function proxy(req: IncomingMessage, res: ServerResponse, exchange: Exchange, deps: ProxyDeps): Promise<void> {
+  const settings = deps.settings.current();
+  exchange.decision = 'denied';
+  let presented = keyFromHeadersOrQuery(req.headers, exchange.url.searchParams);
+  // A wrong header key is refused before a byte of the body is read.
+  let key = presented ? authenticate(presented, exchange, deps) : null;
+
+  const { body, bodyChanged, bodyApiKey, bodyComplete } = await prepareBody(req, exchange, settings.maxInspectBytes);
+  if (!key && bodyApiKey !== undefined) {
+    presented = keyFromBody(bodyApiKey);
+    key = authenticate(presented, exchange, deps);
+  }
+  if (!key) key = sessionKey(exchange, deps);
+  if (!key) {
+    const hint = bodyComplete ? '' : ` (the body is over ${settings.maxInspectBytes} bytes, so it was not searched for api_key)`;
+    throw new GateError('missing_key', `API key required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>"${hint}`);
+  }
+
+  const scope = checkScope(key.scope, exchange.url.pathname);
+  if (!scope.allowed) {
+    if (scope.reason === 'not_exposed') throw new GateError('not_exposed', `${exchange.url.pathname} is not exposed through the gate`);
+    throw new GateError('out_of_scope', `this key's scope "${key.scope}" does not allow ${exchange.url.pathname}; it needs scope "${scope.needs}"`);
+  }
+  exchange.decision = 'allowed';
+  deps.keys.touch(key.id, exchange.ip);
+  await forward(req, res, exchange, deps, body, bodyChanged);
+}
+
+/** Verifies a presented key or throws the matching 401/403. */
+function authenticate(presented: PresentedKey, exchange: Exchange, deps: ProxyDeps): KeyRecord {
+  exchange.keySource = presented.source;
+  exchange.presentedPrefix = displayPrefix(presented.secret);
+  const result: Verification = deps.keys.verify(presented.secret);
+  if (result.ok) {
+    exchange.key = result.key;
+    return result.key;
+  }
+  if (result.key) exchange.key = result.key;
+  const messages = {
+    unknown: 'invalid API key',
+    disabled: 'this API key is disabled',
+    expired: 'this API key has expired',
+  } as const;
+  const code = result.reason === 'unknown' ? 'invalid_key' : result.reason === 'disabled' ? 'disabled_key' : 'expired_key';
+  throw new GateError(code, messages[result.reason]);
+}
+
+function keyFromBody(apiKey: unknown): PresentedKey {
+  if (typeof apiKey !== 'string' || !apiKey.trim()) throw new GateError('bad_request', '"api_key" in the body must be a non-empty string');
+  return { secret: apiKey.trim(), source: 'body' };
+}
+
+function sessionKey(exchange: Exchange, deps: ProxyDeps): KeyRecord | null {
+  const session = deps.sessions.use(exchange.ip);
+  if (!session) return null;
+  const key = deps.keys.get(session.keyId);
+  if (!key) return null;
+  exchange.key = key;
+  exchange.keySource = 'session';
+  return key;
+}
+
+interface PreparedBody {
+  body: ForwardBody;
+  /** the gate rewrote the body (removed api_key): its length must be set again */
+  bodyChanged: boolean;
+  /** the api_key value found in a JSON body, when there was one */
+  bodyApiKey: unknown;
+  /** the body was read whole (or there was none) */
+  bodyComplete: boolean;
+}
+
+/**
+ * Reads a JSON body up to the inspection limit to find `api_key` (removed) and `model` (logged).
+ * Blob uploads and other opaque bodies are not read at all: they stream through as they arrive,
+ * and so does any body over the limit, its read prefix first.
+ */
+async function prepareBody(req: IncomingMessage, exchange: Exchange, limit: number): Promise<PreparedBody> {
+  if (!hasBody(req)) return { body: undefined, bodyChanged: false, bodyApiKey: undefined, bodyComplete: true };
+  if (BODYLESS_METHODS.has(exchange.method) || isOpaque(req, exchange.url.pathname)) {
+    return { body: Readable.from(counted(req, exchange), { objectMode: false }), bodyChanged: false, bodyApiKey: undefined, bodyComplete: false };
+  }
+  const iterator = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const { chunks, complete } = await readPrefix(iterator, limit, exchange);
+  if (!complete) {
+    return { body: Readable.from(prefixThenRest(chunks, iterator, exchange), { objectMode: false }), bodyChanged: false, bodyApiKey: undefined, bodyComplete: false };
+  }
+  const inspected = inspectJsonBody(Buffer.concat(chunks));
+  exchange.model = inspected.model ?? null;
+  return {
+    body: inspected.body,
+    bodyChanged: inspected.hasApiKey,
+    bodyApiKey: inspected.hasApiKey ? inspected.apiKey : undefined,
+    bodyComplete: true,
+  };
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function isOpaque(req: IncomingMessage, path: string): boolean {
+  return path.startsWith('/api/blobs/') || OPAQUE_CONTENT.test(req.headers['content-type'] ?? '');
+}
+
+async function readPrefix(iterator: AsyncIterator<Buffer>, limit: number, exchange: Exchange): Promise<{ chunks: Buffer[]; complete: boolean }> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  while (length <= limit) {
+    const next = await iterator.next();
+    if (next.done) return { chunks, complete: true };
+    chunks.push(next.value);
+    length += next.value.length;
+    exchange.bytesIn += next.value.length;
+  }
+  return { chunks, complete: false };
+}
+
+async function* prefixThenRest(prefix: Buffer[], rest: AsyncIterator<Buffer>, exchange: Exchange): AsyncIterable<Buffer> {
+  yield* prefix;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) {
+    exchange.bytesIn += next.value.length;
+    yield next.value;
+  }
+}
+
+async function* counted(source: AsyncIterable<Buffer>, exchange: Exchange): AsyncIterable<Buffer> {
+  for await (const chunk of source) {
+    exchange.bytesIn += chunk.length;
+    yield chunk;
+  }
+}
+
+/**
+ * Sends the request to Ollama and streams the answer back chunk by chunk: a write that the client
+ * cannot take yet pauses Ollama's side, and a client that leaves aborts the upstream request so
+ * Ollama stops generating.
+ */
+async function forward(req: IncomingMessage, res: ServerResponse, exchange: Exchange, deps: ProxyDeps, body: ForwardBody, bodyChanged: boolean): Promise<void> {
+  const target = deps.upstream.target(deps.settings.current());
+  const abort = new AbortController();
+  const onClientGone = () => {
+    if (!res.writableFinished) abort.abort();
+  };
+  res.once('close', onClientGone);
+
+  const headers = upstreamRequestHeaders(req.headers, !bodyChanged && !Buffer.isBuffer(body));
+  if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
+
+  let upstream: Dispatcher.ResponseData;
+  try {
+    upstream = await target.pool.request({
+      path: target.basePath + exchange.url.pathname + exchange.forwardQuery,
+      method: exchange.method as Dispatcher.HttpMethod,
+      headers,
+      body,
+      signal: abort.signal,
+    });
+  } catch (error) {
+    if (abort.signal.aborted) return; // the client left; finishExchange records it
+    throw upstreamError(error, target.url);
+  }
+
+  exchange.ttfbMs = performance.now() - exchange.t0;
+  res.writeHead(upstream.statusCode, downstreamResponseHeaders(upstream.headers));
+  const source = upstream.body;
+  await new Promise<void>((resolve) => {
+    const onDrain = () => source.resume();
+    source.on('data', (chunk: Buffer) => {
+      exchange.bytesOut += chunk.length;
+      if (!res.write(chunk)) source.pause();
+    });
+    res.on('drain', onDrain);
+    source.once('end', () => {
+      res.off('drain', onDrain);
+      res.end();
+      resolve();
+    });
+    source.once('error', (error: Error) => {
+      res.off('drain', onDrain);
+      if (!abort.signal.aborted) {
+        exchange.failure = { outcome: 'upstream_error', message: upstreamError(error, target.url).message };
+        res.destroy(); // the client sees a broken stream, not a clean end it would trust
+      }
+      resolve();
+    });
+  });
+}
+
+function fail(res: ServerResponse, exchange: Exchange, error: unknown): void {
+  const gateError = error instanceof GateError ? error : new GateError('internal', `the gate failed: ${error instanceof Error ? error.message : String(error)}`);
+  const outcome: Outcome = gateError.isDenial || gateError.status === 400 ? 'denied' : gateError.status >= 500 ? 'upstream_error' : 'error';
+  if (gateError.code === 'internal') console.error(`ollama-gate: request ${exchange.id} failed:`, error);
+  exchange.failure = { outcome: gateError.code === 'internal' ? 'error' : outcome, message: gateError.message };
+  if (res.destroyed) return;
+  exchange.bytesOut += sendError(res, exchange.url.pathname, gateError);
+}
+
+function finishExchange(exchange: Exchange, res: ServerResponse, deps: ProxyDeps): void {
+  const outcome: Outcome = exchange.failure?.outcome ?? (res.writableFinished ? 'ok' : 'client_aborted');
+  deps.events.emit('request', {
+    id: exchange.id,
+    time: exchange.startedAt,
+    method: exchange.method,
+    path: exchange.url.pathname + redactQuery(exchange.url.search),
+    ip: exchange.ip,
+    user: exchange.key?.user ?? null,
+    keyId: exchange.key?.id ?? null,
+    keyPrefix: exchange.key?.prefix ?? exchange.presentedPrefix,
+    keySource: exchange.keySource,
+    decision: exchange.decision,
+    status: res.statusCode,
+    ttfbMs: exchange.ttfbMs === null ? null : round(exchange.ttfbMs),
+    durationMs: round(performance.now() - exchange.t0),
+    bytesIn: exchange.bytesIn,
+    bytesOut: exchange.bytesOut,
+    model: exchange.model,
+    outcome,
+    error: exchange.failure?.message ?? (outcome === 'client_aborted' ? 'client closed the connection before the response ended' : null),
+  });
+}
+
+function rawQuery(url: string): string {
+  const q = url.indexOf('?');
+  return q >= 0 ? url.slice(q) : '';
+}
+
+/** The query without `api_key`, every other parameter exactly as the client encoded it. */
+function withoutApiKey(query: string): string {
+  if (!query.includes('api_key')) return query;
+  const kept = query
+    .slice(1)
+    .split('&')
+    .filter((pair) => safeDecode(pair.split('=')[0] ?? '') !== 'api_key');
+  return kept.length ? `?${kept.join('&')}` : '';
+}
+
+function redactQuery(query: string): string {
+  if (!query) return '';
+  return (
+    '?' +
+    query
+      .slice(1)
+      .split('&')
+      .map((pair) => (safeDecode(pair.split('=')[0] ?? '') === 'api_key' ? 'api_key=***' : pair))
+      .join('&')
+  );
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+function infoBody(version: string): string {
+  return JSON.stringify({
+    name: 'Ollama Gate',
+    version,
+    status: 'running',
+    description: 'API-key gate in front of Ollama',
+    auth: {
+      headers: ['Authorization: Bearer <key>', 'X-API-Key: <key>', 'Authorization: Basic (key as password)'],
+      query: '?api_key=<key>',
+      body: '{"api_key": "<key>"}',
+      session: 'POST /auth {"api_key": "<key>"} trusts your IP for a while',
+    },
+    endpoints: {
+      '/': 'this information',
+      '/health': "the gate's and Ollama's health",
+      '/auth': 'POST: trust this IP for a while',
+      '/api/*': 'Ollama API (needs a key)',
+      '/v1/*': 'OpenAI-compatible API (needs a key)',
+    },
+  });
+}

@@ -1,0 +1,42 @@
+/** What the gate runs with. Hosts keep these in their store and may change them while it runs. */
+export interface GateSettings {
+  /** address the proxy listens on: 0.0.0.0 shares on the LAN, 127.0.0.1 keeps it on this machine */
+  host: string;
+  port: number;
+  /** Ollama's base URL */
+  upstream: string;
+  /** how long a `POST /auth` trusts an IP, renewed by use; 0 turns IP sessions off */
+  sessionTtlSeconds: number;
+  /** origins allowed by CORS; `*` allows any */
+  corsOrigins: string[];
+  /** how much of a JSON body is read to find `api_key` and `model`; larger bodies stream through unread */
+  maxInspectBytes: number;
+  /** 0 = wait forever: a model load sends nothing for minutes, so no default may cut it */
+  upstreamHeadersTimeoutMs: number;
+  /** longest silence inside a response body; 0 = none */
+  upstreamBodyTimeoutMs: number;
+  /** how long connecting to Ollama may take */
+  upstreamConnectTimeoutMs: number;
+}
+
+export const DEFAULT_SETTINGS: GateSettings = {
+  host: '0.0.0.0',
+  port: 8000,
+  upstream: 'http://127.0.0.1:11434',
+  sessionTtlSeconds: 3600,
+  corsOrigins: ['*'],
+  maxInspectBytes: 16 * 1024 * 1024,
+  upstreamHeadersTimeoutMs: 0,
+  upstreamBodyTimeoutMs: 0,
+  upstreamConnectTimeoutMs: 10_000,
+};
+
+/** The settings source a host injects; read on every request so changes apply at once. */
+export interface SettingsProvider {
+  current(): GateSettings;
+}
+
+export function staticSettings(overrides: Partial<GateSettings> = {}): SettingsProvider {
+  const settings = { ...DEFAULT_SETTINGS, ...overrides };
+  return { current: () => settings };
+}

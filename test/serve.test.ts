@@ -1,0 +1,137 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeOllama, startFakeOllama } from './support/fake-ollama.js';
+
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'index.js');
+
+function cli(dataDir: string, ...args: string[]): string {
+  return execFileSync(process.execPath, [CLI, ...args, '--data-dir', dataDir], { encoding: 'utf8' });
+}
+
+/** `ollama-gate serve` as a user runs it: its own process, its own store, real sockets. */
+class ServeProcess {
+  readonly output: string[] = [];
+  private constructor(readonly child: ChildProcess) {
+    const collect = (chunk: Buffer) => this.output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+  }
+
+  static async start(dataDir: string, upstream: string): Promise<{ serve: ServeProcess; url: string }> {
+    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', upstream, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const serve = new ServeProcess(child);
+    const line = await serve.waitForLine(/Listening on (http:\/\/\S+)/);
+    return { serve, url: line.match(/Listening on (http:\/\/\S+)/)![1]! };
+  }
+
+  async waitForLine(pattern: RegExp, timeoutMs = 5_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const line = this.output.find((l) => pattern.test(l));
+      if (line) return line;
+      if (Date.now() > deadline) throw new Error(`no output line matching ${pattern}; got:\n${this.output.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode !== null) return Promise.resolve(this.child.exitCode);
+    return new Promise((resolve) => {
+      this.child.once('exit', (code) => resolve(code));
+      this.child.kill(signal);
+    });
+  }
+}
+
+describe('ollama-gate serve', () => {
+  let dataDir: string;
+  let fake: FakeOllama;
+  let serve: ServeProcess | undefined;
+
+  beforeEach(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'gate-serve-'));
+    fake = await startFakeOllama();
+  });
+  afterEach(async () => {
+    await serve?.stop('SIGKILL');
+    serve = undefined;
+    await fake.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves keys made by the CLI, logs one line per request without the key, and stops cleanly on SIGTERM', async () => {
+    const created = JSON.parse(cli(dataDir, 'keys', 'add', 'alice', '--json').trim().split('\n').at(-1)!);
+    const started = await ServeProcess.start(dataDir, fake.url);
+    serve = started.serve;
+    const res = await fetch(`${started.url}/api/tags`, { headers: { Authorization: `Bearer ${created.key}` } });
+    expect(res.status).toBe(200);
+    const id = res.headers.get('x-request-id')!;
+    const line = await serve.waitForLine(new RegExp(`\\[${id}\\]`));
+    expect(line).toMatch(/alice .*GET \/api\/tags -> 200/);
+    expect(await serve.stop('SIGTERM')).toBe(0);
+    expect(serve.output.join('\n')).not.toContain(created.key);
+    expect(readFileSync(join(dataDir, 'logs', 'gate.log'), 'utf8')).toContain(`[${id}]`);
+  });
+
+  it('sees a key disabled by another process within a second: 403, and its IP session ends', async () => {
+    const created = JSON.parse(cli(dataDir, 'keys', 'add', 'bob', '--json').trim().split('\n').at(-1)!);
+    const started = await ServeProcess.start(dataDir, fake.url);
+    serve = started.serve;
+    const auth = await fetch(`${started.url}/auth`, { method: 'POST', body: JSON.stringify({ api_key: created.key }) });
+    expect(auth.status).toBe(200);
+    expect((await fetch(`${started.url}/api/tags`)).status).toBe(200);
+
+    cli(dataDir, 'keys', 'disable', 'bob');
+    const disabledAt = Date.now();
+    let status = 0;
+    while (Date.now() - disabledAt < 1_000) {
+      status = (await fetch(`${started.url}/api/tags`, { headers: { 'X-API-Key': created.key } })).status;
+      if (status === 403) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe(403);
+    expect((await fetch(`${started.url}/api/tags`)).status).toBe(401);
+  });
+
+  it('also picks up a key added after it started', async () => {
+    const started = await ServeProcess.start(dataDir, fake.url);
+    serve = started.serve;
+    await serve.waitForLine(/No keys yet/);
+    const created = JSON.parse(cli(dataDir, 'keys', 'add', 'late', '--json').trim().split('\n').at(-1)!);
+    const deadline = Date.now() + 1_000;
+    let status = 0;
+    while (Date.now() < deadline && status !== 200) {
+      status = (await fetch(`${started.url}/api/tags`, { headers: { 'X-API-Key': created.key } })).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe(200);
+  });
+
+  it('refuses to start on a corrupt store, names the file and leaves it untouched', async () => {
+    const file = join(dataDir, 'gate.json');
+    writeFileSync(file, '{"keys": [ broken');
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain(file);
+    expect(stderr).toMatch(/not valid JSON/);
+    expect(readFileSync(file, 'utf8')).toBe('{"keys": [ broken');
+  });
+
+  it('says clearly when its port is already taken', async () => {
+    const first = await ServeProcess.start(dataDir, fake.url);
+    serve = first.serve;
+    const port = new URL(first.url).port;
+    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', port, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain(`port ${port} is already in use`);
+  });
+});
