@@ -41,17 +41,30 @@ function fromJson(value: unknown): SeedKey[] {
 
 function fromPython(text: string): SeedKey[] {
   const start = text.search(/VALID_API_KEYS\s*(?::[^=]*)?=\s*\{/);
-  if (start < 0) throw new Error('no VALID_API_KEYS = {...} found (expected the seed proxy\'s config.py, or JSON)');
-  const open = text.indexOf('{', start);
-  const close = text.indexOf('}', open);
-  if (close < 0) throw new Error('VALID_API_KEYS = { is never closed');
-  const body = text
-    .slice(open + 1, close)
-    .split('\n')
-    .map((line) => line.replace(/(^|\s)#.*$/, ''))
-    .join('\n');
-  const pair = /(["'])((?:\\.|(?!\1).)*)\1\s*:\s*(["'])((?:\\.|(?!\3).)*)\3/g;
+  if (start < 0) throw new Error("no VALID_API_KEYS = {...} found (expected the seed proxy's config.py, or JSON)");
+  // Walk the dict literal: strings, colons and comments, so a '#' or '}' inside a string or comment is harmless.
+  const tokens: Array<{ text: string } | ':'> = [];
+  let closed = false;
+  for (let i = text.indexOf('{', start) + 1; i < text.length && !closed; i++) {
+    const c = text[i];
+    if (c === '#') {
+      const end = text.indexOf('\n', i);
+      i = end < 0 ? text.length : end;
+    } else if (c === '"' || c === "'") {
+      let value = '';
+      for (i++; i < text.length && text[i] !== c; i++) value += (text[i] === '\\' ? text[++i] : text[i]) ?? '';
+      tokens.push({ text: value });
+    } else if (c === ':') {
+      tokens.push(':');
+    } else if (c === '}') {
+      closed = true;
+    }
+  }
+  if (!closed) throw new Error('VALID_API_KEYS = { is never closed');
   const keys: SeedKey[] = [];
-  for (const match of body.matchAll(pair)) keys.push({ secret: match[2]!, user: match[4]! });
+  tokens.forEach((token, index) => {
+    const user = tokens[index + 2];
+    if (typeof token === 'object' && tokens[index + 1] === ':' && typeof user === 'object') keys.push({ secret: token.text, user: user.text });
+  });
   return keys;
 }
