@@ -20,7 +20,12 @@ export const STORE_NAME = 'gate';
 const keyRecordSchema = z.object({
   id: z.string().min(1),
   user: z.string().min(1),
+  name: z.string().nullable().default(null),
   scope: z.enum(['inference', 'full']),
+  models: z.array(z.string()).default([]),
+  rpm: z.number().int().positive().nullable().default(null),
+  concurrency: z.number().int().positive().nullable().default(null),
+  dailyTokens: z.number().int().positive().nullable().default(null),
   hash: z.string().regex(/^[0-9a-f]{64}$/),
   prefix: z.string(),
   createdAt: z.number(),

@@ -476,3 +476,59 @@ describe('backpressure', () => {
     }
   });
 });
+
+describe('restart with new settings', () => {
+  async function startMutable() {
+    const settings = { ...DEFAULT_SETTINGS, host: '127.0.0.1', port: 0, upstream: 'http://127.0.0.1:9' };
+    const gate = createGateway({ keys: new MemoryKeyStore(), settings: { current: () => settings } });
+    const { port } = await gate.listen();
+    return { gate, settings, port };
+  }
+  const answers = (port: number) => fetch(`http://127.0.0.1:${port}/`).then((r) => r.status, () => 'refused');
+
+  it('moves to a new port: the new one answers, the old one stops', async () => {
+    const { gate, settings, port } = await startMutable();
+    try {
+      const blocker = createServer();
+      await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+      const freePort = (blocker.address() as AddressInfo).port;
+      await new Promise<void>((r) => blocker.close(() => r()));
+      settings.port = freePort;
+      const status = await gate.restart();
+      expect(status).toMatchObject({ state: 'listening', port: freePort, error: null });
+      expect(await answers(freePort)).toBe(200);
+      expect(await answers(port)).toBe('refused');
+    } finally {
+      await gate.close();
+    }
+  });
+
+  it('keeps the old listener serving and reports the error when the new port is taken', async () => {
+    const { gate, settings, port } = await startMutable();
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    try {
+      settings.port = (blocker.address() as AddressInfo).port;
+      await expect(gate.restart()).rejects.toThrow('already in use');
+      expect(gate.status()).toMatchObject({ state: 'listening', port, error: expect.stringContaining('already in use') });
+      expect(await answers(port)).toBe(200);
+    } finally {
+      blocker.close();
+      await gate.close();
+    }
+  });
+
+  it('changes the bind address on the same port', async () => {
+    const { gate, settings, port } = await startMutable();
+    try {
+      settings.port = port;
+      settings.host = '0.0.0.0';
+      const status = await gate.restart();
+      expect(status).toMatchObject({ state: 'listening', host: '0.0.0.0', port });
+      expect(status.urls[0]).toBe(`http://127.0.0.1:${port}`);
+      expect(await answers(port)).toBe(200);
+    } finally {
+      await gate.close();
+    }
+  });
+});

@@ -1,8 +1,10 @@
 import type { Clock } from './clock.js';
 import {
   type KeyRecord,
+  type KeySettings,
   type KeyStore,
   type Scope,
+  displayPrefix,
   generateSecret,
   hashSecret,
   newKeyRecord,
@@ -91,7 +93,7 @@ export class KeyRing {
     return key !== undefined && key.enabled && !isExpired(key, this.clock.now());
   }
 
-  create(fields: { user: string; scope?: Scope; expiresAt?: number | null }): CreatedKey {
+  create(fields: Partial<KeySettings> & { user: string }): CreatedKey {
     const user = fields.user.trim();
     if (!user) throw new Error('a key needs a user name');
     const secret = generateSecret();
@@ -114,8 +116,18 @@ export class KeyRing {
     this.patch(id, { enabled });
   }
 
-  update(id: string, patch: Partial<Pick<KeyRecord, 'user' | 'scope' | 'enabled' | 'expiresAt'>>): void {
-    this.patch(id, patch);
+  update(id: string, patch: Partial<KeySettings>): void {
+    if (patch.user !== undefined && !patch.user.trim()) throw new Error('a key needs a user name');
+    this.patch(id, patch.user === undefined ? patch : { ...patch, user: patch.user.trim() });
+  }
+
+  /** A new secret for the same key: id, user, settings and usage stay; the old secret stops working at once. */
+  rotate(id: string): CreatedKey {
+    this.requireKey(id);
+    const secret = generateSecret();
+    this.store.update(id, { hash: hashSecret(secret), prefix: displayPrefix(secret) });
+    this.reload();
+    return { key: this.get(id)!, secret };
   }
 
   remove(id: string): void {

@@ -8,7 +8,17 @@ export const SCOPES: readonly Scope[] = ['inference', 'full'];
 export interface KeyRecord {
   id: string;
   user: string;
+  /** an optional label, such as the device the key lives on */
+  name: string | null;
   scope: Scope;
+  /** model patterns this key may use (`llama3*`, `qwen2.5:72b`); empty means every model */
+  models: string[];
+  /** requests per minute; null = no limit */
+  rpm: number | null;
+  /** requests in flight at once; null = no limit */
+  concurrency: number | null;
+  /** prompt plus completion tokens per day (UTC); null = no limit */
+  dailyTokens: number | null;
   /** hex SHA-256 of the secret */
   hash: string;
   /** the first characters of the secret, enough to recognise it in a list, too few to use it */
@@ -55,19 +65,23 @@ export function maskSecret(secret: string): string {
   return `${displayPrefix(secret)}…`;
 }
 
-export function newKeyRecord(
-  secret: string,
-  fields: { user: string; scope?: Scope; expiresAt?: number | null },
-  now: number,
-): KeyRecord {
+/** What a caller may set on a key: everything but its identity, secret and usage traces. */
+export type KeySettings = Pick<KeyRecord, 'user' | 'name' | 'scope' | 'models' | 'rpm' | 'concurrency' | 'dailyTokens' | 'expiresAt' | 'enabled'>;
+
+export function newKeyRecord(secret: string, fields: Partial<KeySettings> & { user: string }, now: number): KeyRecord {
   return {
     id: randomUUID().slice(0, 8),
     user: fields.user,
+    name: fields.name ?? null,
     scope: fields.scope ?? 'inference',
+    models: fields.models ?? [],
+    rpm: fields.rpm ?? null,
+    concurrency: fields.concurrency ?? null,
+    dailyTokens: fields.dailyTokens ?? null,
     hash: hashSecret(secret),
     prefix: displayPrefix(secret),
     createdAt: now,
-    enabled: true,
+    enabled: fields.enabled ?? true,
     expiresAt: fields.expiresAt ?? null,
     lastUsedAt: null,
     lastUsedIp: null,
