@@ -15,6 +15,12 @@ export function openStore(dataDir: string | undefined, overrides: Partial<GateSe
       configFileMode: 0o600,
       clearInvalidConfig: false,
       accessPropertiesByDotNotation: false,
+      // conf would quietly treat an array or null as an empty store, and the next write would replace it.
+      deserialize: (text: string) => {
+        const value: unknown = JSON.parse(text);
+        if (!value || typeof value !== 'object' || Array.isArray(value)) throw new SyntaxError('the top level is not a JSON object');
+        return value as Record<string, unknown>;
+      },
     });
   } catch (error) {
     // conf reads the file as it opens it: a corrupt one fails here, before GateStore could say which.

@@ -1,4 +1,4 @@
-import { unwatchFile, watchFile } from 'node:fs';
+import { accessSync, constants, existsSync, unwatchFile, watchFile } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -134,14 +134,17 @@ export class GateStore implements KeyStore, SettingsProvider {
   watch(intervalMs = 250): void {
     if (this.watching) return;
     this.watching = true;
-    watchFile(this.document.path, { interval: intervalMs, persistent: false }, () => this.refreshFromDisk());
+    watchFile(this.document.path, { interval: intervalMs, persistent: false }, this.onFileChange);
   }
 
   close(): void {
-    if (this.watching) unwatchFile(this.document.path);
+    // Only this store's listener: another store in this process may watch the same file.
+    if (this.watching) unwatchFile(this.document.path, this.onFileChange);
     this.watching = false;
     this.listeners.clear();
   }
+
+  private readonly onFileChange = () => this.refreshFromDisk();
 
   private refreshFromDisk(): void {
     try {
@@ -159,7 +162,12 @@ export class GateStore implements KeyStore, SettingsProvider {
   }
 
   private writeKeys(keys: KeyRecord[]): void {
+    // Checked before writing, so a bad record never reaches the file.
+    const valid = z.array(keyRecordSchema).safeParse(keys);
+    if (!valid.success) throw new StoreError(`refusing to write an invalid key: ${valid.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     try {
+      // conf replaces the file by renaming a new one over it, which a read-only file would not stop.
+      if (existsSync(this.document.path)) accessSync(this.document.path, constants.W_OK);
       this.document.set('keys', keys);
     } catch (error) {
       throw new StoreError(`could not write ${this.document.path}: ${describe(error)}; nothing was changed`, { cause: error });

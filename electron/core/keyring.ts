@@ -105,8 +105,11 @@ export class KeyRing {
 
   /** Adds an existing secret (a seed proxy's key): only its hash is kept. Returns undefined for a duplicate. */
   importSecret(secret: string, user: string, scope: Scope = 'inference'): KeyRecord | undefined {
+    const name = user.trim();
+    if (!name) throw new Error(`the key ${displayPrefix(secret)}… has no user name`);
+    if (!secret.trim()) throw new Error(`the key of ${name} is empty`);
     if (this.byHash.has(hashSecret(secret))) return undefined;
-    const key = newKeyRecord(secret, { user, scope }, this.clock.now());
+    const key = newKeyRecord(secret, { user: name, scope }, this.clock.now());
     this.store.add(key);
     this.reload();
     return key;

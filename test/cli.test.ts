@@ -1,0 +1,334 @@
+/**
+ * The built CLI (`node dist/cli/index.js`), run as a user would, against a temp data dir.
+ * dist is built by `npx tsc -p tsconfig.build.json` before the tests run (see `npm test`).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openStore } from '../electron/cli/conf-store.js';
+import { systemClock } from '../electron/core/clock.js';
+import { KeyRing } from '../electron/core/keyring.js';
+import { displayPrefix } from '../electron/core/keys.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'dist', 'cli', 'index.js');
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let dataDir: string;
+let storeFile: string;
+
+/** Runs the CLI with `--data-dir` pointing at this test's temp dir. */
+function cli(...args: string[]): Run {
+  const result = spawnSync(process.execPath, [CLI, ...args, '--data-dir', dataDir], {
+    encoding: 'utf8',
+    timeout: 15_000,
+    env: { ...process.env, OLLAMA_GATE_DATA_DIR: undefined, NO_COLOR: '1' },
+  });
+  if (result.error) throw result.error;
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs the CLI and fails with its output when it does not exit 0. */
+function ok(...args: string[]): string {
+  const run = cli(...args);
+  expect(run.code, `ollama-gate ${args.join(' ')}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`).toBe(0);
+  return run.stdout;
+}
+
+interface AddedKey {
+  id: string;
+  user: string;
+  scope: string;
+  key: string;
+  prefix: string;
+}
+
+function addKey(user: string, ...extra: string[]): AddedKey {
+  const lines = ok('keys', 'add', user, '--json', ...extra).trim().split('\n');
+  return JSON.parse(lines.at(-1)!) as AddedKey;
+}
+
+interface ListedKey {
+  id: string;
+  user: string;
+  scope: string;
+  prefix: string;
+  enabled: boolean;
+}
+
+function listJson(): ListedKey[] {
+  return JSON.parse(ok('keys', 'list', '--json')) as ListedKey[];
+}
+
+function storeText(): string {
+  return readFileSync(storeFile, 'utf8');
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build it first with "npx tsc -p tsconfig.build.json"`);
+});
+
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'og-cli-'));
+  storeFile = join(dataDir, 'gate.json');
+});
+
+afterEach(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('ollama-gate --version and usage', () => {
+  it('--version prints package.json\'s version', () => {
+    expect(ok('--version').trim()).toBe(VERSION);
+    expect(ok('-v').trim()).toBe(VERSION);
+  });
+
+  it('--help prints the usage and exits 0', () => {
+    const out = ok('--help');
+    expect(out).toContain('Usage:');
+    expect(out).toContain('keys add USER');
+  });
+
+  it('an unknown command exits 2 with the usage on stderr', () => {
+    const run = cli('frobnicate');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('unknown command "frobnicate"');
+    expect(run.stderr).toContain('Usage:');
+    expect(run.stdout).toBe('');
+  });
+
+  it('an unknown option or keys action exits 2 with the usage', () => {
+    const option = cli('keys', 'list', '--frobnicate');
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain('Usage:');
+
+    const action = cli('keys', 'frobnicate');
+    expect(action.code).toBe(2);
+    expect(action.stderr).toContain('unknown keys action "frobnicate"');
+    expect(action.stderr).toContain('Usage:');
+  });
+
+  it('a missing argument or a bad --scope exits 2', () => {
+    expect(cli('keys', 'add').code).toBe(2);
+    expect(cli('keys', 'disable').code).toBe(2);
+    const scope = cli('keys', 'add', 'alice', '--scope', 'admin');
+    expect(scope.code).toBe(2);
+    expect(scope.stderr).toContain('--scope must be one of: inference, full');
+  });
+});
+
+describe('ollama-gate keys add', () => {
+  it('--json prints, as its last line, JSON with id, user, scope and the key', () => {
+    const added = addKey('alice');
+    expect(added).toMatchObject({ user: 'alice', scope: 'inference' });
+    expect(added.id).toMatch(/^[0-9a-f]{8}$/);
+    expect(added.key).toMatch(/^og_[A-Za-z0-9_-]{32}$/);
+    expect(added.prefix).toBe(displayPrefix(added.key));
+    expect(addKey('bob', '--scope', 'full').scope).toBe('full');
+  });
+
+  it('without --json shows the key once, with a warning to copy it', () => {
+    const out = ok('keys', 'add', 'alice');
+    const key = /og_[A-Za-z0-9_-]{32}/.exec(out)?.[0];
+    expect(key).toBeDefined();
+    expect(out).toMatch(/only this once/);
+  });
+
+  it('creates a key the core accepts', () => {
+    const added = addKey('alice');
+    const ring = new KeyRing(openStore(dataDir), systemClock);
+    expect(ring.verify(added.key)).toMatchObject({ ok: true, key: { id: added.id, user: 'alice' } });
+    ring.close();
+  });
+
+  it('never shows the key again: not in keys list, keys list --json, nor the store file', () => {
+    const { key, id } = addKey('alice');
+    addKey('bob');
+    const table = ok('keys', 'list');
+    const json = ok('keys', 'list', '--json');
+    expect(table).toContain(id);
+    expect(table).toContain(`${displayPrefix(key)}…`);
+    for (const [where, text] of [
+      ['keys list', table],
+      ['keys list --json', json],
+      ['the store file', storeText()],
+    ] as const) {
+      expect(text, where).not.toContain(key);
+      expect(text, where).not.toContain(key.slice(0, 9));
+      expect(text, where).not.toContain(key.slice(8));
+    }
+    expect(json).not.toContain('hash');
+  });
+});
+
+describe('ollama-gate keys list', () => {
+  it('says there are no keys yet in an empty store', () => {
+    expect(ok('keys', 'list')).toMatch(/No keys yet/);
+    expect(listJson()).toEqual([]);
+  });
+
+  it('lists each key with id, user, scope, prefix and state', () => {
+    const alice = addKey('alice');
+    const bob = addKey('bob', '--scope', 'full');
+    expect(listJson()).toEqual([
+      expect.objectContaining({ id: alice.id, user: 'alice', scope: 'inference', prefix: displayPrefix(alice.key), enabled: true }),
+      expect.objectContaining({ id: bob.id, user: 'bob', scope: 'full', prefix: displayPrefix(bob.key), enabled: true }),
+    ]);
+    const table = ok('keys', 'list').trim().split('\n');
+    expect(table[0]).toMatch(/^ID\s+USER\s+SCOPE\s+KEY\s+STATE/);
+    expect(table).toHaveLength(3);
+  });
+});
+
+describe('ollama-gate keys disable | enable | remove', () => {
+  it('disables and enables by id', () => {
+    const alice = addKey('alice');
+    const bob = addKey('bob');
+    expect(ok('keys', 'disable', alice.id)).toContain(`Disabled key ${alice.id} (alice)`);
+    expect(listJson().map((k) => [k.user, k.enabled])).toEqual([
+      ['alice', false],
+      ['bob', true],
+    ]);
+    const ring = new KeyRing(openStore(dataDir), systemClock);
+    expect(ring.verify(alice.key)).toMatchObject({ ok: false, reason: 'disabled' });
+    expect(ring.verify(bob.key).ok).toBe(true);
+
+    expect(ok('keys', 'enable', alice.id)).toContain(`Enabled key ${alice.id}`);
+    expect(listJson().every((k) => k.enabled)).toBe(true);
+  });
+
+  it('disables and enables by user', () => {
+    const alice = addKey('alice');
+    ok('keys', 'disable', 'alice');
+    expect(listJson().find((k) => k.id === alice.id)?.enabled).toBe(false);
+    const enabled = JSON.parse(ok('keys', 'enable', 'alice', '--json')) as ListedKey;
+    expect(enabled).toMatchObject({ id: alice.id, enabled: true });
+  });
+
+  it('removes by id and by user', () => {
+    const alice = addKey('alice');
+    const bob = addKey('bob');
+    const carol = addKey('carol');
+    expect(ok('keys', 'remove', bob.id)).toContain(`Removed key ${bob.id} (bob)`);
+    expect(JSON.parse(ok('keys', 'remove', 'carol', '--json'))).toEqual({ removed: carol.id });
+    expect(listJson().map((k) => k.id)).toEqual([alice.id]);
+    expect(storeText()).not.toContain(bob.id);
+  });
+
+  it('refuses a user with several keys, names their ids, and changes nothing', () => {
+    const first = addKey('alice');
+    const second = addKey('alice');
+    const before = storeText();
+    const run = cli('keys', 'disable', 'alice');
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(first.id);
+    expect(run.stderr).toContain(second.id);
+    expect(storeText()).toBe(before);
+  });
+
+  it('says so for an id or user it does not know, and changes nothing', () => {
+    addKey('alice');
+    const before = storeText();
+    const run = cli('keys', 'remove', 'nobody');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no key with id or user "nobody"');
+    expect(storeText()).toBe(before);
+  });
+});
+
+describe('ollama-gate keys import', () => {
+  const CONFIG_PY = `# the seed proxy's config.py
+OLLAMA_URL = "http://localhost:11434"
+VALID_API_KEYS: dict = {
+    "sk-seed-alice-0123456789": "alice",  # laptop
+    'sk-seed-bob-9876543210': 'bob',
+}
+`;
+
+  it('imports the keys of a config.py hashed: the plain keys are nowhere in the store file', () => {
+    const config = join(dataDir, 'config.py');
+    writeFileSync(config, CONFIG_PY);
+    const out = ok('keys', 'import', config);
+    expect(out).toContain('Imported 2 keys');
+    expect(out).not.toContain('sk-seed-alice-0123456789');
+
+    const text = storeText();
+    expect(text).not.toContain('sk-seed-alice-0123456789');
+    expect(text).not.toContain('sk-seed-bob-9876543210');
+
+    const listed = listJson();
+    expect(listed.map((k) => [k.user, k.prefix])).toEqual([
+      ['alice', displayPrefix('sk-seed-alice-0123456789')],
+      ['bob', displayPrefix('sk-seed-bob-9876543210')],
+    ]);
+
+    const ring = new KeyRing(openStore(dataDir), systemClock);
+    expect(ring.verify('sk-seed-alice-0123456789')).toMatchObject({ ok: true, key: { user: 'alice', scope: 'inference' } });
+    expect(ring.verify('sk-seed-bob-9876543210')).toMatchObject({ ok: true, key: { user: 'bob' } });
+    expect(ring.verify('sk-seed-carol').ok).toBe(false);
+  });
+
+  it('skips keys already present when imported twice, and takes --scope', () => {
+    const config = join(dataDir, 'keys.json');
+    writeFileSync(config, JSON.stringify({ 'sk-json-key-000000': 'dave' }));
+    const first = JSON.parse(ok('keys', 'import', config, '--json', '--scope', 'full')) as { imported: ListedKey[]; skipped: number };
+    expect(first.skipped).toBe(0);
+    expect(first.imported).toEqual([expect.objectContaining({ user: 'dave', scope: 'full' })]);
+    const second = JSON.parse(ok('keys', 'import', config, '--json')) as { imported: ListedKey[]; skipped: number };
+    expect(second).toEqual({ imported: [], skipped: 1 });
+    expect(listJson()).toHaveLength(1);
+  });
+
+  it('refuses a file without keys with a clear message, and writes nothing', () => {
+    const config = join(dataDir, 'notes.txt');
+    writeFileSync(config, 'just some notes\n');
+    const run = cli('keys', 'import', config);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('VALID_API_KEYS');
+    expect(existsSync(storeFile)).toBe(false);
+  });
+
+  it('does not break the store when a seed key has an empty user name', () => {
+    const config = join(dataDir, 'config.py');
+    writeFileSync(config, 'VALID_API_KEYS = {"sk-seed-alice-0123456789": "alice", "sk-seed-anon-0123456789": ""}\n');
+    cli('keys', 'import', config);
+    // Whatever the import made of it, the store must still open.
+    const run = cli('keys', 'list', '--json');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+  });
+});
+
+describe('ollama-gate with a store file it cannot use', () => {
+  it('a corrupt store file: exit 1, a message naming the file, and the file left untouched', () => {
+    addKey('alice');
+    const corrupt = storeText().slice(0, 40);
+    writeFileSync(storeFile, corrupt);
+    for (const args of [['keys', 'list'], ['keys', 'add', 'bob'], ['keys', 'disable', 'alice']]) {
+      const run = cli(...args);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr, args.join(' ')).toContain(storeFile);
+      expect(run.stdout, args.join(' ')).toBe('');
+      expect(readFileSync(storeFile, 'utf8')).toBe(corrupt);
+    }
+  });
+
+  it('a store file of the wrong shape: exit 1, a message naming the file and the problem, the file left untouched', () => {
+    const content = JSON.stringify({ keys: [{ id: 'x', user: 'alice', hash: 'plain-text-key' }] });
+    writeFileSync(storeFile, content);
+    const run = cli('keys', 'add', 'bob');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(storeFile);
+    expect(run.stderr).toContain('keys.0');
+    expect(readFileSync(storeFile, 'utf8')).toBe(content);
+  });
+});
