@@ -6,9 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeOllama, startFakeOllama } from './support/fake-ollama.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'index.js');
+/** Tests talk to loopback only: no looking for Ollama on this machine's LAN addresses. */
+const ENV = { ...process.env, OLLAMA_GATE_LAN_CHECK: '0' };
 
 function cli(dataDir: string, ...args: string[]): string {
-  return execFileSync(process.execPath, [CLI, ...args, '--data-dir', dataDir], { encoding: 'utf8' });
+  return execFileSync(process.execPath, [CLI, ...args, '--data-dir', dataDir], { encoding: 'utf8', env: ENV });
 }
 
 /** `ollama-gate serve` as a user runs it: its own process, its own store, real sockets. */
@@ -21,7 +23,7 @@ class ServeProcess {
   }
 
   static async start(dataDir: string, upstream: string): Promise<{ serve: ServeProcess; url: string }> {
-    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', upstream, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', upstream, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: ENV });
     const serve = new ServeProcess(child);
     const line = await serve.waitForLine(/Listening on (http:\/\/\S+)/);
     return { serve, url: line.match(/Listening on (http:\/\/\S+)/)![1]! };
@@ -113,7 +115,7 @@ describe('ollama-gate serve', () => {
   it('refuses to start on a corrupt store, names the file and leaves it untouched', async () => {
     const file = join(dataDir, 'gate.json');
     writeFileSync(file, '{"keys": [ broken');
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: ENV });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -127,7 +129,7 @@ describe('ollama-gate serve', () => {
     const first = await ServeProcess.start(dataDir, fake.url);
     serve = first.serve;
     const port = new URL(first.url).port;
-    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', port, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', port, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: ENV });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

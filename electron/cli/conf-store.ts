@@ -3,6 +3,9 @@ import Conf from 'conf';
 import { GateStore, STORE_NAME, defaultDataDir, unreadableStore } from '../core/gate-store.js';
 import type { GateSettings } from '../core/settings.js';
 
+/** Per-key usage counts, beside the store file. */
+export const USAGE_FILE = 'usage.json';
+
 /** Opens the data directory's store file with `conf`, the library electron-store is built on (same file). */
 export function openStore(dataDir: string | undefined, overrides: Partial<GateSettings> = {}): GateStore {
   const cwd = dataDir ?? defaultDataDir();

@@ -5,16 +5,30 @@ import type { GateSettings } from '../core/settings.js';
 import { GATE_VERSION } from '../core/version.js';
 import { UsageError, runKeysCommand } from './keys-command.js';
 import { serve } from './serve.js';
+import { runUsageCommand } from './usage-command.js';
 
 const HELP = `Ollama Gate ${GATE_VERSION}: an API-key gate in front of Ollama
 
 Usage:
   ollama-gate serve [--host H] [--port P] [--upstream URL] [--data-dir DIR]
-  ollama-gate keys add USER [--scope inference|full] [--json]
+                    [--tls] [--tls-port P] [--tls-cert FILE --tls-key FILE]
+  ollama-gate keys add USER [KEY OPTIONS] [--json]      prints the new key once
+  ollama-gate keys update ID_OR_USER [KEY OPTIONS] [--user NEW_USER]
+  ollama-gate keys rotate ID_OR_USER [--json]           a new secret for the same key
   ollama-gate keys list [--json]
   ollama-gate keys enable|disable|remove ID_OR_USER
-  ollama-gate keys import FILE [--scope inference|full]   (seed config.py or JSON; keys are stored hashed)
+  ollama-gate keys import FILE [--scope S]              seed config.py or JSON; stored hashed
+  ollama-gate usage [--json] [--since YYYY-MM-DD]       requests and tokens per key and day
   ollama-gate --version
+
+Key options:
+  --scope inference|full   what the key may reach (default inference: chat, generate, embed, list)
+  --name NAME              a label, such as the device it lives on
+  --models PATTERNS        comma-separated allow-list, e.g. "llama3*,qwen2.5:72b" ("" = all)
+  --rpm N                  requests per minute (none = no limit)
+  --concurrency N          requests at once (none = no limit)
+  --daily-tokens N         prompt plus completion tokens per UTC day (none = no limit)
+  --expires WHEN           30d, 12h, 2w, a date (2026-12-31), or never
 
 Environment: OLLAMA_GATE_HOST, OLLAMA_GATE_PORT, OLLAMA_GATE_UPSTREAM, OLLAMA_GATE_DATA_DIR.
 Without --data-dir the store is the desktop app's, so both share keys.`;
@@ -28,7 +42,19 @@ async function main(argv: string[]): Promise<number> {
       port: { type: 'string' },
       upstream: { type: 'string' },
       'data-dir': { type: 'string' },
+      tls: { type: 'boolean' },
+      'tls-port': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       scope: { type: 'string' },
+      name: { type: 'string' },
+      user: { type: 'string' },
+      models: { type: 'string' },
+      rpm: { type: 'string' },
+      concurrency: { type: 'string' },
+      'daily-tokens': { type: 'string' },
+      expires: { type: 'string' },
+      since: { type: 'string' },
       json: { type: 'boolean', default: false },
       version: { type: 'boolean', short: 'v', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -45,27 +71,38 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'keys') {
     const [action = 'list', ...args] = rest;
-    return print(runKeysCommand({ action, args, json: values.json, scope: values.scope, dataDir }));
+    const { scope, name, user, models, rpm, concurrency, expires } = values;
+    const flags = { scope, name, user, models, rpm, concurrency, expires, 'daily-tokens': values['daily-tokens'] };
+    return print(runKeysCommand({ action, args, json: values.json, dataDir, flags }));
+  }
+  if (command === 'usage') {
+    return print(await runUsageCommand({ dataDir, since: values.since, json: values.json }));
   }
   throw new UsageError(`unknown command "${command}"`);
 }
 
-function serveOverrides(values: { host?: string; port?: string; upstream?: string }): Partial<GateSettings> {
+function serveOverrides(values: { host?: string; port?: string; upstream?: string; tls?: boolean; 'tls-port'?: string; 'tls-cert'?: string; 'tls-key'?: string }): Partial<GateSettings> {
   const host = values.host ?? process.env.OLLAMA_GATE_HOST;
   const portText = values.port ?? process.env.OLLAMA_GATE_PORT;
   const upstream = values.upstream ?? process.env.OLLAMA_GATE_UPSTREAM;
   const overrides: Partial<GateSettings> = {};
   if (host) overrides.host = host;
-  if (portText !== undefined) {
-    const port = Number(portText);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, not "${portText}"`);
-    overrides.port = port;
-  }
+  if (portText !== undefined) overrides.port = parsePort(portText, '--port');
+  if (values['tls-port'] !== undefined) overrides.tlsPort = parsePort(values['tls-port'], '--tls-port');
+  if (values['tls-cert'] !== undefined) overrides.tlsCertFile = values['tls-cert'];
+  if (values['tls-key'] !== undefined) overrides.tlsKeyFile = values['tls-key'];
+  if (values.tls || values['tls-port'] !== undefined || values['tls-cert'] !== undefined) overrides.tlsEnabled = true;
   if (upstream) {
     if (!/^https?:\/\/[^/]/.test(upstream)) throw new UsageError(`--upstream must be an http(s) URL such as http://127.0.0.1:11434, not "${upstream}"`);
     overrides.upstream = upstream;
   }
   return overrides;
+}
+
+function parsePort(text: string, flag: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${flag} must be a number from 0 to 65535, not "${text}"`);
+  return port;
 }
 
 function print(text: string): number {

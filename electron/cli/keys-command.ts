@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { KeyRing } from '../core/keyring.js';
-import { type KeyRecord, SCOPES, type Scope } from '../core/keys.js';
+import { type KeyRecord, type KeySettings, SCOPES, type Scope } from '../core/keys.js';
 import { parseSeedKeys } from '../core/seed-import.js';
 import { systemClock } from '../core/clock.js';
 import { openStore } from './conf-store.js';
@@ -9,8 +9,20 @@ export interface KeysCommand {
   action: string;
   args: string[];
   json: boolean;
-  scope?: string;
   dataDir?: string;
+  /** the settings flags as typed: --scope, --name, --user, --models, --rpm, --concurrency, --daily-tokens, --expires */
+  flags: KeyFlags;
+}
+
+export interface KeyFlags {
+  scope?: string;
+  name?: string;
+  user?: string;
+  models?: string;
+  rpm?: string;
+  concurrency?: string;
+  'daily-tokens'?: string;
+  expires?: string;
 }
 
 export class UsageError extends Error {}
@@ -27,20 +39,27 @@ export function runKeysCommand(command: KeysCommand): string {
   }
 }
 
-function dispatch(ring: KeyRing, { action, args, json, scope }: KeysCommand): string {
+function dispatch(ring: KeyRing, { action, args, json, flags }: KeysCommand): string {
   switch (action) {
     case 'add': {
       const user = requireArg(args, 'keys add USER');
-      const { key, secret } = ring.create({ user, scope: parseScope(scope) });
-      const summary = { ...publicFields(key), key: secret };
-      if (json) return JSON.stringify(summary);
-      return [
-        `Created a key for ${key.user} (id ${key.id}, scope ${key.scope}):`,
-        '',
-        `  ${secret}`,
-        '',
-        'Copy it now: it is shown only this once (only its hash is stored).',
-      ].join('\n');
+      const { key, secret } = ring.create({ ...keySettingsFrom(flags, Date.now()), user });
+      if (json) return JSON.stringify({ ...publicFields(key), key: secret });
+      return showSecret(`Created a key for ${key.user} (id ${key.id}, scope ${key.scope}):`, secret);
+    }
+    case 'update': {
+      const key = findKey(ring, requireArg(args, 'keys update ID_OR_USER [--name N] [--user U] [--scope S] [--models P,Q] [--rpm N] [--concurrency N] [--daily-tokens N] [--expires D]'));
+      const patch = keySettingsFrom(flags, Date.now());
+      if (Object.keys(patch).length === 0) throw new UsageError('keys update: say what to change, e.g. --rpm 60 or --models "llama3*"');
+      ring.update(key.id, patch);
+      const updated = ring.get(key.id)!;
+      return json ? JSON.stringify(publicFields(updated)) : `Updated key ${key.id} (${updated.user}): ${describeSettings(updated)}`;
+    }
+    case 'rotate': {
+      const key = findKey(ring, requireArg(args, 'keys rotate ID_OR_USER'));
+      const { key: rotated, secret } = ring.rotate(key.id);
+      if (json) return JSON.stringify({ ...publicFields(rotated), key: secret });
+      return showSecret(`New secret for key ${rotated.id} (${rotated.user}); the old one no longer works:`, secret);
     }
     case 'list': {
       const keys = ring.list();
@@ -65,7 +84,7 @@ function dispatch(ring: KeyRing, { action, args, json, scope }: KeysCommand): st
       const imported: KeyRecord[] = [];
       let skipped = 0;
       for (const { secret, user } of seedKeys) {
-        const key = ring.importSecret(secret, user, parseScope(scope));
+        const key = ring.importSecret(secret, user, parseScope(flags.scope) ?? 'inference');
         if (key) imported.push(key);
         else skipped++;
       }
@@ -90,10 +109,62 @@ function requireArg(args: string[], usage: string): string {
   return value;
 }
 
-function parseScope(scope: string | undefined): Scope {
-  if (scope === undefined) return 'inference';
+function showSecret(heading: string, secret: string): string {
+  return [heading, '', `  ${secret}`, '', 'Copy it now: it is shown only this once (only its hash is stored).'].join('\n');
+}
+
+function parseScope(scope: string | undefined): Scope | undefined {
+  if (scope === undefined) return undefined;
   if ((SCOPES as readonly string[]).includes(scope)) return scope as Scope;
   throw new UsageError(`--scope must be one of: ${SCOPES.join(', ')}`);
+}
+
+/** The key settings the flags name; a flag left out changes nothing. `none` clears a limit or expiry. */
+export function keySettingsFrom(flags: KeyFlags, now: number): Partial<KeySettings> {
+  const settings: Partial<KeySettings> = {};
+  const scope = parseScope(flags.scope);
+  if (scope) settings.scope = scope;
+  if (flags.name !== undefined) settings.name = flags.name.trim() || null;
+  if (flags.user !== undefined) settings.user = flags.user;
+  if (flags.models !== undefined) settings.models = flags.models.split(',').map((m) => m.trim()).filter(Boolean);
+  if (flags.rpm !== undefined) settings.rpm = parseLimit(flags.rpm, '--rpm');
+  if (flags.concurrency !== undefined) settings.concurrency = parseLimit(flags.concurrency, '--concurrency');
+  if (flags['daily-tokens'] !== undefined) settings.dailyTokens = parseLimit(flags['daily-tokens'], '--daily-tokens');
+  if (flags.expires !== undefined) settings.expiresAt = parseExpiry(flags.expires, now);
+  return settings;
+}
+
+function parseLimit(text: string, flag: string): number | null {
+  if (text === 'none' || text === '0') return null;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} takes a whole number above 0, or none`);
+  return value;
+}
+
+const DURATION_UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `30d`, `12h`, `90m`, `2w` from now; a date or date-time (`2026-12-31`, ISO 8601); or `never`. */
+export function parseExpiry(text: string, now: number): number | null {
+  if (text === 'never' || text === 'none') return null;
+  const duration = /^(\d+)\s*([mhdw])$/i.exec(text.trim());
+  if (duration) return now + Number(duration[1]) * DURATION_UNITS[duration[2]!.toLowerCase()]!;
+  const date = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T23:59:59.999Z` : text);
+  if (Number.isNaN(date)) throw new UsageError(`--expires takes a duration (30d, 12h, 2w), a date (2026-12-31) or never, not "${text}"`);
+  if (date <= now) throw new UsageError(`--expires ${text} is already in the past`);
+  return date;
+}
+
+function describeSettings(key: KeyRecord): string {
+  const parts = [
+    `scope ${key.scope}`,
+    key.name ? `name "${key.name}"` : null,
+    key.models.length ? `models ${key.models.join(', ')}` : 'all models',
+    key.rpm ? `${key.rpm}/min` : null,
+    key.concurrency ? `${key.concurrency} at once` : null,
+    key.dailyTokens ? `${key.dailyTokens} tokens/day` : null,
+    key.expiresAt ? `expires ${new Date(key.expiresAt).toISOString()}` : null,
+  ];
+  return parts.filter(Boolean).join(', ');
 }
 
 /** What a key's listing shows: everything but its hash. */
@@ -101,8 +172,13 @@ function publicFields(key: KeyRecord) {
   return {
     id: key.id,
     user: key.user,
+    name: key.name,
     scope: key.scope,
     prefix: key.prefix,
+    models: key.models,
+    rpm: key.rpm,
+    concurrency: key.concurrency,
+    dailyTokens: key.dailyTokens,
     enabled: key.enabled,
     createdAt: new Date(key.createdAt).toISOString(),
     expiresAt: key.expiresAt === null ? null : new Date(key.expiresAt).toISOString(),
@@ -113,13 +189,15 @@ function publicFields(key: KeyRecord) {
 
 function table(keys: KeyRecord[]): string {
   const rows = [
-    ['ID', 'USER', 'SCOPE', 'KEY', 'STATE', 'CREATED', 'LAST USED'],
+    ['ID', 'USER', 'SCOPE', 'KEY', 'STATE', 'MODELS', 'LIMITS', 'CREATED', 'LAST USED'],
     ...keys.map((k) => [
       k.id,
-      k.user,
+      k.name ? `${k.user} (${k.name})` : k.user,
       k.scope,
       `${k.prefix}…`,
-      k.enabled ? 'enabled' : 'disabled',
+      k.enabled ? (k.expiresAt !== null && k.expiresAt <= Date.now() ? 'expired' : 'enabled') : 'disabled',
+      k.models.length ? k.models.join(',') : 'all',
+      [k.rpm ? `${k.rpm}/min` : '', k.concurrency ? `${k.concurrency} at once` : '', k.dailyTokens ? `${k.dailyTokens} tok/day` : ''].filter(Boolean).join(' ') || '-',
       new Date(k.createdAt).toISOString().slice(0, 16).replace('T', ' '),
       k.lastUsedAt ? `${new Date(k.lastUsedAt).toISOString().slice(0, 16).replace('T', ' ')} from ${k.lastUsedIp}` : 'never',
     ]),

@@ -2,8 +2,8 @@ import type { ServerResponse } from 'node:http';
 
 /**
  * Every error the gate itself answers with, in one table: its status, the OpenAI error type used on
- * `/v1/*`, and whether the request was denied (auth, scope) or failed. Auth failures are 400/401/403
- * only: clients retry 429 and 5xx, which would hammer a wrong key.
+ * `/v1/*`. Auth failures are 400/401/403 only: clients retry 429 and 5xx, which would hammer a
+ * wrong key. 429 is for limits, where a retry after Retry-After is exactly right.
  */
 const ERROR_TABLE = {
   missing_key: { status: 401, type: 'invalid_request_error', code: 'missing_api_key' },
@@ -12,6 +12,9 @@ const ERROR_TABLE = {
   expired_key: { status: 403, type: 'invalid_request_error', code: 'invalid_api_key' },
   sessions_off: { status: 403, type: 'invalid_request_error', code: 'sessions_disabled' },
   out_of_scope: { status: 403, type: 'permission_error', code: 'insufficient_scope' },
+  model_not_allowed: { status: 403, type: 'permission_error', code: 'model_not_allowed' },
+  rate_limited: { status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded' },
+  locked_out: { status: 429, type: 'rate_limit_error', code: 'too_many_failed_keys' },
   not_exposed: { status: 404, type: 'not_found_error', code: 'not_found' },
   bad_request: { status: 400, type: 'invalid_request_error', code: 'bad_request' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', code: 'method_not_allowed' },
@@ -35,8 +38,9 @@ export class GateError extends Error {
     this.status = ERROR_TABLE[code].status;
   }
 
+  /** refused by the gate's rules (auth, scope, limits), as opposed to failed */
   get isDenial(): boolean {
-    return this.status === 401 || this.status === 403;
+    return this.status === 400 || this.status === 401 || this.status === 403 || this.status === 429;
   }
 }
 

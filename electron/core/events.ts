@@ -24,6 +24,12 @@ export interface RequestLogEntry {
   bytesIn: number;
   bytesOut: number;
   model: string | null;
+  /** from Ollama's final chunk (prompt_eval_count) or OpenAI usage (prompt_tokens); null when not reported */
+  promptTokens: number | null;
+  /** eval_count or completion_tokens; null when not reported */
+  completionTokens: number | null;
+  /** the request body, shortened, only when body logging is on */
+  requestBody: string | null;
   outcome: Outcome;
   /** why it was denied or failed, in words */
   error: string | null;
@@ -35,6 +41,18 @@ export interface GateStatus {
   port: number;
   /** URLs clients can use, LAN addresses included when listening on all interfaces */
   urls: string[];
+  error: string | null;
+  /** the HTTPS listener, when turned on */
+  tls: TlsStatus | null;
+}
+
+export interface TlsStatus {
+  port: number;
+  urls: string[];
+  /** SHA-256 fingerprint of the certificate, for clients that pin a self-signed one */
+  fingerprint256: string | null;
+  certFile: string | null;
+  /** why HTTPS is not serving (HTTP goes on regardless) */
   error: string | null;
 }
 

@@ -46,6 +46,14 @@ const settingsSchema = z
     upstreamHeadersTimeoutMs: z.number().int().min(0),
     upstreamBodyTimeoutMs: z.number().int().min(0),
     upstreamConnectTimeoutMs: z.number().int().min(1),
+    logRequestBodies: z.boolean(),
+    lockoutMaxFailures: z.number().int().min(0),
+    lockoutWindowSeconds: z.number().int().min(1),
+    lockoutCooldownSeconds: z.number().int().min(1),
+    tlsEnabled: z.boolean(),
+    tlsPort: z.number().int().min(0).max(65535),
+    tlsCertFile: z.string().min(1).nullable(),
+    tlsKeyFile: z.string().min(1).nullable(),
   })
   .partial();
 

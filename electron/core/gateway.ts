@@ -1,15 +1,19 @@
-import { type RequestListener, type Server, createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from './clock.js';
 import { GateEmitter, type GateStatus } from './events.js';
-import { type OllamaHealth, probeOllama } from './health.js';
+import { type OllamaHealth, findExposure, probeOllama } from './health.js';
 import { KeyRing } from './keyring.js';
 import type { KeyStore } from './keys.js';
-import { listeningUrls } from './network.js';
+import { lanAddresses, listeningUrls } from './network.js';
+import { type ListenError, closeListener, openListener } from './listener.js';
+import { loadTlsMaterial } from './tls.js';
 import { createRequestHandler } from './proxy.js';
 import { SessionCache } from './sessions.js';
 import { type SettingsProvider, staticSettings } from './settings.js';
 import { UpstreamPool } from './upstream.js';
+import { UsageLedger } from './usage.js';
+import { KeyLimits, Lockout } from './limits.js';
 import { GATE_VERSION } from './version.js';
 
 export interface GatewayOptions {
@@ -18,17 +22,27 @@ export interface GatewayOptions {
   clock?: Clock;
   /** how long /health waits for Ollama */
   healthTimeoutMs?: number;
+  /** where per-key usage is kept; without it usage lives in memory only */
+  usageFile?: string;
+  /** the data directory, where a self-signed HTTPS certificate is kept */
+  dataDir?: string;
+  /** addresses checked for an Ollama that answers beside the gate; defaults to this machine's LAN addresses */
+  exposureAddresses?: () => string[];
 }
 
 export interface Gateway {
   readonly keys: KeyRing;
   readonly sessions: SessionCache;
   readonly events: GateEmitter;
+  readonly usage: UsageLedger;
+  /** addresses locked out after repeated wrong keys */
+  readonly lockout: Lockout;
   /** Starts listening on the configured host and port; rejects with a readable error (port in use…). */
   listen(): Promise<GateStatus>;
   /**
-   * Applies a changed host or port: the new listener starts before the old one stops, and if it
-   * cannot start, the old one keeps serving and the status carries the error.
+   * Applies a changed host, port or HTTPS setting to a running gate: the new listener starts before
+   * the old one stops, and if it cannot start, the old one keeps serving and the status carries the
+   * error. A stopped gate stays stopped.
    */
   restart(): Promise<GateStatus>;
   /** Stops listening, ends open connections and flushes key usage. */
@@ -39,6 +53,8 @@ export interface Gateway {
 
 /** Health answers are reused this long, so a burst of /health calls costs Ollama one probe. */
 const HEALTH_CACHE_MS = 1_000;
+/** Whether Ollama also answers on a LAN address changes rarely: look again once a minute. */
+const EXPOSURE_CACHE_MS = 60_000;
 
 export function createGateway(options: GatewayOptions): Gateway {
   const clock = options.clock ?? systemClock;
@@ -48,9 +64,36 @@ export function createGateway(options: GatewayOptions): Gateway {
   const events = new GateEmitter();
   const upstream = new UpstreamPool();
   const healthTimeoutMs = options.healthTimeoutMs ?? 3_000;
+  const usage = new UsageLedger(clock, options.usageFile);
+  let usageLoaded: Promise<void> | undefined;
+
+  // Accounting reads the finished request's log event: nothing on the request path waits for it.
+  events.on('request', (entry) => {
+    if (!entry.keyId || !entry.user) return;
+    usage.record({
+      keyId: entry.keyId,
+      user: entry.user,
+      time: entry.time,
+      failed: entry.outcome !== 'ok' || entry.status >= 400,
+      promptTokens: entry.promptTokens,
+      completionTokens: entry.completionTokens,
+      bytesIn: entry.bytesIn,
+      bytesOut: entry.bytesOut,
+      durationMs: entry.durationMs,
+    });
+  });
 
   // A key disabled, expired or removed (here or by another process) ends its sessions at once.
   keys.onChange(() => sessions.prune());
+
+  const exposureAddresses = options.exposureAddresses ?? lanAddresses;
+  let exposure: { at: number; upstream: string; found: Promise<string[]> } | undefined;
+  const exposedOn = (upstreamUrl: string): Promise<string[]> => {
+    if (!exposure || exposure.upstream !== upstreamUrl || clock.now() - exposure.at > EXPOSURE_CACHE_MS) {
+      exposure = { at: clock.now(), upstream: upstreamUrl, found: findExposure(upstreamUrl, exposureAddresses()) };
+    }
+    return exposure.found;
+  };
 
   let lastHealth: Promise<OllamaHealth> | undefined;
   let lastHealthAt = 0;
@@ -58,14 +101,23 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (lastHealth && clock.now() - lastHealthAt < HEALTH_CACHE_MS) return lastHealth;
     const target = upstream.target(settings.current());
     lastHealthAt = clock.now();
-    lastHealth = probeOllama(target.pool, target.basePath, target.url, healthTimeoutMs, () => clock.now());
+    lastHealth = probeOllama(target.pool, target.basePath, target.url, healthTimeoutMs, () => clock.now()).then(async (health) =>
+      health.reachable ? { ...health, exposedOn: await exposedOn(target.url) } : health,
+    );
     return lastHealth;
   };
 
-  const handler = createRequestHandler({ keys, sessions, settings, upstream, events, clock, version: GATE_VERSION, health: checkHealth });
+  const limits = new KeyLimits(clock, (id) => usage.tokensToday(id));
+  const lockout = new Lockout(clock, () => {
+    const { lockoutMaxFailures, lockoutWindowSeconds, lockoutCooldownSeconds } = settings.current();
+    return { maxFailures: lockoutMaxFailures, windowSeconds: lockoutWindowSeconds, cooldownSeconds: lockoutCooldownSeconds };
+  });
+  const handler = createRequestHandler({ keys, sessions, settings, upstream, events, clock, limits, lockout, version: GATE_VERSION, health: checkHealth, status: () => status });
   /** the live listener and the host and port it was asked for (the bound port differs when asked for 0) */
   let listener: { server: Server; host: string; port: number } | undefined;
-  let status: GateStatus = { state: 'stopped', host: settings.current().host, port: settings.current().port, urls: [], error: null };
+  let status: GateStatus = { state: 'stopped', host: settings.current().host, port: settings.current().port, urls: [], error: null, tls: null };
+  /** the HTTPS listener beside the HTTP one, and the settings it was started with */
+  let secure: { server: Server; signature: string } | undefined;
   const setStatus = (next: GateStatus) => {
     status = next;
     events.emit('status', next);
@@ -73,32 +125,66 @@ export function createGateway(options: GatewayOptions): Gateway {
   const adopt = (server: Server, host: string, port: number): GateStatus => {
     listener = { server, host, port };
     const bound = (server.address() as AddressInfo).port;
-    setStatus({ state: 'listening', host, port: bound, urls: listeningUrls(host, bound), error: null });
+    setStatus({ state: 'listening', host, port: bound, urls: listeningUrls(host, bound), error: null, tls: status.tls });
     return status;
+  };
+
+  /**
+   * Starts, moves or stops the HTTPS listener to match the settings. Its failure (port taken, bad
+   * certificate) never stops plain HTTP: it is reported in the status instead.
+   */
+  const syncTls = async (): Promise<void> => {
+    const s = settings.current();
+    const signature = s.tlsEnabled ? [s.host, s.tlsPort, s.tlsCertFile, s.tlsKeyFile].join('|') : '';
+    if ((secure?.signature ?? '') === signature) return;
+    if (secure) await closeListener(secure.server, false);
+    secure = undefined;
+    let tls: GateStatus['tls'] = null;
+    if (signature) {
+      try {
+        if (!options.dataDir && !s.tlsCertFile) throw new Error('HTTPS needs a data directory to keep its certificate, or a certificate file');
+        const material = await loadTlsMaterial({ certFile: s.tlsCertFile, keyFile: s.tlsKeyFile, dataDir: options.dataDir ?? '' });
+        const server = await openListener(handler, s.host, s.tlsPort, material);
+        secure = { server, signature };
+        const port = (server.address() as AddressInfo).port;
+        tls = { port, urls: listeningUrls(s.host, port, 'https'), fingerprint256: material.fingerprint256, certFile: material.certFile, error: null };
+      } catch (error) {
+        tls = { port: s.tlsPort, urls: [], fingerprint256: null, certFile: null, error: `HTTPS: ${(error as Error).message}` };
+      }
+    }
+    setStatus({ ...status, tls });
   };
 
   return {
     keys,
     sessions,
     events,
+    usage,
+    lockout,
     status: () => status,
     checkHealth,
 
     async listen() {
       if (listener) return status;
+      // A broken usage file is reported and left alone; the gate serves and counts from zero in memory.
+      usageLoaded ??= usage.load().catch((error: unknown) => console.error(`ollama-gate: ${(error as Error).message}`));
+      await usageLoaded;
       const { host, port } = settings.current();
       try {
-        return adopt(await openListener(handler, host, port), host, port);
+        adopt(await openListener(handler, host, port), host, port);
       } catch (error) {
-        setStatus({ state: 'error', host, port, urls: [], error: (error as Error).message });
+        setStatus({ state: 'error', host, port, urls: [], error: (error as Error).message, tls: null });
         throw error;
       }
+      await syncTls();
+      return status;
     },
 
     async restart() {
       const { host, port } = settings.current();
       const previous = listener;
-      if (!previous) return this.listen();
+      if (!previous) return status; // stopped: the new settings apply at the next listen()
+      await syncTls();
       const boundPort = (previous.server.address() as AddressInfo).port;
       if (previous.host === host && (previous.port === port || boundPort === port)) return status;
       try {
@@ -122,59 +208,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
 
     async close() {
-      const closing = listener;
+      const closing = [listener?.server, secure?.server].filter((server) => server !== undefined);
       listener = undefined;
-      if (closing) await closeListener(closing.server, true);
+      secure = undefined;
+      await Promise.all(closing.map((server) => closeListener(server, true)));
       await upstream.close();
       keys.flushTouches();
-      setStatus({ ...status, state: 'stopped', urls: [], error: null });
+      await usage.flush().catch((error: unknown) => console.error(`ollama-gate: could not save usage: ${(error as Error).message}`));
+      setStatus({ ...status, state: 'stopped', urls: [], error: null, tls: null });
     },
   };
-}
-
-class ListenError extends Error {
-  constructor(
-    message: string,
-    readonly code: string | undefined,
-    options: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
-function openListener(handler: RequestListener, host: string, port: number): Promise<Server> {
-  const server = createServer(
-    {
-      // A blob upload or a slow model may take far longer than Node's 5-minute request default.
-      requestTimeout: 0,
-      keepAliveTimeout: 65_000,
-      noDelay: true,
-    },
-    handler,
-  );
-  server.on('clientError', (error, socket) => {
-    if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy(error);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(new ListenError(listenErrorMessage(error, host, port), error.code, { cause: error })));
-    server.listen(port, host, () => resolve(server));
-  });
-}
-
-/** Stops accepting; `force` also cuts open requests, otherwise they finish and idle connections close. */
-function closeListener(server: Server, force: boolean): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    if (force) server.closeAllConnections();
-    else server.closeIdleConnections();
-  });
-}
-
-function listenErrorMessage(error: unknown, host: string, port: number): string {
-  const code = (error as { code?: string }).code;
-  if (code === 'EADDRINUSE') return `port ${port} is already in use on ${host}: stop the other program or choose another port`;
-  if (code === 'EACCES') return `not allowed to listen on ${host}:${port}: choose a port above 1023`;
-  if (code === 'EADDRNOTAVAIL') return `${host} is not an address of this machine`;
-  return `could not listen on ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`;
 }

@@ -1,4 +1,4 @@
-import type { Pool } from 'undici';
+import { type Pool, request } from 'undici';
 import { upstreamError } from './errors.js';
 
 export interface OllamaHealth {
@@ -8,6 +8,8 @@ export interface OllamaHealth {
   /** why it is not reachable, in words */
   error: string | null;
   checkedAt: number;
+  /** this machine's non-loopback addresses where Ollama answers too: the gate can be walked around there */
+  exposedOn: string[];
 }
 
 /** Asks Ollama for its version: the cheapest call that proves it is up and answering. */
@@ -24,14 +26,41 @@ export async function probeOllama(pool: Pool, basePath: string, url: string, tim
     const text = await response.body.text();
     const latencyMs = round(performance.now() - started);
     if (response.statusCode !== 200) {
-      return { reachable: false, version: null, latencyMs, error: `Ollama answered ${response.statusCode} to /api/version`, checkedAt: now() };
+      return { reachable: false, version: null, latencyMs, error: `Ollama answered ${response.statusCode} to /api/version`, checkedAt: now(), exposedOn: [] };
     }
     const version = parseVersion(text);
-    return { reachable: true, version, latencyMs, error: null, checkedAt: now() };
+    return { reachable: true, version, latencyMs, error: null, checkedAt: now(), exposedOn: [] };
   } catch (error) {
     const message = isTimeout(error) ? `Ollama did not answer within ${timeoutMs} ms (${url})` : upstreamError(error, url).message;
-    return { reachable: false, version: null, latencyMs: null, error: message, checkedAt: now() };
+    return { reachable: false, version: null, latencyMs: null, error: message, checkedAt: now(), exposedOn: [] };
   }
+}
+
+/**
+ * Where, besides loopback, a loopback-configured Ollama also answers on this machine (it was started
+ * with OLLAMA_HOST=0.0.0.0): from there anyone on the network can reach it without a key.
+ */
+export async function findExposure(upstreamUrl: string, addresses: readonly string[], timeoutMs = 500): Promise<string[]> {
+  const url = new URL(upstreamUrl);
+  if (!isLoopback(url.hostname)) return [];
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const answers = await Promise.all(
+    addresses.map(async (address) => {
+      const origin = `${url.protocol}//${address.includes(':') ? `[${address}]` : address}:${port}`;
+      try {
+        const response = await request(`${origin}/api/version`, { signal: AbortSignal.timeout(timeoutMs), headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+        const text = await response.body.text();
+        return response.statusCode === 200 && parseVersion(text) !== null ? `${address}:${port}` : null;
+      } catch {
+        return null;
+      }
+    }),
+  );
+  return answers.filter((a): a is string => a !== null);
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127\./.test(hostname);
 }
 
 function parseVersion(text: string): string | null {

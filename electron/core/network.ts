@@ -12,11 +12,11 @@ export function lanAddresses(): string[] {
 }
 
 /** The URLs a listener on host:port answers on, loopback first. */
-export function listeningUrls(host: string, port: number): string[] {
+export function listeningUrls(host: string, port: number, scheme: 'http' | 'https' = 'http'): string[] {
   if (host === '0.0.0.0' || host === '::') {
-    return [`http://127.0.0.1:${port}`, ...lanAddresses().map((a) => `http://${a}:${port}`)];
+    return [`${scheme}://127.0.0.1:${port}`, ...lanAddresses().map((a) => `${scheme}://${a}:${port}`)];
   }
-  return [`http://${host.includes(':') ? `[${host}]` : host}:${port}`];
+  return [`${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`];
 }
 
 /** `::ffff:192.168.1.5` is how an IPv4 client appears on a dual-stack socket; sessions key on the plain form. */

@@ -6,7 +6,7 @@ import type { Clock } from './clock.js';
 import { corsHeaders, preflightHeaders } from './cors.js';
 import { type KeySource, type PresentedKey, keyFromHeadersOrQuery } from './credentials.js';
 import { GateError, sendError, upstreamError } from './errors.js';
-import type { GateEmitter, Outcome } from './events.js';
+import type { GateEmitter, GateStatus, Outcome } from './events.js';
 import type { OllamaHealth } from './health.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { inspectJsonBody } from './json-body.js';
@@ -16,6 +16,10 @@ import { normalizeIp } from './network.js';
 import { checkScope } from './policy.js';
 import type { SessionCache } from './sessions.js';
 import type { SettingsProvider } from './settings.js';
+import { summarizeBody } from './body-log.js';
+import type { KeyLimits, Lockout } from './limits.js';
+import { MODEL_LIST_PATHS, filterModelList, modelAllowed } from './policy.js';
+import { TokenTap } from './token-tap.js';
 import type { UpstreamPool } from './upstream.js';
 
 export interface ProxyDeps {
@@ -25,8 +29,11 @@ export interface ProxyDeps {
   upstream: UpstreamPool;
   events: GateEmitter;
   clock: Clock;
+  limits: KeyLimits;
+  lockout: Lockout;
   version: string;
   health(): Promise<OllamaHealth>;
+  status(): GateStatus;
 }
 
 /** One request's journey through the gate, filled in step by step and logged when it is over. */
@@ -47,6 +54,9 @@ interface Exchange {
   ttfbMs: number | null;
   bytesIn: number;
   bytesOut: number;
+  tokens: TokenTap;
+  /** the body, shortened, when the user turned body logging on */
+  loggedBody: string | null;
   failure: { outcome: Outcome; message: string } | null;
 }
 
@@ -60,13 +70,11 @@ const OPAQUE_CONTENT = /^(multipart\/|application\/octet-stream|image\/|audio\/|
 const AUTH_BODY_LIMIT = 64 * 1024;
 
 export function createRequestHandler(deps: ProxyDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const info = infoBody(deps.version);
-
   return (req, res) => {
     const exchange = startExchange(req, res, deps);
     if (!exchange) return;
     res.on('close', () => finishExchange(exchange, res, deps));
-    route(req, res, exchange, deps, info).catch((error: unknown) => fail(res, exchange, error));
+    route(req, res, exchange, deps).catch((error: unknown) => fail(res, exchange, error));
   };
 }
 
@@ -98,17 +106,19 @@ function startExchange(req: IncomingMessage, res: ServerResponse, deps: ProxyDep
     ttfbMs: null,
     bytesIn: 0,
     bytesOut: 0,
+    tokens: new TokenTap(),
+    loggedBody: null,
     failure: null,
   };
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, exchange: Exchange, deps: ProxyDeps, info: string): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, exchange: Exchange, deps: ProxyDeps): Promise<void> {
   const path = exchange.url.pathname;
   const method = exchange.method;
   if (method === 'OPTIONS') return answerPreflight(req, res, deps);
   if (path === '/') {
     if (method !== 'GET' && method !== 'HEAD') throw new GateError('method_not_allowed', `${method} / is not supported; use GET`);
-    return answerJson(res, exchange, 200, info);
+    return answerJson(res, exchange, 200, infoBody(deps.version, deps.status().tls));
   }
   if (path === '/health') {
     if (method !== 'GET' && method !== 'HEAD') throw new GateError('method_not_allowed', `${method} /health is not supported; use GET`);
@@ -146,13 +156,18 @@ async function answerHealth(res: ServerResponse, exchange: Exchange, deps: Proxy
       latency_ms: ollama.latencyMs,
       error: ollama.error,
       checked_at: new Date(ollama.checkedAt).toISOString(),
+      exposed_on: ollama.exposedOn,
     },
+    warnings: ollama.exposedOn.map(
+      (address) => `Ollama also answers on ${address}, so clients there can bypass the gate: start Ollama with OLLAMA_HOST=127.0.0.1`,
+    ),
   });
   answerJson(res, exchange, ollama.reachable ? 200 : 503, body);
 }
 
 /** The seed's `/auth`: a valid key trusts the caller's IP for a while, for clients that cannot send headers. */
 async function answerAuth(req: IncomingMessage, res: ServerResponse, exchange: Exchange, deps: ProxyDeps): Promise<void> {
+  refuseIfLockedOut(exchange, deps);
   let presented = keyFromHeadersOrQuery(req.headers, exchange.url.searchParams);
   if (!presented) {
     const { chunks, complete } = await readPrefix(req[Symbol.asyncIterator](), AUTH_BODY_LIMIT, exchange);
@@ -181,18 +196,19 @@ async function answerAuth(req: IncomingMessage, res: ServerResponse, exchange: E
 async function proxy(req: IncomingMessage, res: ServerResponse, exchange: Exchange, deps: ProxyDeps): Promise<void> {
   const settings = deps.settings.current();
   exchange.decision = 'denied';
+  refuseIfLockedOut(exchange, deps);
   let presented = keyFromHeadersOrQuery(req.headers, exchange.url.searchParams);
   // A wrong header key is refused before a byte of the body is read.
   let key = presented ? authenticate(presented, exchange, deps) : null;
 
-  const { body, bodyChanged, bodyApiKey, bodyComplete } = await prepareBody(req, exchange, settings.maxInspectBytes);
-  if (!key && bodyApiKey !== undefined) {
-    presented = keyFromBody(bodyApiKey);
+  const prepared = await prepareBody(req, exchange, settings.maxInspectBytes);
+  if (!key && prepared.bodyApiKey !== undefined) {
+    presented = keyFromBody(prepared.bodyApiKey);
     key = authenticate(presented, exchange, deps);
   }
   if (!key) key = sessionKey(exchange, deps);
   if (!key) {
-    const hint = bodyComplete ? '' : ` (the body is over ${settings.maxInspectBytes} bytes, so it was not searched for api_key)`;
+    const hint = prepared.bodyTruncated ? ` (the body is over ${settings.maxInspectBytes} bytes, so it was not searched for api_key)` : '';
     throw new GateError('missing_key', `API key required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>"${hint}`);
   }
 
@@ -201,9 +217,38 @@ async function proxy(req: IncomingMessage, res: ServerResponse, exchange: Exchan
     if (scope.reason === 'not_exposed') throw new GateError('not_exposed', `${exchange.url.pathname} is not exposed through the gate`);
     throw new GateError('out_of_scope', `this key's scope "${key.scope}" does not allow ${exchange.url.pathname}; it needs scope "${scope.needs}"`);
   }
+  checkModel(key, exchange, prepared.bodyTruncated);
+  const refusal = deps.limits.admit(key);
+  if (refusal) throw new GateError('rate_limited', refusal.message, { 'Retry-After': String(refusal.retryAfterSeconds) });
+  const admitted = key;
+  res.once('close', () => deps.limits.release(admitted.id));
+
   exchange.decision = 'allowed';
+  if (settings.logRequestBodies && Buffer.isBuffer(prepared.body)) exchange.loggedBody = summarizeBody(prepared.body);
   deps.keys.touch(key.id, exchange.ip);
-  await forward(req, res, exchange, deps, body, bodyChanged);
+  await forward(req, res, exchange, deps, prepared.body, prepared.bodyChanged);
+}
+
+function refuseIfLockedOut(exchange: Exchange, deps: ProxyDeps): void {
+  const seconds = deps.lockout.remainingSeconds(exchange.ip);
+  if (seconds > 0) {
+    exchange.decision = 'denied';
+    throw new GateError('locked_out', `too many failed API keys from ${exchange.ip}; try again in ${seconds} s`, { 'Retry-After': String(seconds) });
+  }
+}
+
+/** A key with an allow-list may only name allowed models; a model it cannot check is refused, not guessed. */
+function checkModel(key: KeyRecord, exchange: Exchange, bodyTruncated: boolean): void {
+  if (key.models.length === 0) return;
+  const path = exchange.url.pathname;
+  const model = path.startsWith('/v1/models/') ? safeDecode(path.slice('/v1/models/'.length)) : exchange.model;
+  if (model === null) {
+    if (bodyTruncated) throw new GateError('model_not_allowed', "the request body is too large to check its model against this key's allowed models");
+    return;
+  }
+  if (!modelAllowed(key.models, model)) {
+    throw new GateError('model_not_allowed', `model "${model}" is not allowed for this key (allowed: ${key.models.join(', ')})`);
+  }
 }
 
 /** Verifies a presented key or throws the matching 401/403. */
@@ -222,7 +267,9 @@ function authenticate(presented: PresentedKey, exchange: Exchange, deps: ProxyDe
     expired: 'this API key has expired',
   } as const;
   const code = result.reason === 'unknown' ? 'invalid_key' : result.reason === 'disabled' ? 'disabled_key' : 'expired_key';
-  throw new GateError(code, messages[result.reason]);
+  const lockedNow = deps.lockout.recordFailure(exchange.ip);
+  const cooldown = deps.settings.current().lockoutCooldownSeconds;
+  throw new GateError(code, lockedNow ? `${messages[result.reason]}; too many failed keys: ${exchange.ip} is locked out for ${cooldown} s` : messages[result.reason]);
 }
 
 function keyFromBody(apiKey: unknown): PresentedKey {
@@ -246,8 +293,8 @@ interface PreparedBody {
   bodyChanged: boolean;
   /** the api_key value found in a JSON body, when there was one */
   bodyApiKey: unknown;
-  /** the body was read whole (or there was none) */
-  bodyComplete: boolean;
+  /** a JSON body over the inspection limit: it streams through unread */
+  bodyTruncated: boolean;
 }
 
 /**
@@ -256,14 +303,14 @@ interface PreparedBody {
  * and so does any body over the limit, its read prefix first.
  */
 async function prepareBody(req: IncomingMessage, exchange: Exchange, limit: number): Promise<PreparedBody> {
-  if (!hasBody(req)) return { body: undefined, bodyChanged: false, bodyApiKey: undefined, bodyComplete: true };
+  if (!hasBody(req)) return { body: undefined, bodyChanged: false, bodyApiKey: undefined, bodyTruncated: false };
   if (BODYLESS_METHODS.has(exchange.method) || isOpaque(req, exchange.url.pathname)) {
-    return { body: Readable.from(counted(req, exchange), { objectMode: false }), bodyChanged: false, bodyApiKey: undefined, bodyComplete: false };
+    return { body: Readable.from(counted(req, exchange), { objectMode: false }), bodyChanged: false, bodyApiKey: undefined, bodyTruncated: false };
   }
   const iterator = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const { chunks, complete } = await readPrefix(iterator, limit, exchange);
   if (!complete) {
-    return { body: Readable.from(prefixThenRest(chunks, iterator, exchange), { objectMode: false }), bodyChanged: false, bodyApiKey: undefined, bodyComplete: false };
+    return { body: Readable.from(prefixThenRest(chunks, iterator, exchange), { objectMode: false }), bodyChanged: false, bodyApiKey: undefined, bodyTruncated: true };
   }
   const inspected = inspectJsonBody(Buffer.concat(chunks));
   exchange.model = inspected.model ?? null;
@@ -271,7 +318,7 @@ async function prepareBody(req: IncomingMessage, exchange: Exchange, limit: numb
     body: inspected.body,
     bodyChanged: inspected.hasApiKey,
     bodyApiKey: inspected.hasApiKey ? inspected.apiKey : undefined,
-    bodyComplete: true,
+    bodyTruncated: false,
   };
 }
 
@@ -343,12 +390,17 @@ async function forward(req: IncomingMessage, res: ServerResponse, exchange: Exch
   }
 
   exchange.ttfbMs = performance.now() - exchange.t0;
+  const models = exchange.key?.models ?? [];
+  if (models.length > 0 && upstream.statusCode === 200 && MODEL_LIST_PATHS.has(exchange.url.pathname)) {
+    return answerFilteredModelList(res, exchange, upstream, models);
+  }
   res.writeHead(upstream.statusCode, downstreamResponseHeaders(upstream.headers));
   const source = upstream.body;
   await new Promise<void>((resolve) => {
     const onDrain = () => source.resume();
     source.on('data', (chunk: Buffer) => {
       exchange.bytesOut += chunk.length;
+      exchange.tokens.observe(chunk);
       if (!res.write(chunk)) source.pause();
     });
     res.on('drain', onDrain);
@@ -366,6 +418,17 @@ async function forward(req: IncomingMessage, res: ServerResponse, exchange: Exch
       resolve();
     });
   });
+}
+
+/** A model list (small JSON) is the one answer the gate reads whole: to show only the models the key may use. */
+async function answerFilteredModelList(res: ServerResponse, exchange: Exchange, upstream: Dispatcher.ResponseData, models: readonly string[]): Promise<void> {
+  const body = filterModelList(await upstream.body.text(), models);
+  const headers = downstreamResponseHeaders(upstream.headers);
+  delete headers['content-length'];
+  res.writeHead(200, { ...headers, 'Content-Length': Buffer.byteLength(body) });
+  if (exchange.method === 'HEAD') return void res.end();
+  exchange.bytesOut = Buffer.byteLength(body);
+  res.end(body);
 }
 
 function fail(res: ServerResponse, exchange: Exchange, error: unknown): void {
@@ -396,6 +459,8 @@ function finishExchange(exchange: Exchange, res: ServerResponse, deps: ProxyDeps
     bytesIn: exchange.bytesIn,
     bytesOut: exchange.bytesOut,
     model: exchange.model,
+    ...exchange.tokens.counts(),
+    requestBody: exchange.loggedBody,
     outcome,
     error: exchange.failure?.message ?? (outcome === 'client_aborted' ? 'client closed the connection before the response ended' : null),
   });
@@ -440,12 +505,13 @@ function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
 
-function infoBody(version: string): string {
+function infoBody(version: string, tls: GateStatus['tls']): string {
   return JSON.stringify({
     name: 'Ollama Gate',
     version,
     status: 'running',
     description: 'API-key gate in front of Ollama',
+    https: tls?.fingerprint256 ? { port: tls.port, fingerprint_sha256: tls.fingerprint256 } : null,
     auth: {
       headers: ['Authorization: Bearer <key>', 'X-API-Key: <key>', 'Authorization: Basic (key as password)'],
       query: '?api_key=<key>',

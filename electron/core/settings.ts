@@ -17,6 +17,18 @@ export interface GateSettings {
   upstreamBodyTimeoutMs: number;
   /** how long connecting to Ollama may take */
   upstreamConnectTimeoutMs: number;
+  /** log request bodies (prompts), shortened; off by default */
+  logRequestBodies: boolean;
+  /** failed keys from one address within the window that lock it out; 0 turns lockout off */
+  lockoutMaxFailures: number;
+  lockoutWindowSeconds: number;
+  lockoutCooldownSeconds: number;
+  /** an HTTPS listener beside the HTTP one */
+  tlsEnabled: boolean;
+  tlsPort: number;
+  /** the user's own certificate and key (PEM); without them a self-signed pair is made and kept */
+  tlsCertFile: string | null;
+  tlsKeyFile: string | null;
 }
 
 export const DEFAULT_SETTINGS: GateSettings = {
@@ -29,6 +41,14 @@ export const DEFAULT_SETTINGS: GateSettings = {
   upstreamHeadersTimeoutMs: 0,
   upstreamBodyTimeoutMs: 0,
   upstreamConnectTimeoutMs: 10_000,
+  logRequestBodies: false,
+  lockoutMaxFailures: 10,
+  lockoutWindowSeconds: 60,
+  lockoutCooldownSeconds: 300,
+  tlsEnabled: false,
+  tlsPort: 8443,
+  tlsCertFile: null,
+  tlsKeyFile: null,
 };
 
 /** The settings source a host injects; read on every request so changes apply at once. */

@@ -21,7 +21,7 @@ export interface Harness {
 
 /** A real gate on a random loopback port in front of a real (fake) Ollama on another. */
 export async function startHarness(
-  options: { settings?: Partial<GateSettings>; fake?: FakeOllamaOptions; clock?: Clock; upstream?: string } = {},
+  options: { settings?: Partial<GateSettings>; fake?: FakeOllamaOptions; clock?: Clock; upstream?: string; exposureAddresses?: () => string[] } = {},
 ): Promise<Harness> {
   const fake = await startFakeOllama(options.fake);
   const store = new MemoryKeyStore();
@@ -30,6 +30,8 @@ export async function startHarness(
     clock: options.clock,
     settings: staticSettings({ host: '127.0.0.1', port: 0, upstream: options.upstream ?? fake.url, ...options.settings }),
     healthTimeoutMs: 1_000,
+    // Tests talk to loopback only: the LAN check looks where a test says, not at this machine's network.
+    exposureAddresses: options.exposureAddresses ?? (() => []),
   });
   const logs: RequestLogEntry[] = [];
   const waiters: Array<{ predicate: (e: RequestLogEntry) => boolean; resolve: (e: RequestLogEntry) => void }> = [];

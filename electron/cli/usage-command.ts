@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import { defaultDataDir } from '../core/gate-store.js';
+import { type UsageRow, UsageLedger } from '../core/usage.js';
+import { systemClock } from '../core/clock.js';
+import { USAGE_FILE } from './conf-store.js';
+import { UsageError } from './keys-command.js';
+
+/** `ollama-gate usage [--json] [--since DATE]`: what each key used, per day. */
+export async function runUsageCommand(options: { dataDir?: string; since?: string; json: boolean }): Promise<string> {
+  if (options.since !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.since)) {
+    throw new UsageError(`--since takes a date such as 2026-11-01, not "${options.since}"`);
+  }
+  const ledger = new UsageLedger(systemClock, join(options.dataDir ?? defaultDataDir(), USAGE_FILE));
+  await ledger.load();
+  const rows = ledger.query({ since: options.since });
+  if (options.json) return JSON.stringify(rows);
+  if (rows.length === 0) return options.since ? `No usage since ${options.since}.` : 'No usage recorded yet.';
+  return table(rows);
+}
+
+function table(rows: UsageRow[]): string {
+  const lines = [
+    ['DAY', 'USER', 'KEY', 'REQUESTS', 'ERRORS', 'PROMPT TOK', 'COMPLETION TOK', 'IN', 'OUT'],
+    ...rows.map((r) => [r.day, r.user, r.keyId, String(r.requests), String(r.errors), String(r.promptTokens), String(r.completionTokens), bytes(r.bytesIn), bytes(r.bytesOut)]),
+  ];
+  const widths = lines[0]!.map((_, col) => Math.max(...lines.map((l) => l[col]!.length)));
+  return lines.map((l) => l.map((cell, col) => (col >= 3 ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!))).join('  ').trimEnd()).join('\n');
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+

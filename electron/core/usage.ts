@@ -1,0 +1,187 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Clock } from './clock.js';
+
+/** What one key did on one day (UTC). */
+export interface UsageRow {
+  /** YYYY-MM-DD, UTC */
+  day: string;
+  keyId: string;
+  user: string;
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  completionTokens: number;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+}
+
+export interface UsageFilter {
+  /** first day included, YYYY-MM-DD */
+  since?: string;
+  keyId?: string;
+}
+
+/** One finished request, as far as accounting cares. */
+export interface UsageSample {
+  keyId: string;
+  user: string;
+  time: number;
+  failed: boolean;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+}
+
+type Counters = Omit<UsageRow, 'day' | 'keyId' | 'user'>;
+
+const COUNTERS: Array<keyof Counters> = ['requests', 'errors', 'promptTokens', 'completionTokens', 'bytesIn', 'bytesOut', 'durationMs'];
+
+/** How often recorded usage is written out: never on the request path. */
+const FLUSH_INTERVAL_MS = 2_000;
+
+export function utcDay(time: number): string {
+  return new Date(time).toISOString().slice(0, 10);
+}
+
+/**
+ * Per key and per day counters, kept in memory and merged into a JSON file in the background.
+ * A flush adds only what this process recorded since its last flush to what the file holds, so
+ * two processes sharing a data directory (the app and `ollama-gate serve`) both keep their counts.
+ */
+export class UsageLedger {
+  private totals = new Map<string, UsageRow>();
+  private pending = new Map<string, UsageRow>();
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly clock: Clock,
+    /** where usage is kept; undefined keeps it in memory only */
+    private readonly file?: string,
+  ) {}
+
+  /** Loads what earlier runs recorded. A missing file is an empty ledger; a broken one is an error, left untouched. */
+  async load(): Promise<void> {
+    if (!this.file) return;
+    const rows = await readRows(this.file);
+    this.totals = new Map(rows.map((row) => [rowKey(row.day, row.keyId), row]));
+    for (const row of this.pending.values()) addInto(this.totals, row);
+  }
+
+  record(sample: UsageSample): void {
+    const row: UsageRow = {
+      day: utcDay(sample.time),
+      keyId: sample.keyId,
+      user: sample.user,
+      requests: 1,
+      errors: sample.failed ? 1 : 0,
+      promptTokens: sample.promptTokens ?? 0,
+      completionTokens: sample.completionTokens ?? 0,
+      bytesIn: sample.bytesIn,
+      bytesOut: sample.bytesOut,
+      durationMs: Math.round(sample.durationMs),
+    };
+    addInto(this.totals, row);
+    if (!this.file) return;
+    addInto(this.pending, row);
+    this.timer ??= setTimeout(() => void this.flush().catch(reportFlushError), FLUSH_INTERVAL_MS).unref();
+  }
+
+  /** Prompt plus completion tokens a key used today (UTC): what a daily budget is checked against. */
+  tokensToday(keyId: string): number {
+    const row = this.totals.get(rowKey(utcDay(this.clock.now()), keyId));
+    return row ? row.promptTokens + row.completionTokens : 0;
+  }
+
+  query(filter: UsageFilter = {}): UsageRow[] {
+    return [...this.totals.values()]
+      .filter((row) => (!filter.since || row.day >= filter.since) && (!filter.keyId || row.keyId === filter.keyId))
+      .sort((a, b) => b.day.localeCompare(a.day) || a.user.localeCompare(b.user) || a.keyId.localeCompare(b.keyId))
+      .map((row) => ({ ...row }));
+  }
+
+  /** Writes pending counts out, merged with what the file holds now (another process may have added to it). */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const file = this.file;
+    if (!file) return Promise.resolve();
+    // One write at a time: a flush asked for during a write runs after it.
+    const run = this.writing.then(() => this.writePending(file));
+    this.writing = run.catch(() => {});
+    return run;
+  }
+
+  private async writePending(file: string): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      const merged = new Map((await readRows(file)).map((row) => [rowKey(row.day, row.keyId), row]));
+      for (const row of batch.values()) addInto(merged, row);
+      await writeRows(file, [...merged.values()]);
+      // The file's view, plus anything recorded while it was being written.
+      for (const row of this.pending.values()) addInto(merged, row);
+      this.totals = merged;
+    } catch (error) {
+      // Nothing is lost: the batch waits for the next flush.
+      for (const row of batch.values()) addInto(this.pending, row);
+      this.timer ??= setTimeout(() => void this.flush().catch(reportFlushError), FLUSH_INTERVAL_MS).unref();
+      throw error;
+    }
+  }
+}
+
+function rowKey(day: string, keyId: string): string {
+  return `${day}|${keyId}`;
+}
+
+function addInto(rows: Map<string, UsageRow>, delta: UsageRow): void {
+  const key = rowKey(delta.day, delta.keyId);
+  const row = rows.get(key);
+  if (!row) {
+    rows.set(key, { ...delta });
+    return;
+  }
+  row.user = delta.user;
+  for (const counter of COUNTERS) row[counter] += delta[counter];
+}
+
+async function readRows(file: string): Promise<UsageRow[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new Error(`cannot read usage file ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const parsed = JSON.parse(text) as { rows?: unknown };
+    if (!Array.isArray(parsed.rows)) throw new Error('no "rows" array');
+    return parsed.rows.filter(isUsageRow);
+  } catch (error) {
+    throw new Error(`the usage file ${file} is not valid (${(error as Error).message}); it was left untouched`, { cause: error });
+  }
+}
+
+/** Written beside the file, then renamed over it: a crash or a full disk never leaves half a file. */
+async function writeRows(file: string, rows: UsageRow[]): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, JSON.stringify({ version: 1, rows }) + '\n', { mode: 0o600 });
+  await rename(temporary, file);
+}
+
+function isUsageRow(value: unknown): value is UsageRow {
+  if (!value || typeof value !== 'object') return false;
+  const row = value as Record<string, unknown>;
+  return typeof row.day === 'string' && typeof row.keyId === 'string' && typeof row.user === 'string' && COUNTERS.every((c) => typeof row[c] === 'number');
+}
+
+function reportFlushError(error: unknown): void {
+  console.error(`ollama-gate: could not save usage, will retry: ${error instanceof Error ? error.message : String(error)}`);
+}
