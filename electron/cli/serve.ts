@@ -57,10 +57,14 @@ export async function serve({ dataDir, overrides }: ServeOptions): Promise<void>
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      log.info(`${signal}: shutting down`);
+      log.info(`${signal}: shutting down; open requests get ${SHUTDOWN_GRACE_MS / 1000} s to finish (${signal} again to stop now)`);
       stopApplyingSettings();
+      // A second signal cuts the grace short.
+      const hurry = () => void gateway.close().catch(() => {});
+      process.once('SIGINT', hurry);
+      process.once('SIGTERM', hurry);
       gateway
-        .close()
+        .close({ graceMs: SHUTDOWN_GRACE_MS })
         .catch((error: unknown) => log.error('error while closing:', error))
         .finally(() => {
           store.close();
@@ -71,6 +75,9 @@ export async function serve({ dataDir, overrides }: ServeOptions): Promise<void>
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
 }
+
+/** How long open streams may run on after SIGTERM before they are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 function configureLog(file: string): void {
   log.transports.file.resolvePathFn = () => file;

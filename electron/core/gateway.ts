@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from './clock.js';
 import { GateEmitter, type GateStatus } from './events.js';
@@ -45,8 +45,11 @@ export interface Gateway {
    * error. A stopped gate stays stopped.
    */
   restart(): Promise<GateStatus>;
-  /** Stops listening, ends open connections and flushes key usage. */
-  close(): Promise<void>;
+  /**
+   * Stops listening and flushes key usage. Requests in flight get `graceMs` to finish (a stream
+   * runs to its end); whatever is still open then is cut.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
   status(): GateStatus;
   checkHealth(): Promise<OllamaHealth>;
 }
@@ -112,7 +115,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     const { lockoutMaxFailures, lockoutWindowSeconds, lockoutCooldownSeconds } = settings.current();
     return { maxFailures: lockoutMaxFailures, windowSeconds: lockoutWindowSeconds, cooldownSeconds: lockoutCooldownSeconds };
   });
-  const handler = createRequestHandler({ keys, sessions, settings, upstream, events, clock, limits, lockout, version: GATE_VERSION, health: checkHealth, status: () => status });
+  const handleRequest = createRequestHandler({ keys, sessions, settings, upstream, events, clock, limits, lockout, version: GATE_VERSION, health: checkHealth, status: () => status });
+  // Requests in flight, so a graceful close can wait for them.
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const handler: RequestListener = (req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      if (--inFlight === 0) drained?.();
+    });
+    handleRequest(req, res);
+  };
   /** the live listener and the host and port it was asked for (the bound port differs when asked for 0) */
   let listener: { server: Server; host: string; port: number } | undefined;
   let status: GateStatus = { state: 'stopped', host: settings.current().host, port: settings.current().port, urls: [], error: null, tls: null };
@@ -121,6 +134,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const setStatus = (next: GateStatus) => {
     status = next;
     events.emit('status', next);
+  };
+  const clientLimits = () => {
+    const { maxHeaderBytes, clientHeadersTimeoutMs } = settings.current();
+    return { maxHeaderBytes, headersTimeoutMs: clientHeadersTimeoutMs };
   };
   const adopt = (server: Server, host: string, port: number): GateStatus => {
     listener = { server, host, port };
@@ -144,7 +161,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       try {
         if (!options.dataDir && !s.tlsCertFile) throw new Error('HTTPS needs a data directory to keep its certificate, or a certificate file');
         const material = await loadTlsMaterial({ certFile: s.tlsCertFile, keyFile: s.tlsKeyFile, dataDir: options.dataDir ?? '' });
-        const server = await openListener(handler, s.host, s.tlsPort, material);
+        const server = await openListener(handler, s.host, s.tlsPort, clientLimits(), material);
         secure = { server, signature };
         const port = (server.address() as AddressInfo).port;
         tls = { port, urls: listeningUrls(s.host, port, 'https'), fingerprint256: material.fingerprint256, certFile: material.certFile, error: null };
@@ -171,7 +188,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       await usageLoaded;
       const { host, port } = settings.current();
       try {
-        adopt(await openListener(handler, host, port), host, port);
+        adopt(await openListener(handler, host, port, clientLimits()), host, port);
       } catch (error) {
         setStatus({ state: 'error', host, port, urls: [], error: (error as Error).message, tls: null });
         throw error;
@@ -188,13 +205,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       const boundPort = (previous.server.address() as AddressInfo).port;
       if (previous.host === host && (previous.port === port || boundPort === port)) return status;
       try {
-        const next = await openListener(handler, host, port).catch(async (error: ListenError) => {
+        const next = await openListener(handler, host, port, clientLimits()).catch(async (error: ListenError) => {
           // The same port on another address collides with our own listener: free it, then bind.
           if (error.code !== 'EADDRINUSE' || port !== boundPort) throw error;
           await closeListener(previous.server, false);
           listener = undefined;
-          return openListener(handler, host, port).catch(async (retryError: unknown) => {
-            adopt(await openListener(handler, previous.host, previous.port), previous.host, previous.port);
+          return openListener(handler, host, port, clientLimits()).catch(async (retryError: unknown) => {
+            adopt(await openListener(handler, previous.host, previous.port, clientLimits()), previous.host, previous.port);
             throw retryError;
           });
         });
@@ -207,11 +224,24 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     },
 
-    async close() {
+    async close({ graceMs = 0 } = {}) {
+      drained?.(); // a close during a graceful one ends its grace now
       const closing = [listener?.server, secure?.server].filter((server) => server !== undefined);
       listener = undefined;
       secure = undefined;
-      await Promise.all(closing.map((server) => closeListener(server, true)));
+      const closed = Promise.all(closing.map((server) => closeListener(server, false)));
+      if (graceMs > 0 && inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        drained = undefined;
+      }
+      for (const server of closing) server.closeAllConnections();
+      await closed;
       await upstream.close();
       keys.flushTouches();
       await usage.flush().catch((error: unknown) => console.error(`ollama-gate: could not save usage: ${(error as Error).message}`));

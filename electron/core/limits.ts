@@ -106,6 +106,7 @@ export class Lockout {
     if (recent.length >= maxFailures) {
       this.failures.delete(ip);
       this.lockedUntil.set(ip, now + cooldownSeconds * 1000);
+      if (this.lockedUntil.size > MAX_TRACKED_IPS) this.forgetExpiredLockouts(now);
       return true;
     }
     this.failures.delete(ip); // re-insert: Map order then runs from least to most recently failing
@@ -119,6 +120,10 @@ export class Lockout {
   locked(): Array<{ ip: string; until: number }> {
     const now = this.clock.now();
     return [...this.lockedUntil].filter(([, until]) => until > now).map(([ip, until]) => ({ ip, until }));
+  }
+
+  private forgetExpiredLockouts(now: number): void {
+    for (const [ip, until] of this.lockedUntil) if (until <= now) this.lockedUntil.delete(ip);
   }
 
   unlock(ip: string): boolean {

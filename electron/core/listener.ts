@@ -11,26 +11,50 @@ export class ListenError extends Error {
   }
 }
 
-/** Options shared by both listeners: no default may cut a slow model or a long upload. */
-const SERVER_OPTIONS = {
-  // A blob upload or a slow model may take far longer than Node's 5-minute request default.
-  requestTimeout: 0,
-  keepAliveTimeout: 65_000,
-  noDelay: true,
-};
+/** What a client may send before the gate gives up on it: these guard against slow or oversized headers. */
+export interface ClientLimits {
+  /** all request headers together (Node's default is 16 KiB) */
+  maxHeaderBytes: number;
+  /** how long a client may take to send its headers (slowloris) */
+  headersTimeoutMs: number;
+}
 
 /** Starts an HTTP listener, or an HTTPS one when given a certificate; rejects with a readable ListenError. */
-export function openListener(handler: RequestListener, host: string, port: number, tls?: { cert: string; key: string }): Promise<Server> {
+export function openListener(handler: RequestListener, host: string, port: number, limits: ClientLimits, tls?: { cert: string; key: string }): Promise<Server> {
+  const options = {
+    // A blob upload or a slow model may take far longer than Node's 5-minute request default.
+    requestTimeout: 0,
+    headersTimeout: limits.headersTimeoutMs,
+    // How often Node looks for clients past headersTimeout; its 30 s default would let them linger.
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 2))),
+    maxHeaderSize: limits.maxHeaderBytes,
+    keepAliveTimeout: 65_000,
+    noDelay: true,
+  };
   // An https.Server serves the same handler; typed as http.Server for the parts both share.
-  const server = tls ? (createHttpsServer({ ...SERVER_OPTIONS, cert: tls.cert, key: tls.key }, handler) as unknown as Server) : createServer(SERVER_OPTIONS, handler);
-  server.on('clientError', (error, socket) => {
-    if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy(error);
-  });
+  const server = tls ? (createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler) as unknown as Server) : createServer(options, handler);
+  server.on('clientError', answerClientError);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(new ListenError(listenErrorMessage(error, host, port), error.code, { cause: error })));
     server.listen(port, host, () => resolve(server));
   });
+}
+
+/** Requests too broken for the handler: the status that fits, a JSON reason, and the connection closed. */
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'request headers are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'request headers took too long to arrive'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Payload Too Large', 'chunk extensions are too large'],
+};
+
+function answerClientError(error: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (!socket.writable || socket.destroyed || (error.code === 'ECONNRESET' && !socket.writable)) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'Bad Request', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: message });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 /** Stops accepting; `force` also cuts open requests, otherwise they finish and idle connections close. */

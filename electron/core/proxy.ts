@@ -53,6 +53,9 @@ interface Exchange {
   model: string | null;
   ttfbMs: number | null;
   bytesIn: number;
+  /** the most body bytes this request may send (0 = no limit): blob uploads have none */
+  maxBodyBytes: number;
+  bodyTooLarge: boolean;
   bytesOut: number;
   tokens: TokenTap;
   /** the body, shortened, when the user turned body logging on */
@@ -105,6 +108,8 @@ function startExchange(req: IncomingMessage, res: ServerResponse, deps: ProxyDep
     model: null,
     ttfbMs: null,
     bytesIn: 0,
+    maxBodyBytes: 0,
+    bodyTooLarge: false,
     bytesOut: 0,
     tokens: new TokenTap(),
     loggedBody: null,
@@ -201,7 +206,7 @@ async function proxy(req: IncomingMessage, res: ServerResponse, exchange: Exchan
   // A wrong header key is refused before a byte of the body is read.
   let key = presented ? authenticate(presented, exchange, deps) : null;
 
-  const prepared = await prepareBody(req, exchange, settings.maxInspectBytes);
+  const prepared = await prepareBody(req, exchange, settings.maxInspectBytes, settings.maxBodyBytes);
   if (!key && prepared.bodyApiKey !== undefined) {
     presented = keyFromBody(prepared.bodyApiKey);
     key = authenticate(presented, exchange, deps);
@@ -302,7 +307,9 @@ interface PreparedBody {
  * Blob uploads and other opaque bodies are not read at all: they stream through as they arrive,
  * and so does any body over the limit, its read prefix first.
  */
-async function prepareBody(req: IncomingMessage, exchange: Exchange, limit: number): Promise<PreparedBody> {
+async function prepareBody(req: IncomingMessage, exchange: Exchange, limit: number, maxBodyBytes: number): Promise<PreparedBody> {
+  exchange.maxBodyBytes = exchange.url.pathname.startsWith('/api/blobs/') ? 0 : maxBodyBytes;
+  if (exchange.maxBodyBytes > 0 && Number(req.headers['content-length'] ?? 0) > exchange.maxBodyBytes) throw bodyTooLarge(exchange);
   if (!hasBody(req)) return { body: undefined, bodyChanged: false, bodyApiKey: undefined, bodyTruncated: false };
   if (BODYLESS_METHODS.has(exchange.method) || isOpaque(req, exchange.url.pathname)) {
     return { body: Readable.from(counted(req, exchange), { objectMode: false }), bodyChanged: false, bodyApiKey: undefined, bodyTruncated: false };
@@ -322,6 +329,17 @@ async function prepareBody(req: IncomingMessage, exchange: Exchange, limit: numb
   };
 }
 
+/** Counts body bytes as they pass and stops a body past the limit (a chunked one only shows its size late). */
+function countBodyBytes(exchange: Exchange, length: number): void {
+  exchange.bytesIn += length;
+  if (exchange.maxBodyBytes > 0 && exchange.bytesIn > exchange.maxBodyBytes) throw bodyTooLarge(exchange);
+}
+
+function bodyTooLarge(exchange: Exchange): GateError {
+  exchange.bodyTooLarge = true;
+  return new GateError('body_too_large', `the request body is larger than this gate's limit of ${exchange.maxBodyBytes} bytes`);
+}
+
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
@@ -339,7 +357,7 @@ async function readPrefix(iterator: AsyncIterator<Buffer>, limit: number, exchan
     if (next.done) return { chunks, complete: true };
     chunks.push(next.value);
     length += next.value.length;
-    exchange.bytesIn += next.value.length;
+    countBodyBytes(exchange, next.value.length);
   }
   return { chunks, complete: false };
 }
@@ -347,14 +365,14 @@ async function readPrefix(iterator: AsyncIterator<Buffer>, limit: number, exchan
 async function* prefixThenRest(prefix: Buffer[], rest: AsyncIterator<Buffer>, exchange: Exchange): AsyncIterable<Buffer> {
   yield* prefix;
   for (let next = await rest.next(); !next.done; next = await rest.next()) {
-    exchange.bytesIn += next.value.length;
+    countBodyBytes(exchange, next.value.length);
     yield next.value;
   }
 }
 
 async function* counted(source: AsyncIterable<Buffer>, exchange: Exchange): AsyncIterable<Buffer> {
   for await (const chunk of source) {
-    exchange.bytesIn += chunk.length;
+    countBodyBytes(exchange, chunk.length);
     yield chunk;
   }
 }
@@ -386,6 +404,7 @@ async function forward(req: IncomingMessage, res: ServerResponse, exchange: Exch
     });
   } catch (error) {
     if (abort.signal.aborted) return; // the client left; finishExchange records it
+    if (exchange.bodyTooLarge) throw bodyTooLarge(exchange);
     throw upstreamError(error, target.url);
   }
 

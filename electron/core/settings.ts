@@ -17,6 +17,12 @@ export interface GateSettings {
   upstreamBodyTimeoutMs: number;
   /** how long connecting to Ollama may take */
   upstreamConnectTimeoutMs: number;
+  /** all request headers together; more gets 431 */
+  maxHeaderBytes: number;
+  /** how long a client may take to send its headers; slower gets 408 */
+  clientHeadersTimeoutMs: number;
+  /** largest request body outside blob uploads; more gets 413. 0 = no limit */
+  maxBodyBytes: number;
   /** log request bodies (prompts), shortened; off by default */
   logRequestBodies: boolean;
   /** failed keys from one address within the window that lock it out; 0 turns lockout off */
@@ -41,6 +47,9 @@ export const DEFAULT_SETTINGS: GateSettings = {
   upstreamHeadersTimeoutMs: 0,
   upstreamBodyTimeoutMs: 0,
   upstreamConnectTimeoutMs: 10_000,
+  maxHeaderBytes: 32 * 1024,
+  clientHeadersTimeoutMs: 30_000,
+  maxBodyBytes: 0,
   logRequestBodies: false,
   lockoutMaxFailures: 10,
   lockoutWindowSeconds: 60,

@@ -16,7 +16,8 @@ export interface TokenCounts {
  * it keeps references to the last few KiB and looks at them once, when the response has ended.
  * Ollama reports counts in its final NDJSON object (`prompt_eval_count`, `eval_count`); the
  * OpenAI-compatible API in `usage` (`prompt_tokens`, `completion_tokens`), the last report winning.
- * Quotes inside generated text are escaped, so these keys cannot be forged by a model's output.
+ * Only the last line that carries data is read: earlier lines may hold tool-call arguments, which
+ * Ollama sends as raw JSON objects a model could fill with anything.
  */
 export class TokenTap {
   private tail: Buffer[] = [];
@@ -32,12 +33,24 @@ export class TokenTap {
 
   counts(): TokenCounts {
     if (this.tailLength === 0) return { promptTokens: null, completionTokens: null };
-    const text = Buffer.concat(this.tail).subarray(-TAIL_BYTES * 2).toString('latin1');
+    const text = lastDataLine(Buffer.concat(this.tail).subarray(-TAIL_BYTES * 2).toString('latin1'));
     return {
       promptTokens: lastNumber(text, OLLAMA_PROMPT) ?? lastNumber(text, OPENAI_PROMPT),
       completionTokens: lastNumber(text, OLLAMA_COMPLETION) ?? lastNumber(text, OPENAI_COMPLETION),
     };
   }
+}
+
+/** The final NDJSON object, or the last SSE `data:` line before `[DONE]` (where OpenAI puts usage). */
+function lastDataLine(text: string): string {
+  let end = text.length;
+  while (end > 0) {
+    const start = text.lastIndexOf('\n', end - 1) + 1;
+    const line = text.slice(start, end).trim();
+    if (line && line !== 'data: [DONE]' && !line.startsWith('event:')) return line;
+    end = start - 1;
+  }
+  return '';
 }
 
 function lastNumber(text: string, pattern: RegExp): number | null {

@@ -44,8 +44,10 @@ export interface FakeOllamaOptions {
   hostCheck?: boolean;
   /** Allowed CORS origins (gin-contrib/cors wildcards, '*' = all). Replaces DEFAULT_ALLOWED_ORIGINS. */
   allowedOrigins?: string[];
-  /** Listen host, default '127.0.0.1'. The port is always random. */
+  /** Listen host, default '127.0.0.1'. */
   host?: string;
+  /** Listen port, default random; a fixed one lets a test bring "Ollama" back where it was. */
+  port?: number;
 }
 
 /** Mutable at runtime through `fake.behaviour`; `reset()` restores the defaults. */
@@ -153,7 +155,7 @@ export function defaultBehaviour(): FakeBehaviour {
 
 export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<FakeOllama> {
   const fake = new FakeOllamaServer(options);
-  await fake.listen(options.host ?? '127.0.0.1');
+  await fake.listen(options.host ?? '127.0.0.1', options.port ?? 0);
   return fake;
 }
 
@@ -753,10 +755,10 @@ class FakeOllamaServer implements FakeOllama {
     });
   }
 
-  async listen(host: string): Promise<void> {
+  async listen(host: string, port: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, host, () => resolve());
+      this.server.listen(port, host, () => resolve());
     });
     this.port = (this.server.address() as AddressInfo).port;
     this.url = `http://${isIP(host) === 6 ? `[${host}]` : host}:${this.port}`;
