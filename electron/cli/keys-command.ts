@@ -135,7 +135,7 @@ export function keySettingsFrom(flags: KeyFlags, now: number): Partial<KeySettin
 }
 
 function parseLimit(text: string, flag: string): number | null {
-  if (text === 'none' || text === '0') return null;
+  if (text === 'none') return null;
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} takes a whole number above 0, or none`);
   return value;
@@ -147,11 +147,22 @@ const DURATION_UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_
 export function parseExpiry(text: string, now: number): number | null {
   if (text === 'never' || text === 'none') return null;
   const duration = /^(\d+)\s*([mhdw])$/i.exec(text.trim());
-  if (duration) return now + Number(duration[1]) * DURATION_UNITS[duration[2]!.toLowerCase()]!;
-  const date = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T23:59:59.999Z` : text);
+  if (duration) {
+    if (Number(duration[1]) === 0) throw new UsageError('--expires needs a duration above 0, such as 30d');
+    return now + Number(duration[1]) * DURATION_UNITS[duration[2]!.toLowerCase()]!;
+  }
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  // A bare date means the end of that day (UTC); Date.parse would roll 2027-02-30 into March.
+  const date = day ? endOfDay(Number(day[1]), Number(day[2]), Number(day[3])) : /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : Number.NaN;
   if (Number.isNaN(date)) throw new UsageError(`--expires takes a duration (30d, 12h, 2w), a date (2026-12-31) or never, not "${text}"`);
   if (date <= now) throw new UsageError(`--expires ${text} is already in the past`);
   return date;
+}
+
+function endOfDay(year: number, month: number, day: number): number {
+  const time = Date.UTC(year, month - 1, day, 23, 59, 59, 999);
+  const check = new Date(time);
+  return check.getUTCFullYear() === year && check.getUTCMonth() === month - 1 && check.getUTCDate() === day ? time : Number.NaN;
 }
 
 function describeSettings(key: KeyRecord): string {

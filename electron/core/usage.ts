@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Clock } from './clock.js';
@@ -171,7 +172,7 @@ async function readRows(file: string): Promise<UsageRow[]> {
 /** Written beside the file, then renamed over it: a crash or a full disk never leaves half a file. */
 async function writeRows(file: string, rows: UsageRow[]): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(temporary, JSON.stringify({ version: 1, rows }) + '\n', { mode: 0o600 });
   await rename(temporary, file);
 }
