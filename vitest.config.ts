@@ -7,5 +7,10 @@ export default defineConfig({
     hookTimeout: 20_000,
     // Integration tests open real sockets; files run in parallel, tests in a file in order.
     pool: 'forks',
+    // The JSON report lets CI print one plain "N passed, N failed" line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
+    // electron-store imports `electron` itself: inlined, it sees the tests' vi.mock('electron').
+    server: { deps: { inline: ['electron-store'] } },
   },
 });
