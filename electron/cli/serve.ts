@@ -3,8 +3,9 @@ import log from 'electron-log/node';
 import { createGateway } from '../core/gateway.js';
 import type { GateSettings } from '../core/settings.js';
 import { GATE_VERSION } from '../core/version.js';
-import { USAGE_FILE, openStore } from './conf-store.js';
-import { formatLogLine } from './log-line.js';
+import { openStore } from './conf-store.js';
+import { USAGE_FILE } from '../core/usage.js';
+import { formatLogLine } from '../core/log-line.js';
 
 export interface ServeOptions {
   dataDir?: string;

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { defaultDataDir } from '../core/gate-store.js';
-import { type UsageRow, UsageLedger } from '../core/usage.js';
+import { USAGE_FILE, type UsageRow, UsageLedger } from '../core/usage.js';
 import { systemClock } from '../core/clock.js';
-import { USAGE_FILE } from './conf-store.js';
+
 import { UsageError } from './keys-command.js';
 
 /** `ollama-gate usage [--json] [--since DATE]`: what each key used, per day. */

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, unwatchFile, watchFile } from 'node:
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { proxySettingsFields } from './api-schemas.js';
 import type { KeyRecord, KeyStore } from './keys.js';
 import { DEFAULT_SETTINGS, type GateSettings, type SettingsProvider } from './settings.js';
 
@@ -16,6 +17,25 @@ export interface JsonDocument {
 }
 
 export const STORE_NAME = 'gate';
+
+/**
+ * How both hosts open the store file (conf in the CLI, electron-store in the app): the same file,
+ * handled the same way. Key hashes and settings are nobody else's business on a shared machine; a
+ * broken file is an error, never silently replaced; and a JSON array or null is not taken for an
+ * empty store (conf would, and its next write would lose the file).
+ */
+export const STORE_FILE_OPTIONS = {
+  configFileMode: 0o600,
+  clearInvalidConfig: false,
+  accessPropertiesByDotNotation: false,
+  deserialize: parseStoreDocument,
+};
+
+export function parseStoreDocument(text: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(text);
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new SyntaxError('the top level is not a JSON object');
+  return value as Record<string, unknown>;
+}
 
 const keyRecordSchema = z.object({
   id: z.string().min(1),
@@ -35,30 +55,11 @@ const keyRecordSchema = z.object({
   lastUsedIp: z.string().nullable(),
 });
 
-const settingsSchema = z
-  .object({
-    host: z.string().min(1),
-    port: z.number().int().min(0).max(65535),
-    upstream: z.url({ protocol: /^https?$/ }),
-    sessionTtlSeconds: z.number().int().min(0),
-    corsOrigins: z.array(z.string()),
-    maxInspectBytes: z.number().int().min(1024 * 1024),
-    upstreamHeadersTimeoutMs: z.number().int().min(0),
-    upstreamBodyTimeoutMs: z.number().int().min(0),
-    upstreamConnectTimeoutMs: z.number().int().min(1),
-    maxHeaderBytes: z.number().int().min(1024),
-    clientHeadersTimeoutMs: z.number().int().min(100),
-    maxBodyBytes: z.number().int().min(0),
-    logRequestBodies: z.boolean(),
-    lockoutMaxFailures: z.number().int().min(0),
-    lockoutWindowSeconds: z.number().int().min(1),
-    lockoutCooldownSeconds: z.number().int().min(1),
-    tlsEnabled: z.boolean(),
-    tlsPort: z.number().int().min(0).max(65535),
-    tlsCertFile: z.string().min(1).nullable(),
-    tlsKeyFile: z.string().min(1).nullable(),
-  })
-  .partial();
+/**
+ * Stored settings: the same fields and checks as the API's, each optional (defaults fill the rest),
+ * and unknown fields (from a newer version) passed over rather than refused.
+ */
+export const settingsSchema = z.object(proxySettingsFields).partial();
 
 const documentSchema = z.object({
   keys: z.array(keyRecordSchema).default([]),

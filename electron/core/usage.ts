@@ -3,6 +3,9 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Clock } from './clock.js';
 
+/** Per-key usage counts, beside the store file in the data directory. */
+export const USAGE_FILE = 'usage.json';
+
 /** What one key did on one day (UTC). */
 export interface UsageRow {
   /** YYYY-MM-DD, UTC */

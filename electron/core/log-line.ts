@@ -1,4 +1,4 @@
-import type { RequestLogEntry } from '../core/events.js';
+import type { RequestLogEntry } from './events.js';
 
 /** One human-readable line per request, in the spirit of the seed proxy's log. */
 export function formatLogLine(entry: RequestLogEntry): string {

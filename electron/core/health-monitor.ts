@@ -1,0 +1,273 @@
+import { Agent, request } from 'undici';
+import { z } from 'zod';
+import type { HealthView, InstalledModel, LoadedModel } from '../shared/contract.js';
+import { upstreamError } from './errors.js';
+import { findExposure } from './health.js';
+import { lanAddresses } from './network.js';
+
+/** One look at Ollama: is it there, which version, what is installed, what is loaded. */
+export type HealthProbe = Omit<HealthView, 'checkedAt' | 'latency' | 'upstream' | 'exposedOn'>;
+
+export type ProbeFunction = (upstream: string, timeoutMs: number) => Promise<HealthProbe>;
+
+export interface HealthMonitorOptions {
+  /** Ollama's base URL, read before every probe so a settings change is followed */
+  upstream: () => string;
+  /** between probes while Ollama answers */
+  intervalMs?: number;
+  /** the first retry after a failure; doubled on every failure in a row, up to maxBackoffMs */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** how long one probe may take */
+  timeoutMs?: number;
+  /** how far back the latency history goes */
+  historyMs?: number;
+  probe?: ProbeFunction;
+  /** where else this machine's Ollama answers; defaults to trying each LAN address */
+  exposure?: (upstream: string) => Promise<string[]>;
+  now?: () => number;
+}
+
+/** Whether Ollama also answers on a LAN address changes rarely: look again at most once a minute. */
+const EXPOSURE_RECHECK_MS = 60_000;
+
+/**
+ * Polls Ollama in the background and reports changes only: reachability, version, installed and
+ * loaded models, or the reason it is down. While Ollama is down it backs off (2 s, 4 s… up to
+ * 30 s) so a stopped Ollama costs next to nothing. Latency is recorded on every probe but is not a
+ * change by itself, or every probe would be one.
+ */
+export class HealthMonitor {
+  private latest: HealthView | undefined;
+  private signature = '';
+  private failures = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  private inFlight: { upstream: string; promise: Promise<HealthView> } | undefined;
+  /** numbers probes so only the newest one's answer becomes the state */
+  private generation = 0;
+  private history: HealthView['latency'] = [];
+  private exposure: { upstream: string; at: number; addresses: string[] } | undefined;
+  private readonly listeners = new Set<(health: HealthView) => void>();
+  private readonly agent: Agent | undefined;
+  private readonly probe: ProbeFunction;
+  private readonly now: () => number;
+  private readonly intervalMs: number;
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly timeoutMs: number;
+  private readonly historyMs: number;
+
+  constructor(private readonly options: HealthMonitorOptions) {
+    this.intervalMs = options.intervalMs ?? 5_000;
+    this.minBackoffMs = options.minBackoffMs ?? 2_000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.timeoutMs = options.timeoutMs ?? 3_000;
+    this.historyMs = options.historyMs ?? 10 * 60_000;
+    this.now = options.now ?? (() => Date.now());
+    if (options.probe) this.probe = options.probe;
+    else {
+      const agent = new Agent({ connect: { timeout: this.timeoutMs }, keepAliveTimeout: 10_000 });
+      this.agent = agent;
+      this.probe = (upstream, timeoutMs) => probeOllama(agent, upstream, timeoutMs);
+    }
+  }
+
+  /** Probes now and then keeps polling. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.check();
+  }
+
+  stop(): void {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    this.listeners.clear();
+    await this.agent?.close();
+  }
+
+  current(): HealthView | undefined {
+    return this.latest;
+  }
+
+  /** Called with the new state whenever it changes (not on every probe). */
+  onChange(listener: (health: HealthView) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Probes now (joining a probe already running for the same upstream) and restarts the polling
+   * rhythm from here; an upstream that changed meanwhile is probed afresh.
+   */
+  check(): Promise<HealthView> {
+    const upstream = this.options.upstream();
+    if (this.inFlight?.upstream === upstream) return this.inFlight.promise;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const promise = this.run(upstream, ++this.generation);
+    this.inFlight = { upstream, promise };
+    return promise;
+  }
+
+  private async run(upstream: string, generation: number): Promise<HealthView> {
+    let probe: HealthProbe;
+    try {
+      probe = await this.probe(upstream, this.timeoutMs);
+    } catch (error) {
+      probe = { ...DOWN, error: error instanceof Error ? error.message : String(error) };
+    }
+    const checkedAt = this.now();
+    const exposedOn = probe.reachable ? await this.exposedOn(upstream, checkedAt) : [];
+    const sample = { time: checkedAt, ms: probe.latencyMs };
+    // A newer probe (another upstream) owns the state now; this answer only goes to its caller.
+    if (generation !== this.generation) return { upstream, ...probe, exposedOn, checkedAt, latency: [sample] };
+
+    this.inFlight = undefined;
+    if (this.latest && this.latest.upstream !== upstream) this.history = [];
+    this.history = [...this.history.filter((s) => s.time > checkedAt - this.historyMs), sample];
+    const view: HealthView = { upstream, ...probe, exposedOn, checkedAt, latency: this.history };
+    this.failures = view.reachable ? 0 : this.failures + 1;
+    this.latest = view;
+    // When a loaded model unloads is left out: Ollama moves it on every use, which is not news.
+    const loaded = probe.loaded.map((m) => [m.name, m.size, m.sizeVram]);
+    const signature = JSON.stringify([upstream, probe.reachable, probe.version, probe.error, probe.models, loaded, exposedOn]);
+    if (signature !== this.signature) {
+      this.signature = signature;
+      for (const listener of this.listeners) listener(view);
+    }
+    this.schedule();
+    return view;
+  }
+
+  private async exposedOn(upstream: string, now: number): Promise<string[]> {
+    if (this.exposure?.upstream === upstream && now - this.exposure.at < EXPOSURE_RECHECK_MS) return this.exposure.addresses;
+    const find = this.options.exposure ?? ((url: string) => findExposure(url, lanAddresses()));
+    const addresses = await find(upstream).catch(() => []);
+    this.exposure = { upstream, at: now, addresses };
+    return addresses;
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    const delay = this.failures === 0 ? this.intervalMs : Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** (this.failures - 1));
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.check(), delay);
+    this.timer.unref?.();
+  }
+}
+
+const DOWN: HealthProbe = { reachable: false, version: null, latencyMs: null, error: null, models: [], loaded: [] };
+
+const versionSchema = z.object({ version: z.string() });
+
+const details = z
+  .object({
+    family: z.string().nullish().catch(null),
+    parameter_size: z.string().nullish().catch(null),
+    quantization_level: z.string().nullish().catch(null),
+  })
+  .nullish()
+  .catch(null);
+
+const tagsSchema = z.object({
+  models: z
+    .array(
+      z.object({
+        name: z.string(),
+        size: z.number().catch(0),
+        modified_at: z.string().nullish().catch(null),
+        details,
+      }),
+    )
+    .catch([]),
+});
+
+const psSchema = z.object({
+  models: z
+    .array(
+      z.object({
+        name: z.string(),
+        size: z.number().catch(0),
+        size_vram: z.number().catch(0),
+        expires_at: z.string().nullish().catch(null),
+      }),
+    )
+    .catch([]),
+});
+
+/**
+ * Asks Ollama for `/api/version`, `/api/tags` and `/api/ps` at once. Only the version decides
+ * whether it is reachable; a failing model list leaves that list empty.
+ */
+export async function probeOllama(agent: Agent, upstream: string, timeoutMs: number): Promise<HealthProbe> {
+  const base = new URL(upstream);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const get = async (path: string): Promise<{ status: number; json: unknown; ms: number }> => {
+    const started = performance.now();
+    const response = await request(new URL(`${basePath}${path}`, base.origin), {
+      method: 'GET',
+      dispatcher: agent,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.body.text();
+    let json: unknown = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // not JSON: the caller sees null
+    }
+    return { status: response.statusCode, json, ms: Math.round((performance.now() - started) * 100) / 100 };
+  };
+
+  const [version, tags, ps] = await Promise.allSettled([get('/api/version'), get('/api/tags'), get('/api/ps')]);
+  if (version.status === 'rejected') {
+    const error: unknown = version.reason;
+    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+    return { ...DOWN, error: timedOut ? `Ollama did not answer within ${timeoutMs} ms (${upstream})` : upstreamError(error, upstream).message };
+  }
+  const parsedVersion = versionSchema.safeParse(version.value.json);
+  if (version.value.status !== 200 || !parsedVersion.success) {
+    const what = version.value.status !== 200 ? `answered ${version.value.status}` : 'gave no version';
+    return { ...DOWN, latencyMs: version.value.ms, error: `${upstream} ${what} to /api/version: is it Ollama?` };
+  }
+  return {
+    reachable: true,
+    version: parsedVersion.data.version,
+    latencyMs: version.value.ms,
+    error: null,
+    models: tags.status === 'fulfilled' && tags.value.status === 200 ? installedModels(tags.value.json) : [],
+    loaded: ps.status === 'fulfilled' && ps.value.status === 200 ? loadedModels(ps.value.json) : [],
+  };
+}
+
+function installedModels(json: unknown): InstalledModel[] {
+  const parsed = tagsSchema.safeParse(json);
+  if (!parsed.success) return [];
+  return parsed.data.models
+    .map((m) => ({
+      name: m.name,
+      size: m.size,
+      family: m.details?.family ?? null,
+      parameterSize: m.details?.parameter_size ?? null,
+      quantization: m.details?.quantization_level ?? null,
+      modifiedAt: m.modified_at ?? null,
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function loadedModels(json: unknown): LoadedModel[] {
+  const parsed = psSchema.safeParse(json);
+  if (!parsed.success) return [];
+  return parsed.data.models
+    .map((m) => ({ name: m.name, size: m.size, sizeVram: m.size_vram, expiresAt: m.expires_at ?? null }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}

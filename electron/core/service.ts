@@ -1,0 +1,485 @@
+import { request } from 'undici';
+import { z } from 'zod';
+import type {
+  AppInfo,
+  DesktopSettings,
+  EventName,
+  GateApiError,
+  GateApiErrorCode,
+  GateEvents,
+  GateRequest,
+  GateResponse,
+  GateResult,
+  HealthView,
+  KeyView,
+  LogEntry,
+  MethodName,
+  Navigation,
+  ProxySettings,
+  ProxyStatus,
+  ProxyTestResult,
+  SettingsView,
+} from '../shared/contract.js';
+import { methodSchemas, proxySettingsSchema } from './api-schemas.js';
+import { type Clock, systemClock } from './clock.js';
+import type { RequestLogEntry } from './events.js';
+import { StoreError } from './gate-store.js';
+import type { Gateway } from './gateway.js';
+import { HealthMonitor } from './health-monitor.js';
+import { isExpired } from './keyring.js';
+import type { KeyRecord } from './keys.js';
+import { Batcher, RecentBuffer } from './log-buffer.js';
+import { lanAddresses } from './network.js';
+import { DEFAULT_SETTINGS, type GateSettings, type SettingsProvider } from './settings.js';
+import { utcDay } from './usage.js';
+
+/** What the service needs of the settings store (GateStore in both hosts). */
+export interface SettingsStore extends SettingsProvider {
+  readonly path: string;
+  /** the stored settings alone, without command-line overrides */
+  storedSettings(): Partial<GateSettings>;
+  updateSettings(patch: Partial<GateSettings>): GateSettings;
+  /** called after keys or settings changed, here or in another process */
+  subscribe(listener: () => void): () => void;
+}
+
+/** The desktop host's own settings (launch at login, Dock icon…); the headless host has none. */
+export interface DesktopSettingsHost {
+  get(): DesktopSettings;
+  update(patch: Partial<DesktopSettings>): DesktopSettings | Promise<DesktopSettings>;
+}
+
+export interface GateServiceDeps {
+  gateway: Gateway;
+  store: SettingsStore;
+  app: AppInfo;
+  desktop?: DesktopSettingsHost;
+  /** defaults to one polling the store's upstream */
+  health?: HealthMonitor;
+  /** recent history kept for a window opened later */
+  logCapacity?: number;
+  /** the shortest time between two log batches */
+  logIntervalMs?: number;
+  clock?: Clock;
+}
+
+/** Every method, by name, with its contract types: what both transports dispatch to. */
+export type GateHandlers = { [M in MethodName]: (request: GateRequest<M>) => Promise<GateResponse<M>> };
+
+export interface GateService {
+  readonly handlers: GateHandlers;
+  /**
+   * Validates the input against the method's schema, runs it and answers with a result: the one
+   * entry point for every transport. Never rejects.
+   */
+  call<M extends MethodName>(method: M, input?: unknown): Promise<GateResult<GateResponse<M>>>;
+  call(method: string, input?: unknown): Promise<GateResult<unknown>>;
+  on<E extends EventName>(event: E, listener: (payload: GateEvents[E]) => void): () => void;
+  /** desktop: asks the window to show a page */
+  navigate(to: Navigation): void;
+  /** starts polling Ollama */
+  start(): void;
+  /** stops polling, flushes the last log batch and closes the proxy */
+  close(): Promise<void>;
+}
+
+/** A failure a method reports on purpose, with its code. */
+export class GateApiFailure extends Error {
+  constructor(
+    readonly code: GateApiErrorCode,
+    message: string,
+    readonly issues?: GateApiError['issues'],
+  ) {
+    super(message);
+  }
+}
+
+/** The shortest time between two health checks caused by requests that used a model. */
+const MODEL_RECHECK_MS = 2_000;
+
+/** How long a proxy test request may take. */
+const TEST_TIMEOUT_MS = 10_000;
+
+/**
+ * GateApi over the core: one object for the Electron IPC and the headless admin HTTP, which both
+ * dispatch to it by method name through `call`. It owns the health monitor and the log history,
+ * and turns core events into contract events.
+ */
+export function createGateService(deps: GateServiceDeps): GateService {
+  const { gateway, store } = deps;
+  const clock = deps.clock ?? systemClock;
+  const health = deps.health ?? new HealthMonitor({ upstream: () => store.current().upstream });
+  const history = new RecentBuffer<RequestLogEntry>(deps.logCapacity ?? 2_000);
+  const emitter = new Emitter<GateEvents>();
+  const batcher = new Batcher<LogEntry>((batch) => emitter.emit('logs', batch), {
+    intervalMs: deps.logIntervalMs ?? 100,
+    maxBatch: history.capacity,
+    now: () => clock.now(),
+  });
+
+  // --- views -----------------------------------------------------------------------------------
+
+  const usageToday = (): Map<string, KeyView['today']> => {
+    const today = new Map<string, KeyView['today']>();
+    for (const row of gateway.usage.query({ since: utcDay(clock.now()) })) {
+      today.set(row.keyId, { requests: row.requests, tokens: row.promptTokens + row.completionTokens });
+    }
+    return today;
+  };
+
+  const keyView = (key: KeyRecord, today = usageToday()): KeyView => ({
+    id: key.id,
+    user: key.user,
+    name: key.name,
+    scope: key.scope,
+    models: [...key.models],
+    rpm: key.rpm,
+    concurrency: key.concurrency,
+    dailyTokens: key.dailyTokens,
+    expiresAt: key.expiresAt,
+    prefix: key.prefix,
+    enabled: key.enabled,
+    expired: isExpired(key, clock.now()),
+    createdAt: key.createdAt,
+    lastUsedAt: key.lastUsedAt,
+    lastUsedIp: key.lastUsedIp,
+    today: today.get(key.id) ?? { requests: 0, tokens: 0 },
+  });
+
+  const listKeys = (): KeyView[] => {
+    const today = usageToday();
+    return gateway.keys
+      .list()
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map((key) => keyView(key, today));
+  };
+
+  const requireKey = (id: string): KeyRecord => {
+    const key = gateway.keys.get(id);
+    if (!key) throw new GateApiFailure('not_found', `no key with id "${id}"`);
+    return key;
+  };
+
+  const status = (): ProxyStatus => {
+    const { state, host, port, urls, error, tls } = gateway.status();
+    return { state, host, port, urls: [...urls], error, tls: tls && { ...tls, urls: [...tls.urls] } };
+  };
+
+  const settingsView = (): SettingsView => {
+    const proxy: ProxySettings = { ...store.current() };
+    const stored: GateSettings = { ...DEFAULT_SETTINGS, ...store.storedSettings() };
+    const overridden = (Object.keys(proxySettingsSchema.shape) as Array<keyof ProxySettings>).filter(
+      (field) => JSON.stringify(proxy[field]) !== JSON.stringify(stored[field]),
+    );
+    return { proxy, desktop: deps.desktop?.get() ?? null, overridden, storePath: store.path };
+  };
+
+  const healthNow = async (): Promise<HealthView> => health.current() ?? health.check();
+
+  // --- applying settings -------------------------------------------------------------------------
+
+  /** the host and port the listener was last asked to use */
+  let applied = listenerSettings(store.current());
+  /** set while this service writes settings itself, so the store's echo does not restart twice */
+  let writingSettings = false;
+
+  /**
+   * Brings a running proxy in line with the settings (host, port, HTTPS: the gateway restarts only
+   * what changed) and retries one that failed to start once its host or port changed. A stopped
+   * proxy stays stopped.
+   */
+  const applyListener = async (): Promise<void> => {
+    const wanted = listenerSettings(store.current());
+    const moved = wanted !== applied;
+    applied = wanted;
+    const { state } = gateway.status();
+    if (state === 'listening') await gateway.restart();
+    else if (state === 'error' && moved) await gateway.listen();
+  };
+
+  const updateProxySettings = async (patch: Partial<ProxySettings>): Promise<void> => {
+    const before = store.storedSettings();
+    // The store's change listener (onStoreChange) probes a new upstream; the listener is moved here.
+    writeSettings(patch);
+    try {
+      await applyListener();
+    } catch (error) {
+      // The previous listener keeps serving: put back the host and port it serves on, so the
+      // settings say what is true, and say why.
+      writeSettings({ host: before.host, port: before.port });
+      applied = listenerSettings(store.current());
+      throw new GateApiFailure('listen_failed', (error as Error).message);
+    }
+  };
+
+  const writeSettings = (patch: Partial<GateSettings>): void => {
+    writingSettings = true;
+    try {
+      store.updateSettings(patch);
+    } finally {
+      writingSettings = false;
+    }
+  };
+
+  // --- methods ---------------------------------------------------------------------------------
+
+  const handlers: GateHandlers = {
+    'keys.list': async () => listKeys(),
+    'keys.create': async (fields) => {
+      if (fields.expiresAt != null && fields.expiresAt <= clock.now()) {
+        throw new GateApiFailure('invalid_input', 'the expiry date has already passed', [{ path: 'expiresAt', message: 'must be in the future' }]);
+      }
+      const { key, secret } = gateway.keys.create(fields);
+      return { key: keyView(key), secret };
+    },
+    'keys.update': async ({ id, ...patch }) => {
+      requireKey(id);
+      gateway.keys.update(id, patch);
+      return keyView(requireKey(id));
+    },
+    'keys.setEnabled': async ({ id, enabled }) => {
+      requireKey(id);
+      gateway.keys.setEnabled(id, enabled);
+      return keyView(requireKey(id));
+    },
+    'keys.rotate': async ({ id }) => {
+      requireKey(id);
+      const { key, secret } = gateway.keys.rotate(id);
+      // Rotating answers a leak: IPs trusted with the old secret lose that trust too.
+      gateway.sessions.revokeKey(id);
+      return { key: keyView(key), secret };
+    },
+    'keys.remove': async ({ id }) => {
+      requireKey(id);
+      gateway.keys.remove(id);
+      return null;
+    },
+
+    'sessions.list': async () => gateway.sessions.list().sort((a, b) => b.lastSeenAt - a.lastSeenAt),
+    'sessions.revoke': async ({ ip }) => {
+      if (!gateway.sessions.revoke(ip)) throw new GateApiFailure('not_found', `no session for ${ip}`);
+      return null;
+    },
+
+    'usage.query': async (filter) => gateway.usage.query(filter ?? {}),
+
+    'logs.recent': async (options) => history.recent(options ?? {}),
+
+    'health.get': healthNow,
+    'health.check': () => health.check(),
+
+    'proxy.status': async () => status(),
+    'proxy.start': async () => {
+      applied = listenerSettings(store.current());
+      try {
+        await gateway.listen();
+      } catch (error) {
+        throw new GateApiFailure('listen_failed', (error as Error).message);
+      }
+      return status();
+    },
+    'proxy.stop': async () => {
+      await gateway.close();
+      return status();
+    },
+    'proxy.test': async (options) => testProxy(status(), options?.key),
+
+    'settings.get': async () => settingsView(),
+    'settings.update': async (patch) => {
+      if (patch.desktop && !deps.desktop) throw new GateApiFailure('unsupported', 'desktop settings exist only in the desktop app');
+      if (patch.proxy && Object.keys(patch.proxy).length > 0) await updateProxySettings(patch.proxy);
+      if (patch.desktop && deps.desktop) await deps.desktop.update(patch.desktop);
+      const view = settingsView();
+      publishSettings(view);
+      return view;
+    },
+
+    'network.addresses': async () => {
+      const addresses = lanAddresses();
+      const { host, port: configured } = store.current();
+      const live = gateway.status();
+      const port = live.state === 'listening' ? live.port : configured;
+      return { addresses, lanUrls: addresses.map((a) => `http://${a}:${port}`), sharedOnLan: host === '0.0.0.0' || host === '::' };
+    },
+
+    'app.info': async () => ({ ...deps.app, versions: { ...deps.app.versions } }),
+  };
+
+  // --- events ----------------------------------------------------------------------------------
+
+  let lastKeys = '';
+  let keysQueued = false;
+  /** KeyRing reports one change several times (its own reload, the store's echo): send it once. */
+  const publishKeys = () => {
+    if (keysQueued) return;
+    keysQueued = true;
+    queueMicrotask(() => {
+      keysQueued = false;
+      const keys = listKeys();
+      const json = JSON.stringify(keys);
+      if (json === lastKeys) return;
+      lastKeys = json;
+      emitter.emit('keys', keys);
+    });
+  };
+
+  let lastSettings = JSON.stringify(settingsView());
+  const publishSettings = (view = settingsView()) => {
+    const json = JSON.stringify(view);
+    if (json === lastSettings) return;
+    lastSettings = json;
+    emitter.emit('settings', view);
+  };
+
+  let lastUpstream = store.current().upstream;
+  const onStoreChange = () => {
+    publishSettings();
+    const { upstream } = store.current();
+    if (upstream !== lastUpstream) {
+      lastUpstream = upstream;
+      void health.check();
+    }
+    // Another process (the CLI) changed the host or port: follow it; the status reports a failure.
+    if (!writingSettings) applyListener().catch(() => {});
+  };
+
+  // A request that named a model may have loaded one: look at Ollama again soon rather than at the
+  // next poll, so the window's loaded-models list follows use (at most every MODEL_RECHECK_MS).
+  let lastModelCheck = Number.NEGATIVE_INFINITY;
+  const onRequest = (entry: RequestLogEntry) => {
+    batcher.push(history.push(entry));
+    if (entry.model && entry.decision === 'allowed' && clock.now() - lastModelCheck >= MODEL_RECHECK_MS) {
+      lastModelCheck = clock.now();
+      void health.check();
+    }
+  };
+
+  const unsubscribe = [
+    gateway.events.on('request', onRequest),
+    gateway.events.on('status', () => emitter.emit('status', status())),
+    gateway.keys.onChange(publishKeys),
+    store.subscribe(onStoreChange),
+    health.onChange((view) => emitter.emit('health', view)),
+  ];
+
+  const call = async (method: string, input?: unknown): Promise<GateResult<unknown>> => {
+    if (!Object.hasOwn(methodSchemas, method)) return { ok: false, error: { code: 'unknown_method', message: `no method "${method}"` } };
+    const name = method as MethodName;
+    const parsed = (methodSchemas[name] as z.ZodType).safeParse(input);
+    if (!parsed.success) return { ok: false, error: invalidInput(parsed.error) };
+    try {
+      const value = await (handlers[name] as (request: unknown) => Promise<unknown>)(parsed.data);
+      return { ok: true, value };
+    } catch (error) {
+      return { ok: false, error: toApiError(error) };
+    }
+  };
+
+  return {
+    handlers,
+    call: call as GateService['call'],
+    on: (event, listener) => emitter.on(event, listener),
+    navigate: (to) => emitter.emit('navigate', to),
+    start: () => health.start(),
+    async close() {
+      for (const stop of unsubscribe) stop();
+      batcher.flush();
+      batcher.close();
+      if (deps.health) deps.health.stop();
+      else await health.close();
+      await gateway.close();
+      emitter.clear();
+    },
+  };
+}
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+/**
+ * The contract's copy of the settings must name every core setting, or the window could neither
+ * see nor set it: a field added to GateSettings fails here until contract.ts (ProxySettings) and
+ * api-schemas.ts (proxySettingsSchema) have it too. Their types are checked where the service
+ * passes one to the other.
+ */
+export type SettingsContractCheck = Assert<Equal<keyof ProxySettings, keyof GateSettings>>;
+type Assert<T extends true> = T;
+
+function listenerSettings(settings: GateSettings): string {
+  return `${settings.host}|${settings.port}`;
+}
+
+async function testProxy(status: ProxyStatus, key: string | undefined): Promise<ProxyTestResult> {
+  const base = status.urls[0];
+  const path = key ? '/api/tags' : '/health';
+  if (status.state !== 'listening' || !base) {
+    return { url: path, status: null, durationMs: 0, detail: 'the proxy is not running: start it first' };
+  }
+  const url = `${base}${path}`;
+  const started = performance.now();
+  try {
+    const response = await request(url, {
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+      signal: AbortSignal.timeout(TEST_TIMEOUT_MS),
+    });
+    const text = await response.body.text();
+    const durationMs = Math.round(performance.now() - started);
+    return { url, status: response.statusCode, durationMs, detail: describeTestAnswer(path, response.statusCode, text) };
+  } catch (error) {
+    const durationMs = Math.round(performance.now() - started);
+    return { url, status: null, durationMs, detail: `the gate did not answer: ${(error as Error).message}` };
+  }
+}
+
+function describeTestAnswer(path: string, status: number, text: string): string {
+  let json: { error?: unknown; models?: unknown; ollama?: { reachable?: unknown; version?: unknown; error?: unknown } } = {};
+  try {
+    json = JSON.parse(text) as typeof json;
+  } catch {
+    return text.slice(0, 300);
+  }
+  if (typeof json.error === 'string') return json.error;
+  if (path === '/api/tags' && Array.isArray(json.models)) {
+    return `the key works: ${json.models.length} model${json.models.length === 1 ? '' : 's'} visible through the gate`;
+  }
+  if (status === 200) return 'the gate answers and Ollama is reachable through it';
+  return text.slice(0, 300);
+}
+
+function invalidInput(error: z.ZodError): GateApiError {
+  const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  return { code: 'invalid_input', message: message || 'invalid input', issues };
+}
+
+/** Every failure, as the contract's error: the code says what kind, the message says it in words. */
+export function toApiError(error: unknown): GateApiError {
+  if (error instanceof GateApiFailure) return { code: error.code, message: error.message, ...(error.issues ? { issues: error.issues } : {}) };
+  if (error instanceof z.ZodError) return invalidInput(error);
+  if (error instanceof StoreError) return { code: 'store_error', message: error.message };
+  return { code: 'internal', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** A typed emitter whose failing listener never stops the others. */
+class Emitter<Events extends object> {
+  private readonly listeners = new Map<keyof Events, Set<(payload: never) => void>>();
+
+  on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    for (const listener of (this.listeners.get(event) ?? []) as Set<(payload: Events[K]) => void>) {
+      try {
+        listener(payload);
+      } catch (error) {
+        console.error(`ollama-gate: a ${String(event)} listener failed:`, error);
+      }
+    }
+  }
+
+  clear(): void {
+    this.listeners.clear();
+  }
+}

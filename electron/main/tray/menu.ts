@@ -1,0 +1,177 @@
+import type { KeyView, ProxyStatus } from '../../shared/contract.js';
+import type { TrayIconState } from './icons.js';
+
+/**
+ * The tray as a pure function of state: plain data in, a menu template of plain data out, with an
+ * action on each item the controller turns into a click. No electron import, so every state can be
+ * rendered and checked in a test.
+ */
+
+export type TrayLanguage = 'en' | 'zh-CN';
+
+export interface TrayState {
+  appVersion: string;
+  status: ProxyStatus;
+  /** null until Ollama was first checked */
+  ollama: { reachable: boolean; version: string | null; error: string | null; exposedOn: string[] } | null;
+  keys: Array<Pick<KeyView, 'id' | 'user' | 'name' | 'enabled' | 'expired'>>;
+  /** the proxy is set to listen on all interfaces */
+  sharedOnLan: boolean;
+  /** the first LAN URL when shared on the LAN and this machine has a LAN address */
+  lanUrl: string | null;
+  launchAtLogin: boolean;
+  /** Linux outside a package has no way to register a login item */
+  launchAtLoginSupported: boolean;
+  language: TrayLanguage;
+}
+
+export type TrayAction =
+  | { type: 'toggle-lan'; share: boolean }
+  | { type: 'copy-lan-url'; url: string }
+  | { type: 'start' }
+  | { type: 'stop' }
+  | { type: 'set-key-enabled'; keyId: string; enabled: boolean }
+  | { type: 'new-key' }
+  | { type: 'open'; page?: 'keys' }
+  | { type: 'open-logs' }
+  | { type: 'set-launch-at-login'; enabled: boolean }
+  | { type: 'quit' };
+
+/** The parts of Electron's MenuItemConstructorOptions the tray uses, with an action instead of a click handler. */
+export interface TrayMenuItem {
+  type?: 'normal' | 'separator' | 'checkbox';
+  label?: string;
+  enabled?: boolean;
+  checked?: boolean;
+  action?: TrayAction;
+}
+
+/** More keys than this are left to the window: a menu taller than the screen helps nobody. */
+export const MAX_KEYS_IN_MENU = 15;
+
+const LABELS = {
+  en: {
+    servingOn: (url: string) => `Serving on ${url}`,
+    stopped: 'Proxy stopped',
+    cannotStart: (error: string) => `Cannot start: ${error}`,
+    warning: (error: string) => `⚠ ${error}`,
+    ollama: (version: string | null) => `Ollama ${version ?? '(unknown version)'}`,
+    ollamaDown: 'Ollama is not reachable',
+    ollamaChecking: 'Checking Ollama…',
+    exposed: (where: string) => `⚠ Ollama also answers on ${where}, without a key`,
+    shareOnLan: 'Share on LAN',
+    copyLanUrl: 'Copy LAN URL',
+    start: 'Start proxy',
+    stop: 'Stop proxy',
+    keys: 'Keys',
+    noKeys: 'No keys yet',
+    expired: 'expired',
+    moreKeys: (n: number) => `${n} more keys…`,
+    newKey: 'New key…',
+    open: 'Open Ollama Gate',
+    openLogs: 'Open logs folder',
+    launchAtLogin: 'Launch at login',
+    quit: 'Quit Ollama Gate',
+    tooltip: { serving: 'serving', offline: 'Ollama is not reachable', stopped: 'proxy stopped', error: 'error' },
+  },
+  'zh-CN': {
+    servingOn: (url: string) => `服务地址 ${url}`,
+    stopped: '代理已停止',
+    cannotStart: (error: string) => `无法启动：${error}`,
+    warning: (error: string) => `⚠ ${error}`,
+    ollama: (version: string | null) => `Ollama ${version ?? '（版本未知）'}`,
+    ollamaDown: '无法连接 Ollama',
+    ollamaChecking: '正在检查 Ollama…',
+    exposed: (where: string) => `⚠ Ollama 在 ${where} 无需密钥即可访问`,
+    shareOnLan: '在局域网共享',
+    copyLanUrl: '复制局域网地址',
+    start: '启动代理',
+    stop: '停止代理',
+    keys: '密钥',
+    noKeys: '还没有密钥',
+    expired: '已过期',
+    moreKeys: (n: number) => `另外 ${n} 个密钥…`,
+    newKey: '新建密钥…',
+    open: '打开 Ollama Gate',
+    openLogs: '打开日志文件夹',
+    launchAtLogin: '登录时启动',
+    quit: '退出 Ollama Gate',
+    tooltip: { serving: '正在服务', offline: '无法连接 Ollama', stopped: '代理已停止', error: '错误' },
+  },
+} as const;
+
+/** Which icon the tray shows: an error beats everything, then stopped, then whether Ollama answers. */
+export function trayIconState(state: Pick<TrayState, 'status' | 'ollama'>): TrayIconState {
+  const { status, ollama } = state;
+  if (status.state === 'error' || status.error) return 'error';
+  if (status.state === 'stopped') return 'stopped';
+  return ollama && !ollama.reachable ? 'offline' : 'serving';
+}
+
+export function trayTooltip(state: TrayState): string {
+  const text = LABELS[state.language];
+  const icon = trayIconState(state);
+  const url = icon === 'serving' ? preferredUrl(state) : null;
+  return `Ollama Gate ${state.appVersion}: ${text.tooltip[icon]}${url ? ` — ${url}` : ''}`;
+}
+
+export function buildTrayMenu(state: TrayState): TrayMenuItem[] {
+  const text = LABELS[state.language];
+  const { status, ollama } = state;
+  const listening = status.state === 'listening';
+  const info = (label: string): TrayMenuItem => ({ label: shorten(label), enabled: false });
+  const separator: TrayMenuItem = { type: 'separator' };
+
+  const statusLines: TrayMenuItem[] = [];
+  if (listening) statusLines.push(info(text.servingOn(preferredUrl(state) ?? `${status.host}:${status.port}`)));
+  else if (status.state === 'error') statusLines.push(info(text.cannotStart(status.error ?? '')));
+  else statusLines.push(info(text.stopped));
+  if (listening && status.error) statusLines.push(info(text.warning(status.error)));
+  if (status.tls?.error) statusLines.push(info(text.warning(status.tls.error)));
+  statusLines.push(info(ollama === null ? text.ollamaChecking : ollama.reachable ? text.ollama(ollama.version) : text.ollamaDown));
+  if (ollama?.exposedOn.length) statusLines.push(info(text.exposed(ollama.exposedOn.join(', '))));
+
+  const keyItems: TrayMenuItem[] = state.keys.slice(0, MAX_KEYS_IN_MENU).map((key) => ({
+    type: 'checkbox',
+    label: shorten(`${key.user}${key.name ? ` (${key.name})` : ''}${key.expired ? ` — ${text.expired}` : ''}`),
+    checked: key.enabled,
+    action: { type: 'set-key-enabled', keyId: key.id, enabled: !key.enabled },
+  }));
+  if (state.keys.length > MAX_KEYS_IN_MENU) {
+    keyItems.push({ label: text.moreKeys(state.keys.length - MAX_KEYS_IN_MENU), action: { type: 'open', page: 'keys' } });
+  }
+
+  return [
+    ...statusLines,
+    separator,
+    { type: 'checkbox', label: text.shareOnLan, checked: state.sharedOnLan, action: { type: 'toggle-lan', share: !state.sharedOnLan } },
+    state.lanUrl ? { label: text.copyLanUrl, action: { type: 'copy-lan-url', url: state.lanUrl } } : { label: text.copyLanUrl, enabled: false },
+    listening ? { label: text.stop, action: { type: 'stop' } } : { label: text.start, action: { type: 'start' } },
+    separator,
+    info(text.keys),
+    ...(keyItems.length ? keyItems : [info(text.noKeys)]),
+    { label: text.newKey, action: { type: 'new-key' } },
+    separator,
+    { label: text.open, action: { type: 'open' } },
+    { label: text.openLogs, action: { type: 'open-logs' } },
+    {
+      type: 'checkbox',
+      label: text.launchAtLogin,
+      checked: state.launchAtLogin,
+      enabled: state.launchAtLoginSupported,
+      action: { type: 'set-launch-at-login', enabled: !state.launchAtLogin },
+    },
+    separator,
+    { label: text.quit, action: { type: 'quit' } },
+  ];
+}
+
+/** The URL worth showing: the LAN one when shared, else where the proxy listens. */
+function preferredUrl(state: TrayState): string | null {
+  return state.lanUrl ?? state.status.urls[0] ?? null;
+}
+
+/** Menu lines stay readable: long errors are cut, the window has the whole text. */
+function shorten(text: string, max = 80): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
