@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { summarizeBody } from './body-log.js';
 import type { Clock } from './clock.js';
 import { corsHeaders, preflightHeaders } from './cors.js';
 import { type KeySource, type PresentedKey, keyFromHeadersOrQuery } from './credentials.js';
@@ -12,13 +13,11 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import { inspectJsonBody } from './json-body.js';
 import type { KeyRing, Verification } from './keyring.js';
 import { type KeyRecord, displayPrefix } from './keys.js';
+import type { KeyLimits, Lockout } from './limits.js';
 import { normalizeIp } from './network.js';
-import { checkScope } from './policy.js';
+import { MODEL_LIST_PATHS, checkScope, filterModelList, modelAllowed } from './policy.js';
 import type { SessionCache } from './sessions.js';
 import type { SettingsProvider } from './settings.js';
-import { summarizeBody } from './body-log.js';
-import type { KeyLimits, Lockout } from './limits.js';
-import { MODEL_LIST_PATHS, filterModelList, modelAllowed } from './policy.js';
 import { TokenTap } from './token-tap.js';
 import type { UpstreamPool } from './upstream.js';
 
