@@ -1,0 +1,746 @@
+/**
+ * `npm run bench`: what the gate costs over a direct connection to Ollama and against nginx.
+ *
+ * Processes: the upstreams (fake-server.ts), two gates (`ollama-gate serve`: one in front of the
+ * fake Ollama, one in front of the line-stamping stream upstream), nginx with both as sites when it
+ * is installed, and the load generator (load-worker.ts). Every measurement runs in rounds that
+ * rotate the order of the targets, so drift over the run hits all of them alike.
+ *
+ *   npm run bench                  full run (a few minutes), writes bench/RESULTS.md
+ *   npm run bench -- --quick       smoke run (~30 s), prints only
+ *   npm run bench -- --profile     CPU profile of the gate under the 64-connection load
+ */
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { NGINX, type Nginx, nginxInstalled, startNginx } from './nginx.js';
+import { Children, ForeignLoad, RssSampler, cpuSeconds, freePort, rssBytes, rssParts, sleep, waitForHttp } from './processes.js';
+import { formatProfile, summarizeProfile } from './profile.js';
+import type { Endpoint, HttpLoadResult, StreamResult, Task, TaskResult, UpstreamAddresses, WorkerReply, WorkerRequest } from './protocol.js';
+import { type Machine, type PerTarget, type Row, TARGETS, type TargetCheck, type TargetName, describeMachine, formatChecks, machineLines, renderTable } from './report.js';
+import { percentile, sorted } from './stats.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'dist/cli/index.js');
+const HOST = '127.0.0.1';
+const MB = 1_000_000;
+
+interface Plan {
+  rounds: number;
+  /** pause after each measurement, so sockets and timers of one target settle before the next */
+  settleMs: number;
+  idleSettleMs: number;
+  chat: { connections: number[]; warmupSeconds: number; seconds: number };
+  delay: { streams: number; lines: number; intervalMs: number; rampMs: number };
+  hold: { rounds: number; streams: number; lines: number; intervalMs: number; rampMs: number };
+  profileSeconds: number;
+  /** how many disturbed measurements may be repeated in one run */
+  repeats: number;
+  /** how long, in all, the run may wait for a quiet machine before measurements */
+  quietWaitMs: number;
+}
+
+const FULL: Plan = {
+  rounds: 3,
+  settleMs: 500,
+  idleSettleMs: 3_000,
+  chat: { connections: [1, 64], warmupSeconds: 1, seconds: 5 },
+  delay: { streams: 50, lines: 60, intervalMs: 20, rampMs: 20 },
+  hold: { rounds: 2, streams: 1_000, lines: 50, intervalMs: 100, rampMs: 1_000 },
+  profileSeconds: 10,
+  repeats: 8,
+  quietWaitMs: 30_000,
+};
+
+const QUICK: Plan = {
+  rounds: 1,
+  settleMs: 200,
+  idleSettleMs: 1_000,
+  chat: { connections: [1, 64], warmupSeconds: 0.5, seconds: 1.5 },
+  delay: { streams: 20, lines: 20, intervalMs: 20, rampMs: 20 },
+  hold: { rounds: 1, streams: 200, lines: 20, intervalMs: 100, rampMs: 200 },
+  profileSeconds: 3,
+  repeats: 0,
+  quietWaitMs: 0,
+};
+
+const CHAT_BODY = JSON.stringify({
+  model: 'llama3.2:latest',
+  messages: [{ role: 'user', content: 'Why is the sky blue?' }],
+  stream: false,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------------------------
+
+/** The load generator process, one task at a time over IPC. */
+class LoadWorker {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: HttpLoadResult | StreamResult) => void; reject: (e: Error) => void }>();
+
+  constructor(private readonly child: ChildProcess) {
+    child.on('message', (reply: WorkerReply) => {
+      const waiter = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (reply.ok) waiter?.resolve(reply.result);
+      else waiter?.reject(new Error(`load worker: ${reply.error}`));
+    });
+    child.once('exit', (code, signal) => {
+      for (const waiter of this.pending.values()) waiter.reject(new Error(`load worker exited (${signal ?? code})`));
+      this.pending.clear();
+    });
+  }
+
+  run<T extends Task>(task: T): Promise<TaskResult<T>> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: HttpLoadResult | StreamResult) => void, reject });
+      const request: WorkerRequest = { id, task };
+      this.child.send(request);
+    });
+  }
+}
+
+function spawnTs(children: Children, name: string, file: string, logFile: string): ChildProcess {
+  return children.spawn(name, process.execPath, ['--import', 'tsx', join(ROOT, file)], logFile, { ipc: true, cwd: ROOT });
+}
+
+async function startUpstreams(children: Children, tmp: string): Promise<{ addresses: UpstreamAddresses; pid: number }> {
+  const child = spawnTs(children, 'upstream', 'bench/fake-server.ts', join(tmp, 'upstream.log'));
+  const [addresses] = (await Promise.race([once(child, 'message'), Children.died('bench/fake-server.ts', child)])) as [UpstreamAddresses];
+  return { addresses, pid: child.pid ?? 0 };
+}
+
+async function startWorker(children: Children, tmp: string): Promise<LoadWorker> {
+  const child = spawnTs(children, 'load-worker', 'bench/load-worker.ts', join(tmp, 'load-worker.log'));
+  await Promise.race([once(child, 'spawn'), Children.died('bench/load-worker.ts', child)]);
+  return new LoadWorker(child);
+}
+
+interface Gate {
+  endpoint: Endpoint;
+  pid: number;
+  child: ChildProcess;
+}
+
+async function startGate(children: Children, tmp: string, name: string, upstream: string, nodeArgs: string[] = []): Promise<Gate> {
+  const dataDir = join(tmp, name);
+  const out = execFileSync(process.execPath, [CLI, 'keys', 'add', 'bench', '--json', '--data-dir', dataDir], { encoding: 'utf8' });
+  const key = (JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { key?: string }).key;
+  if (!key) throw new Error(`ollama-gate keys add printed no key: ${out}`);
+  const port = await freePort();
+  const args = [...nodeArgs, CLI, 'serve', '--host', HOST, '--port', String(port), '--upstream', upstream, '--data-dir', dataDir];
+  const child = children.spawn(name, process.execPath, args, join(tmp, `${name}.log`));
+  await Promise.race([waitForHttp(`http://${HOST}:${port}/`), Children.died(name, child)]);
+  return { endpoint: { host: HOST, port, key }, pid: child.pid ?? 0, child };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets and checks
+// ---------------------------------------------------------------------------------------------
+
+interface Target {
+  name: TargetName;
+  chat: Endpoint;
+  stream: Endpoint;
+  /** the proxy's processes (none for direct), for RSS and CPU */
+  pids: () => number[];
+}
+
+function endpointOf(url: string, key: string): Endpoint {
+  const { hostname, port } = new URL(url);
+  return { host: hostname, port: Number(port), key };
+}
+
+async function post(endpoint: Endpoint, key: string | undefined): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://${endpoint.host}:${endpoint.port}/api/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { 'x-api-key': key }) },
+    body: CHAT_BODY,
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+/** Every target answers the bench's request, and the proxies refuse it without the key. */
+async function checkTargets(targets: Target[], worker: LoadWorker): Promise<void> {
+  for (const t of targets) {
+    const ok = await post(t.chat, t.chat.key);
+    if (ok.status !== 200 || !ok.body.includes('"message"')) throw new Error(`${t.name}: POST /api/chat answered ${ok.status} ${ok.body.slice(0, 200)}`);
+    if (t.name !== 'direct') {
+      const none = await post(t.chat, undefined);
+      const wrong = await post(t.chat, 'not-the-key');
+      if (none.status !== 401 || (wrong.status !== 401 && wrong.status !== 403)) {
+        throw new Error(`${t.name}: without a key got ${none.status}, with a wrong key ${wrong.status}`);
+      }
+    }
+    const streams = await worker.run({ kind: 'streams', endpoint: t.stream, streams: 2, lines: 5, intervalMs: 2, rampMs: 0, timeoutMs: 10_000 });
+    if (streams.completed !== 2) throw new Error(`${t.name}: test stream failed: ${streams.failures.join('; ')}`);
+  }
+}
+
+const rotate = <T>(items: readonly T[], by: number): T[] => items.map((_, i) => items[(i + by) % items.length] as T);
+const sumCpu = (pids: number[]): number => pids.reduce((total, pid) => total + cpuSeconds(pid), 0);
+const sumRss = (pids: number[]): number => pids.reduce((total, pid) => total + rssBytes(pid), 0);
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+// ---------------------------------------------------------------------------------------------
+
+interface ChatTotals {
+  /** req/s of each round */
+  rounds: number[];
+  ok: number;
+  seconds: number;
+  failures: number;
+  latencies: number[];
+}
+
+interface StreamTotals {
+  streams: number;
+  completed: number;
+  failures: Set<string>;
+  lines: number;
+  readsWithLines: number;
+  mergedReads: number;
+  delays: number[];
+  cpuSeconds: number;
+  peakRss: number;
+}
+
+const emptyStreams = (): StreamTotals => ({
+  streams: 0,
+  completed: 0,
+  failures: new Set(),
+  lines: 0,
+  readsWithLines: 0,
+  mergedReads: 0,
+  delays: [],
+  cpuSeconds: 0,
+  peakRss: 0,
+});
+
+function addStreams(totals: StreamTotals, r: StreamResult): void {
+  totals.streams += r.streams;
+  totals.completed += r.completed;
+  for (const f of r.failures) totals.failures.add(f);
+  totals.lines += r.lines;
+  totals.readsWithLines += r.readsWithLines;
+  totals.mergedReads += r.mergedReads;
+  for (const d of r.delaysMs) totals.delays.push(d);
+}
+
+interface Results {
+  targets: TargetName[];
+  chat: Map<string, ChatTotals>; // `${target}|${connections}`
+  delay: Map<TargetName, StreamTotals>;
+  hold: Map<TargetName, StreamTotals>;
+  idleFresh: PerTarget;
+  idleAfter: PerTarget;
+  /** the fresh gates' RSS split into anonymous memory and mapped files (node binary, libraries) */
+  gateIdleParts: string;
+  /** on average, how many cores other processes on the machine kept busy while the bench measured */
+  foreignCores: number;
+  /** measurements done again because other processes disturbed them */
+  repeats: number;
+}
+
+/** What every measurement needs, and the budget for repeating ones that other processes disturbed. */
+interface Bench {
+  plan: Plan;
+  targets: Target[];
+  worker: LoadWorker;
+  results: Results;
+  foreign: ForeignLoad;
+  repeatsLeft: number;
+  /** how long the run may still wait for other processes to calm down */
+  waitLeftMs: number;
+}
+
+/** Others may use this many cores during a measurement before it is repeated (while the budget lasts). */
+const FOREIGN_LIMIT = 0.25;
+
+/**
+ * Runs one measurement when the machine is quiet enough. If other processes took more than
+ * FOREIGN_LIMIT cores meanwhile, it is measured once more (while the run's repeat budget lasts) and
+ * the less disturbed of the two kept.
+ */
+async function measure<T>(bench: Bench, label: string, run: () => Promise<T>): Promise<{ value: T; others: string }> {
+  let kept: { value: T; busy: number } | undefined;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const waitStart = performance.now();
+    if (bench.waitLeftMs > 0) await bench.foreign.waitQuiet(FOREIGN_LIMIT / 2, Math.min(2_000, bench.waitLeftMs));
+    bench.waitLeftMs -= performance.now() - waitStart;
+    const since = bench.foreign.start();
+    const value = await run();
+    const busy = since();
+    await sleep(bench.plan.settleMs);
+    if (!kept || busy < kept.busy) kept = { value, busy };
+    if (busy <= FOREIGN_LIMIT || bench.repeatsLeft <= 0) break;
+    if (attempt === 1) {
+      bench.repeatsLeft--;
+      bench.results.repeats++;
+      log(`  ${label.trimEnd()}: other processes kept ${busy.toFixed(2)} cores busy, measuring again`);
+    }
+  }
+  if (!kept) throw new Error('unreachable: a measurement ran at least once');
+  return { value: kept.value, others: `others ${kept.busy.toFixed(2)} cores` };
+}
+
+async function measureChat(bench: Bench): Promise<void> {
+  const { plan, results } = bench;
+  for (let round = 0; round < plan.rounds; round++) {
+    for (const connections of plan.chat.connections) {
+      for (const t of rotate(bench.targets, round)) {
+        const label = `chat   round ${round + 1}/${plan.rounds}  c=${String(connections).padEnd(3)} ${t.name.padEnd(7)}`;
+        const { value: r, others } = await measure(bench, label, () =>
+          bench.worker.run({
+            kind: 'http',
+            endpoint: t.chat,
+            path: '/api/chat',
+            body: CHAT_BODY,
+            connections,
+            warmupSeconds: plan.chat.warmupSeconds,
+            seconds: plan.chat.seconds,
+          }),
+        );
+        const key = `${t.name}|${connections}`;
+        const totals = results.chat.get(key) ?? { rounds: [], ok: 0, seconds: 0, failures: 0, latencies: [] };
+        totals.rounds.push(r.ok / r.seconds);
+        totals.ok += r.ok;
+        totals.seconds += r.seconds;
+        totals.failures += r.non2xx + r.errors + r.timeouts;
+        for (const l of r.latenciesMs) totals.latencies.push(l);
+        results.chat.set(key, totals);
+        const lat = sorted(r.latenciesMs);
+        log(
+          `  ${label}${Math.round(r.ok / r.seconds).toLocaleString('en-US').padStart(8)} req/s  p50 ${percentile(lat, 50).toFixed(3)} ms` +
+            `  p99 ${percentile(lat, 99).toFixed(3)} ms  (${others})` +
+            (r.non2xx + r.errors + r.timeouts ? `  ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts` : ''),
+        );
+      }
+    }
+  }
+}
+
+async function measureStreams(bench: Bench, kind: 'delay' | 'hold'): Promise<void> {
+  const { plan } = bench;
+  const into = kind === 'delay' ? bench.results.delay : bench.results.hold;
+  const shape = kind === 'delay' ? plan.delay : plan.hold;
+  const rounds = kind === 'delay' ? plan.rounds : plan.hold.rounds;
+  for (let round = 0; round < rounds; round++) {
+    for (const t of rotate(bench.targets, round)) {
+      const label = `${kind.padEnd(6)} round ${round + 1}/${rounds}  x${String(shape.streams).padEnd(5)} ${t.name.padEnd(7)}`;
+      const pids = t.pids();
+      const { value, others } = await measure(bench, label, async () => {
+        const cpuBefore = sumCpu(pids);
+        const sampler = new RssSampler(pids);
+        const result = await bench.worker.run({
+          kind: 'streams',
+          endpoint: t.stream,
+          streams: shape.streams,
+          lines: shape.lines,
+          intervalMs: shape.intervalMs,
+          rampMs: shape.rampMs,
+          timeoutMs: shape.rampMs + shape.lines * shape.intervalMs + 60_000,
+        });
+        return { result, peak: sampler.stop(), cpu: sumCpu(pids) - cpuBefore };
+      });
+      const { result: r, peak, cpu } = value;
+      const totals = into.get(t.name) ?? emptyStreams();
+      addStreams(totals, r);
+      totals.cpuSeconds += cpu;
+      totals.peakRss = Math.max(totals.peakRss, peak);
+      into.set(t.name, totals);
+      const d = sorted(r.delaysMs);
+      log(
+        `  ${label} ${r.completed}/${r.streams} complete  delay p50 ${percentile(d, 50).toFixed(3)} ms  p99 ${percentile(d, 99).toFixed(3)} ms` +
+          `  merged ${pct(r.mergedReads, r.readsWithLines)}` +
+          (pids.length ? `  peak RSS ${(peak / MB).toFixed(1)} MB` : '') +
+          `  (${others})` +
+          (r.failures.length ? `  failures: ${r.failures.join('; ')}` : ''),
+      );
+    }
+  }
+}
+
+const pct = (part: number, whole: number): string => (whole ? `${((100 * part) / whole).toFixed(2)}%` : '-');
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+function buildRows(plan: Plan, results: Results): Row[] {
+  const per = (f: (t: TargetName) => number | undefined): PerTarget => {
+    const values: PerTarget = {};
+    for (const t of results.targets) {
+      const v = f(t);
+      if (v !== undefined) values[t] = v;
+    }
+    return values;
+  };
+  const rows: Row[] = [];
+  for (const c of plan.chat.connections) {
+    const chat = (t: TargetName) => results.chat.get(`${t}|${c}`);
+    const lat = new Map(results.targets.map((t) => [t, sorted(chat(t)?.latencies ?? [])]));
+    rows.push(
+      { label: `chat c=${c}: req/s`, values: per((t) => { const x = chat(t); return x ? x.ok / x.seconds : undefined; }), digits: 0, compare: 'ratio' },
+      { label: `chat c=${c}: latency p50 (ms)`, values: per((t) => percentile(lat.get(t) ?? [], 50)), digits: 3, compare: 'diff', unit: 'ms' },
+      { label: `chat c=${c}: latency p99 (ms)`, values: per((t) => percentile(lat.get(t) ?? [], 99)), digits: 3, compare: 'diff', unit: 'ms' },
+    );
+  }
+  const streamRows = (label: string, map: Map<TargetName, StreamTotals>, withResources: boolean): void => {
+    const delays = new Map(results.targets.map((t) => [t, sorted(map.get(t)?.delays ?? [])]));
+    rows.push(
+      {
+        label: `${label}: completed`,
+        values: per((t) => map.get(t)?.completed),
+        digits: 0,
+        compare: 'none',
+        text: Object.fromEntries(results.targets.map((t) => [t, `${map.get(t)?.completed ?? 0}/${map.get(t)?.streams ?? 0}`])),
+      },
+      { label: `${label}: line delay p50 (ms)`, values: per((t) => percentile(delays.get(t) ?? [], 50)), digits: 3, compare: 'diff', unit: 'ms' },
+      { label: `${label}: line delay p99 (ms)`, values: per((t) => percentile(delays.get(t) ?? [], 99)), digits: 3, compare: 'diff', unit: 'ms' },
+      {
+        label: `${label}: reads with merged lines (%)`,
+        values: per((t) => { const x = map.get(t); return x?.readsWithLines ? (100 * x.mergedReads) / x.readsWithLines : undefined; }),
+        digits: 2,
+        compare: 'diff',
+        unit: 'pp',
+      },
+    );
+    if (withResources) {
+      rows.push(
+        { label: `${label}: peak RSS (MB)`, values: per((t) => (t === 'direct' ? undefined : (map.get(t)?.peakRss ?? 0) / MB)), digits: 1, compare: 'ratio' },
+        {
+          label: `${label}: CPU s per 100k lines`,
+          values: per((t) => { const x = map.get(t); return t === 'direct' || !x?.lines ? undefined : (x.cpuSeconds / x.lines) * 100_000; }),
+          digits: 2,
+          compare: 'ratio',
+        },
+      );
+    }
+  };
+  streamRows(`stream x${plan.delay.streams}`, results.delay, false);
+  streamRows(`streams x${plan.hold.streams}`, results.hold, true);
+  rows.push(
+    { label: 'idle RSS, fresh (MB)', values: scale(results.idleFresh), digits: 1, compare: 'ratio' },
+    { label: 'idle RSS, after the run (MB)', values: scale(results.idleAfter), digits: 1, compare: 'ratio' },
+  );
+  return rows;
+}
+
+const scale = (values: PerTarget): PerTarget => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v / MB]));
+
+function checkTargetsMet(plan: Plan, results: Results): TargetCheck[] {
+  const hasNginx = results.targets.includes('nginx');
+  const rps = (t: TargetName) => {
+    const x = results.chat.get(`${t}|64`);
+    return x ? x.ok / x.seconds : Number.NaN;
+  };
+  const p = (values: number[] | undefined, q: number) => percentile(sorted(values ?? []), q);
+  const checks: TargetCheck[] = [];
+
+  const vsNginx = rps('gate') / rps('nginx');
+  const vsDirect = rps('gate') / rps('direct');
+  checks.push({
+    met: hasNginx ? vsNginx >= 0.75 && vsDirect >= 0.5 : null,
+    text:
+      `throughput at 64 connections >= 0.75 of nginx and >= 0.5 of direct: gate ${rps('gate').toFixed(0)} req/s = ` +
+      `${hasNginx ? `${vsNginx.toFixed(2)} of nginx (${rps('nginx').toFixed(0)}), ` : ''}${vsDirect.toFixed(2)} of direct (${rps('direct').toFixed(0)})` +
+      (hasNginx ? '' : '; nginx not installed, direct part ' + (vsDirect >= 0.5 ? 'met' : 'missed')),
+  });
+
+  const added = p(results.chat.get('gate|1')?.latencies, 50) - p(results.chat.get('direct|1')?.latencies, 50);
+  checks.push({ met: added <= 0.3, text: `added latency at 1 connection <= 0.3 ms at p50: +${added.toFixed(3)} ms over direct` });
+
+  const gateDelay = results.delay.get('gate');
+  const nginxDelay = results.delay.get('nginx');
+  const merged = (x: StreamTotals | undefined) => (x?.readsWithLines ? (100 * x.mergedReads) / x.readsWithLines : Number.NaN);
+  const p99Gap = p(gateDelay?.delays, 99) - p(nginxDelay?.delays, 99);
+  // "No merging nginx does not also show": at most 0.5 percentage points more merged reads than nginx.
+  const mergeOk = merged(gateDelay) <= merged(nginxDelay) + 0.5;
+  checks.push({
+    met: hasNginx ? p99Gap <= 0.5 && mergeOk : null,
+    text:
+      `stream line delay p99 within 0.5 ms of nginx, no merging nginx does not show (x${plan.delay.streams} streams): ` +
+      `gate p99 ${p(gateDelay?.delays, 99).toFixed(3)} ms` +
+      (hasNginx ? ` vs nginx ${p(nginxDelay?.delays, 99).toFixed(3)} ms (${p99Gap >= 0 ? '+' : ''}${p99Gap.toFixed(3)} ms)` : '') +
+      `; merged reads gate ${merged(gateDelay).toFixed(2)}%` +
+      (hasNginx ? `, nginx ${merged(nginxDelay).toFixed(2)}%` : '') +
+      `, direct ${merged(results.delay.get('direct')).toFixed(2)}%`,
+  });
+
+  const hold = results.hold.get('gate');
+  const peak = (hold?.peakRss ?? 0) / MB;
+  const allDone = hold !== undefined && hold.completed === hold.streams;
+  checks.push({
+    met: plan.hold.streams < 1_000 ? null : allDone && peak < 150,
+    text:
+      `${plan.hold.streams} concurrent streams, all complete, under 150 MB RSS: ${hold?.completed ?? 0}/${hold?.streams ?? 0} complete, ` +
+      `peak RSS ${peak.toFixed(1)} MB` +
+      (plan.hold.streams < 1_000 ? ' (quick run: fewer than 1,000 streams, not judged)' : ''),
+  });
+
+  const idle = (results.idleFresh.gate ?? 0) / MB;
+  checks.push({
+    met: idle < 60,
+    text: `idle headless RSS under 60 MB: ${idle.toFixed(1)} MB fresh (larger of the two gate processes), ${((results.idleAfter.gate ?? 0) / MB).toFixed(1)} MB idle after the run`,
+  });
+  return checks;
+}
+
+/** Conditions worth knowing when reading the figures: load from elsewhere, spread between rounds, memory split. */
+function notes(plan: Plan, results: Results): string[] {
+  const lines = [
+    `Other processes kept ${results.foreignCores.toFixed(2)} of ${os.availableParallelism()} cores busy on average while the bench measured` +
+      (results.foreignCores > 0.1 ? ' - the machine was not quiet, so the figures are noisier than usual' : '') +
+      `; ${results.repeats} measurements were repeated (keeping the less disturbed attempt) because others took over ${FOREIGN_LIMIT} cores during them` +
+      ' (the per-measurement log says how busy others kept the machine during each measurement that was kept).',
+    `Idle RSS when fresh: ${results.gateIdleParts}.`,
+  ];
+  for (const c of plan.chat.connections) {
+    const perRound = results.targets.map((t) => `${t} ${(results.chat.get(`${t}|${c}`)?.rounds ?? []).map((r) => r.toFixed(0)).join(' / ')}`);
+    lines.push(`chat c=${c} req/s per round: ${perRound.join('; ')}.`);
+  }
+  for (const [key, totals] of results.chat) {
+    if (totals.failures) lines.push(`chat ${key.replace('|', ' c=')}: ${totals.failures} requests failed (non-2xx, errors or timeouts).`);
+  }
+  for (const [kind, map] of [['stream delay', results.delay], ['held streams', results.hold]] as const) {
+    for (const [target, totals] of map) {
+      if (totals.failures.size) lines.push(`${kind}, ${target}: ${[...totals.failures].join('; ')}.`);
+    }
+  }
+  return lines;
+}
+
+function resultsMarkdown(machine: Machine, command: string, started: Date, seconds: number, plan: Plan, results: Results, table: string, checks: string): string {
+  return `# Benchmark results
+
+Generated by \`${command}\` on ${started.toISOString()} (took ${seconds.toFixed(0)} s). See [README.md](README.md) for what is measured.
+
+## Machine
+
+${machineLines(machine)
+  .map((l) => `- ${l}`)
+  .join('\n')}
+
+## Results
+
+Ratios are gate / other; differences are gate minus other (ms, or percentage points for merged reads).
+
+\`\`\`
+${table}
+\`\`\`
+
+## Targets (issue 7)
+
+\`\`\`
+${checks}
+\`\`\`
+
+## Notes
+
+${notes(plan, results)
+  .map((l) => `- ${l}`)
+  .join('\n')}
+
+<details><summary>Log of every measurement</summary>
+
+\`\`\`
+${transcript.filter((l) => l.startsWith('  ')).join('\n')}
+\`\`\`
+
+</details>
+
+## Method
+
+- Interleaved: ${plan.rounds} rounds; in each, every target is measured in turn, the order rotating per round.
+- Chat: \`POST /api/chat\` (\`"stream":false\`, X-API-Key) through autocannon, ${plan.chat.warmupSeconds} s warm-up then
+  ${plan.chat.seconds} s per target, connection count and round. Latency percentiles pool every 200 answer of all rounds,
+  timed per response in the load generator (autocannon's own histogram keeps whole milliseconds only).
+- Stream delay: ${plan.delay.streams} concurrent streams of ${plan.delay.lines} lines every ${plan.delay.intervalMs} ms, ${plan.rounds} rounds; each line carries
+  the upstream's \`process.hrtime.bigint()\` at write time (CLOCK_MONOTONIC, common to all processes), subtracted from the
+  client's reading at the socket read. A merged read is one socket read that delivered two or more complete lines.
+- Held streams: ${plan.hold.streams} concurrent streams (started over ${plan.hold.rampMs} ms) of ${plan.hold.lines} lines every ${plan.hold.intervalMs} ms,
+  ${plan.hold.rounds} rounds; RSS of the proxy (nginx: master + worker) sampled every 50 ms from /proc; CPU from /proc/PID/stat
+  (utime + stime) over the run, divided by the lines the client received.
+- Two gate processes run side by side: one in front of the fake Ollama (chat), one in front of the stamping stream
+  upstream (streams); the held-stream and RSS figures are the second's, idle RSS the larger of the two.
+- nginx: one worker, \`map $http_x_api_key\` (401 unless the key matches), \`proxy_buffering off\`, HTTP/1.1 upstream
+  keep-alive, access log on (the gate logs every request too).
+`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs
+// ---------------------------------------------------------------------------------------------
+
+/** Everything logged, for the per-measurement section of RESULTS.md. */
+const transcript: string[] = [];
+
+function log(line: string): void {
+  transcript.push(line);
+  process.stdout.write(`${line}\n`);
+}
+
+async function benchmark(plan: Plan, quick: boolean, children: Children, tmp: string): Promise<void> {
+  const started = new Date();
+  const t0 = performance.now();
+  const haveNginx = nginxInstalled();
+  const machine = describeMachine(haveNginx ? '' : 'not installed');
+
+  log('Starting the upstreams, two gates' + (haveNginx ? ', nginx' : '') + ' and the load generator…');
+  const { addresses } = await startUpstreams(children, tmp);
+  const gateChat = await startGate(children, tmp, 'gate-chat', addresses.fake);
+  const gateStream = await startGate(children, tmp, 'gate-stream', addresses.stream);
+  let nginx: Nginx | undefined;
+  if (haveNginx) {
+    nginx = await startNginx(children, join(tmp, 'nginx'), [
+      { name: 'chat', upstreamPort: Number(new URL(addresses.fake).port) },
+      { name: 'stream', upstreamPort: Number(new URL(addresses.stream).port) },
+    ], [gateChat.endpoint.key]);
+    machine.nginx = nginx.version;
+  } else {
+    log(`  note: ${NGINX} not found, so nginx is skipped (Debian: apt-get install nginx)`);
+  }
+  const worker = await startWorker(children, tmp);
+
+  const targets: Target[] = [
+    { name: 'direct', chat: endpointOf(addresses.fake, 'unused'), stream: endpointOf(addresses.stream, 'unused'), pids: () => [] },
+    { name: 'gate', chat: gateChat.endpoint, stream: gateStream.endpoint, pids: () => [gateStream.pid] },
+  ];
+  if (nginx) {
+    const ports = nginx.ports;
+    const key = gateChat.endpoint.key;
+    const pids = nginx.pids;
+    targets.push({ name: 'nginx', chat: { host: HOST, port: ports.get('chat') ?? 0, key }, stream: { host: HOST, port: ports.get('stream') ?? 0, key }, pids });
+  }
+  await sleep(plan.idleSettleMs);
+  const idleOf = (pid: number) => ({ rss: rssBytes(pid), ...rssParts(pid) });
+  const idleChat = idleOf(gateChat.pid);
+  const idleStream = idleOf(gateStream.pid);
+  const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
+  const results: Results = {
+    targets: targets.map((t) => t.name),
+    chat: new Map(),
+    delay: new Map(),
+    hold: new Map(),
+    idleFresh: { gate: Math.max(idleChat.rss, idleStream.rss) },
+    idleAfter: {},
+    gateIdleParts: [idleChat, idleStream]
+      .map((x, i) => `${i ? 'gate-stream' : 'gate-chat'} ${mb(x.rss)} (anonymous ${mb(x.anon)}, mapped files ${mb(x.file)})`)
+      .join(', '),
+    foreignCores: 0,
+    repeats: 0,
+  };
+  if (nginx) results.idleFresh.nginx = sumRss(nginx.pids());
+  log(`  idle RSS: ${results.gateIdleParts}` + (nginx ? `; nginx ${mb(results.idleFresh.nginx ?? 0)}` : ''));
+
+  // What the rest of the machine does meanwhile: other work on 2 cores skews every figure.
+  const foreign = new ForeignLoad(() => sumCpu(children.pids()) + (process.cpuUsage().user + process.cpuUsage().system) / 1e6);
+  const bench: Bench = { plan, targets, worker, results, foreign, repeatsLeft: plan.repeats, waitLeftMs: plan.quietWaitMs };
+  const overall = foreign.start();
+
+  await checkTargets(targets, worker);
+  log('Chat, non-streaming:');
+  await measureChat(bench);
+  log('Stream line delay:');
+  await measureStreams(bench, 'delay');
+  log('Many concurrent streams:');
+  await measureStreams(bench, 'hold');
+  results.foreignCores = overall();
+  log(`  other processes on this machine kept ${results.foreignCores.toFixed(2)} of ${os.availableParallelism()} cores busy meanwhile; ${results.repeats} measurements repeated`);
+
+  await sleep(plan.idleSettleMs + 2_000);
+  results.idleAfter.gate = Math.max(rssBytes(gateChat.pid), rssBytes(gateStream.pid));
+  if (nginx) results.idleAfter.nginx = sumRss(nginx.pids());
+
+  const seconds = (performance.now() - t0) / 1000;
+  const table = renderTable(buildRows(plan, results), results.targets);
+  const checks = formatChecks(checkTargetsMet(plan, results));
+  const command = commandLine();
+  log('');
+  log(machineLines(machine).join('\n'));
+  log(`Date: ${started.toISOString()}   Command: ${command}   Took: ${seconds.toFixed(0)} s`);
+  log('');
+  log(table);
+  log('');
+  log(checks);
+  log('');
+  log(notes(plan, results).join('\n'));
+  if (quick) {
+    log('\n(quick run: bench/RESULTS.md is left as it was)');
+  } else {
+    writeFileSync(join(ROOT, 'bench/RESULTS.md'), resultsMarkdown(machine, command, started, seconds, plan, results, table, checks));
+    log('\nWrote bench/RESULTS.md');
+  }
+}
+
+/** One gate under the 64-connection chat load with `node --cpu-prof`, then its hottest functions. */
+async function profile(plan: Plan, children: Children, tmp: string): Promise<void> {
+  const profileDir = join(tmp, 'cpu-profile');
+  const { addresses } = await startUpstreams(children, tmp);
+  const gate = await startGate(children, tmp, 'gate-profiled', addresses.fake, ['--cpu-prof', '--cpu-prof-dir', profileDir]);
+  const worker = await startWorker(children, tmp);
+  log(`Profiling the gate (pid ${gate.pid}) under 64 connections for ${plan.profileSeconds} s…`);
+  const r = await worker.run({ kind: 'http', endpoint: gate.endpoint, path: '/api/chat', body: CHAT_BODY, connections: 64, warmupSeconds: 1, seconds: plan.profileSeconds });
+  log(`  ${Math.round(r.ok / r.seconds)} req/s during the profile (profiling slows the gate down)`);
+  await children.stop(gate.child, 15_000); // the profile is written as the process exits
+  const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error('the gate wrote no .cpuprofile (did it exit on SIGTERM?)');
+  const kept = join(os.tmpdir(), `ollama-gate-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+  copyFileSync(join(profileDir, file), kept);
+  log('');
+  log(formatProfile(summarizeProfile(kept, ROOT)));
+  log(`\nRaw profile (open in Chrome DevTools > Performance, or speedscope): ${kept}`);
+}
+
+function commandLine(): string {
+  const args = process.argv.slice(2).join(' ');
+  return process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args ? ` -- ${args}` : ''}` : `npx tsx bench/run.ts${args ? ` ${args}` : ''}`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, profile: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help) {
+    log('usage: npm run bench [-- --quick] [-- --profile]   (see bench/README.md)');
+    return;
+  }
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npx tsc -p tsconfig.build.json), or use npm run bench`);
+  const plan = values.quick ? QUICK : FULL;
+  const tmp = mkdtempSync(join(os.tmpdir(), 'ollama-gate-bench-'));
+  const children = new Children();
+  const interrupted = (signal: string) => {
+    process.stderr.write(`\n${signal}: stopping the bench (logs in ${tmp})\n`);
+    process.exit(130); // the 'exit' handler signals every child
+  };
+  process.once('SIGINT', () => interrupted('SIGINT'));
+  process.once('SIGTERM', () => interrupted('SIGTERM'));
+  let failed = false;
+  try {
+    if (values.profile) await profile(plan, children, tmp);
+    else await benchmark(plan, values.quick, children, tmp);
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    await children.stopAll();
+    if (failed) process.stderr.write(`bench failed; the processes' logs are in ${tmp}\n`);
+    else rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
