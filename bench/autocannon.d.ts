@@ -9,6 +9,8 @@ declare module 'autocannon' {
       connections?: number;
       /** seconds */
       duration?: number;
+      /** requests in all, instead of a duration */
+      amount?: number;
       headers?: Record<string, string>;
       body?: string;
       /** seconds */

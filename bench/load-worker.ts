@@ -29,7 +29,7 @@ async function httpLoad(task: HttpLoadTask): Promise<HttpLoadResult> {
   if (task.warmupSeconds > 0) await autocannon({ ...options, duration: task.warmupSeconds });
 
   const latenciesMs: number[] = [];
-  const run = autocannon({ ...options, duration: task.seconds });
+  const run = autocannon(task.amount ? { ...options, amount: task.amount } : { ...options, duration: task.seconds });
   run.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     if (status === 200) latenciesMs.push(Math.round(ms * 1000) / 1000);
   });

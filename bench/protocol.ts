@@ -16,6 +16,8 @@ export interface HttpLoadTask {
   connections: number;
   warmupSeconds: number;
   seconds: number;
+  /** a fixed number of requests instead of a duration (then `seconds` is ignored) */
+  amount?: number;
 }
 
 export interface HttpLoadResult {

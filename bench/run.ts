@@ -10,23 +10,18 @@
  *   npm run bench -- --quick       smoke run (~30 s), prints only
  *   npm run bench -- --profile     CPU profile of the gate under the 64-connection load
  */
-import { type ChildProcess, execFileSync } from 'node:child_process';
-import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NGINX, type Nginx, nginxInstalled, startNginx } from './nginx.js';
-import { Children, ForeignLoad, RssSampler, cpuSeconds, freePort, rssBytes, rssParts, sleep, waitForHttp } from './processes.js';
+import { Children, ForeignLoad, RssSampler, cpuSeconds, rssBytes, rssParts, sleep } from './processes.js';
 import { formatProfile, summarizeProfile } from './profile.js';
-import type { Endpoint, HttpLoadResult, StreamResult, Task, TaskResult, UpstreamAddresses, WorkerReply, WorkerRequest } from './protocol.js';
-import { type Machine, type PerTarget, type Row, TARGETS, type TargetCheck, type TargetName, describeMachine, formatChecks, machineLines, renderTable } from './report.js';
+import type { Endpoint, StreamResult } from './protocol.js';
+import { type Machine, type PerTarget, type Row, type TargetCheck, type TargetName, describeMachine, formatChecks, machineLines, renderTable } from './report.js';
+import { CLI, HOST, type LoadWorker, ROOT, startGate, startUpstreams, startWorker } from './stack.js';
 import { percentile, sorted } from './stats.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist/cli/index.js');
-const HOST = '127.0.0.1';
 const MB = 1_000_000;
 
 interface Plan {
@@ -77,68 +72,6 @@ const CHAT_BODY = JSON.stringify({
 // ---------------------------------------------------------------------------------------------
 // Processes
 // ---------------------------------------------------------------------------------------------
-
-/** The load generator process, one task at a time over IPC. */
-class LoadWorker {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: HttpLoadResult | StreamResult) => void; reject: (e: Error) => void }>();
-
-  constructor(private readonly child: ChildProcess) {
-    child.on('message', (reply: WorkerReply) => {
-      const waiter = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (reply.ok) waiter?.resolve(reply.result);
-      else waiter?.reject(new Error(`load worker: ${reply.error}`));
-    });
-    child.once('exit', (code, signal) => {
-      for (const waiter of this.pending.values()) waiter.reject(new Error(`load worker exited (${signal ?? code})`));
-      this.pending.clear();
-    });
-  }
-
-  run<T extends Task>(task: T): Promise<TaskResult<T>> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (r: HttpLoadResult | StreamResult) => void, reject });
-      const request: WorkerRequest = { id, task };
-      this.child.send(request);
-    });
-  }
-}
-
-function spawnTs(children: Children, name: string, file: string, logFile: string): ChildProcess {
-  return children.spawn(name, process.execPath, ['--import', 'tsx', join(ROOT, file)], logFile, { ipc: true, cwd: ROOT });
-}
-
-async function startUpstreams(children: Children, tmp: string): Promise<{ addresses: UpstreamAddresses; pid: number }> {
-  const child = spawnTs(children, 'upstream', 'bench/fake-server.ts', join(tmp, 'upstream.log'));
-  const [addresses] = (await Promise.race([once(child, 'message'), Children.died('bench/fake-server.ts', child)])) as [UpstreamAddresses];
-  return { addresses, pid: child.pid ?? 0 };
-}
-
-async function startWorker(children: Children, tmp: string): Promise<LoadWorker> {
-  const child = spawnTs(children, 'load-worker', 'bench/load-worker.ts', join(tmp, 'load-worker.log'));
-  await Promise.race([once(child, 'spawn'), Children.died('bench/load-worker.ts', child)]);
-  return new LoadWorker(child);
-}
-
-interface Gate {
-  endpoint: Endpoint;
-  pid: number;
-  child: ChildProcess;
-}
-
-async function startGate(children: Children, tmp: string, name: string, upstream: string, nodeArgs: string[] = []): Promise<Gate> {
-  const dataDir = join(tmp, name);
-  const out = execFileSync(process.execPath, [CLI, 'keys', 'add', 'bench', '--json', '--data-dir', dataDir], { encoding: 'utf8' });
-  const key = (JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { key?: string }).key;
-  if (!key) throw new Error(`ollama-gate keys add printed no key: ${out}`);
-  const port = await freePort();
-  const args = [...nodeArgs, CLI, 'serve', '--host', HOST, '--port', String(port), '--upstream', upstream, '--data-dir', dataDir];
-  const child = children.spawn(name, process.execPath, args, join(tmp, `${name}.log`));
-  await Promise.race([waitForHttp(`http://${HOST}:${port}/`), Children.died(name, child)]);
-  return { endpoint: { host: HOST, port, key }, pid: child.pid ?? 0, child };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Targets and checks
