@@ -15,7 +15,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'node22',
     minify: false,
-    sourcemap: true,
+    sourcemap: false,
     copyPublicDir: false,
     lib: { entry: 'electron/main/index.ts', formats: ['es'], fileName: () => 'index.js' },
     rolldownOptions: {

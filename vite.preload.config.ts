@@ -11,7 +11,8 @@ export default defineConfig({
     // Electron 41 runs Chromium 146.
     target: 'chrome140',
     minify: false,
-    sourcemap: 'inline',
+    // No map in the shipped preload; the packaged app carries none.
+    sourcemap: false,
     copyPublicDir: false,
     lib: { entry: 'electron/preload/index.ts', formats: ['cjs'], fileName: () => 'index.cjs' },
     rolldownOptions: { external: ['electron'] },

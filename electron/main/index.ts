@@ -48,6 +48,9 @@ async function main(): Promise<void> {
 
   await app.whenReady();
   const userData = app.getPath('userData');
+  // Logs beside the store on every platform, where `ollama-gate serve` writes them too
+  // (Electron's default on macOS is ~/Library/Logs).
+  app.setAppLogsPath(join(userData, 'logs'));
   const logsDir = app.getPath('logs');
   configureLogging(log, logsDir);
   const store = openAppStore(userData);
