@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
@@ -12,5 +12,11 @@ export default defineConfig({
     outputFile: { json: 'test-results/vitest.json' },
     // electron-store imports `electron` itself: inlined, it sees the tests' vi.mock('electron').
     server: { deps: { inline: ['electron-store'] } },
+    projects: [
+      { extends: true, test: { name: 'unit', exclude: [...configDefaults.exclude, 'test/e2e/**'] } },
+      // Real Chromium against `ollama-gate serve` (not extending the root: its includes would add up).
+      // The global setup builds what is stale (CLI, renderer) first, and runs only when these tests do.
+      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: ['test/e2e/global-setup.ts'], pool: 'forks', testTimeout: 60_000, hookTimeout: 60_000 } },
+    ],
   },
 });

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { StoreError } from '../core/gate-store.js';
 import type { GateSettings } from '../core/settings.js';
 import { GATE_VERSION } from '../core/version.js';
+import { DEFAULT_ADMIN_PORT } from './admin-http.js';
 import { UsageError, runKeysCommand } from './keys-command.js';
 import { serve } from './serve.js';
 import { runUsageCommand } from './usage-command.js';
@@ -12,6 +13,7 @@ const HELP = `Ollama Gate ${GATE_VERSION}: an API-key gate in front of Ollama
 Usage:
   ollama-gate serve [--host H] [--port P] [--upstream URL] [--data-dir DIR]
                     [--tls] [--tls-port P] [--tls-cert FILE --tls-key FILE]
+                    [--admin-port P | --no-admin]       web admin on 127.0.0.1 (default port 8001)
   ollama-gate keys add USER [KEY OPTIONS] [--json]      prints the new key once
   ollama-gate keys update ID_OR_USER [KEY OPTIONS] [--user NEW_USER]
   ollama-gate keys rotate ID_OR_USER [--json]           a new secret for the same key
@@ -30,7 +32,10 @@ Key options:
   --daily-tokens N         prompt plus completion tokens per UTC day (none = no limit)
   --expires WHEN           30d, 12h, 2w, a date (2026-12-31), or never
 
-Environment: OLLAMA_GATE_HOST, OLLAMA_GATE_PORT, OLLAMA_GATE_UPSTREAM, OLLAMA_GATE_DATA_DIR.
+serve prints the web admin's URL with a fresh secret token; it answers only on this machine.
+
+Environment: OLLAMA_GATE_HOST, OLLAMA_GATE_PORT, OLLAMA_GATE_UPSTREAM, OLLAMA_GATE_DATA_DIR,
+OLLAMA_GATE_ADMIN_PORT.
 Without --data-dir the store is the desktop app's, so both share keys.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -46,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
       'tls-port': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      'admin-port': { type: 'string' },
+      'no-admin': { type: 'boolean', default: false },
       scope: { type: 'string' },
       name: { type: 'string' },
       user: { type: 'string' },
@@ -66,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
   const dataDir = values['data-dir'] ?? process.env.OLLAMA_GATE_DATA_DIR;
 
   if (command === 'serve') {
-    await serve({ dataDir, overrides: serveOverrides(values) });
+    await serve({ dataDir, overrides: serveOverrides(values), adminPort: adminPort(values) });
     return 0;
   }
   if (command === 'keys') {
@@ -97,6 +104,16 @@ function serveOverrides(values: { host?: string; port?: string; upstream?: strin
     overrides.upstream = upstream;
   }
   return overrides;
+}
+
+/** The web admin's port, or null when it is turned off. */
+function adminPort(values: { 'admin-port'?: string; 'no-admin'?: boolean }): number | null {
+  const text = values['admin-port'] ?? process.env.OLLAMA_GATE_ADMIN_PORT;
+  if (values['no-admin']) {
+    if (values['admin-port'] !== undefined) throw new UsageError('--admin-port and --no-admin contradict each other');
+    return null;
+  }
+  return text === undefined || text === '' ? DEFAULT_ADMIN_PORT : parsePort(text, '--admin-port');
 }
 
 function parsePort(text: string, flag: string): number {

@@ -1,0 +1,192 @@
+import { useEffect, useId, useState } from 'react';
+import type { Language, ProxySettings, SettingsView } from '../../../../electron/shared/contract.js';
+import { ErrorMessage } from '../../components/ErrorMessage.js';
+import { CheckField, Field } from '../../components/Field.js';
+import { useGate } from '../../gate.js';
+import { useI18n } from '../../i18n/context.js';
+import { useGateState } from '../../state.js';
+import { LAN_HOST, LOCAL_HOST, type SettingsField, type SettingsFormValues, isSharedOnLan, parseSettingsForm, settingsErrorsFromIssues, settingsFormFromView } from './settings-form.js';
+
+export function SettingsPage() {
+  const { t } = useI18n();
+  const { settings } = useGateState();
+  return (
+    <div className="page">
+      <header className="page-header">
+        <h1 tabIndex={-1}>{t('settings.title')}</h1>
+      </header>
+      {settings ? <SettingsForm view={settings} /> : <p className="muted">{t('common.loading')}</p>}
+    </div>
+  );
+}
+
+function SettingsForm({ view }: { view: SettingsView }) {
+  const { t } = useI18n();
+  const gate = useGate();
+  const { setSettings } = useGateState();
+  const [values, setValues] = useState<SettingsFormValues>(() => settingsFormFromView(view));
+  const [dirty, setDirty] = useState(false);
+  const [errors, setErrors] = useState<Partial<Record<SettingsField, string>>>({});
+  const [general, setGeneral] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  // Settings changed elsewhere (the tray, another window, the CLI) show up unless the user is mid-edit.
+  useEffect(() => {
+    if (!dirty) setValues(settingsFormFromView(view));
+  }, [view, dirty]);
+
+  const set = <F extends SettingsField>(field: F, value: SettingsFormValues[F]) => {
+    setValues((current) => ({ ...current, [field]: value }));
+    setErrors((current) => ({ ...current, [field]: undefined }));
+    setDirty(true);
+    setSaved(false);
+  };
+  const text = (field: SettingsField) => (event: { target: { value: string } }) => set(field, event.target.value as never);
+
+  const save = async () => {
+    const parsed = parseSettingsForm(values, view);
+    setGeneral(null);
+    if (!parsed.ok) {
+      setErrors(Object.fromEntries(Object.entries(parsed.errors).map(([field, key]) => [field, t(key)])));
+      return;
+    }
+    if (!parsed.patch.proxy && !parsed.patch.desktop) {
+      setDirty(false);
+      setSaved(true);
+      return;
+    }
+    setBusy(true);
+    const result = await gate.settings.update(parsed.patch);
+    setBusy(false);
+    if (result.ok) {
+      setSettings(result.value);
+      setValues(settingsFormFromView(result.value));
+      setErrors({});
+      setDirty(false);
+      setSaved(true);
+    } else {
+      const split = settingsErrorsFromIssues(result.error);
+      setErrors(split.fields);
+      setGeneral(split.general);
+    }
+  };
+
+  const pinned = (field: keyof ProxySettings) => (view.overridden.includes(field) ? t('settings.pinned') : null);
+  const hint = (...parts: Array<string | null>) => parts.filter(Boolean).join(' ') || undefined;
+  const shared = isSharedOnLan(values.host);
+
+  return (
+    <form
+      className="form settings-form"
+      noValidate
+      onSubmit={(event) => {
+        event.preventDefault();
+        void save();
+      }}
+    >
+      <fieldset className="card">
+        <legend>{t('settings.network')}</legend>
+        <CheckField
+          label={t('settings.shareOnLan')}
+          hint={shared ? t('settings.shareOnLanOn') : t('settings.shareOnLanOff')}
+          checked={shared}
+          onChange={(checked) => set('host', checked ? LAN_HOST : LOCAL_HOST)}
+        />
+        <div className="form-grid">
+          <Field label={t('settings.host')} hint={hint(t('settings.hostHint'), pinned('host'))} error={errors.host}>
+            {(props) => <input {...props} type="text" value={values.host} onChange={text('host')} spellCheck={false} />}
+          </Field>
+          <Field label={t('settings.port')} hint={pinned('port') ?? undefined} error={errors.port}>
+            {(props) => <input {...props} type="text" inputMode="numeric" value={values.port} onChange={text('port')} />}
+          </Field>
+        </div>
+        <CheckField label={t('settings.https')} hint={t('settings.httpsHint')} checked={values.tlsEnabled} onChange={(checked) => set('tlsEnabled', checked)} />
+        {values.tlsEnabled ? (
+          <div className="form-grid">
+            <Field label={t('settings.tlsPort')} error={errors.tlsPort}>
+              {(props) => <input {...props} type="text" inputMode="numeric" value={values.tlsPort} onChange={text('tlsPort')} />}
+            </Field>
+            <span />
+            <Field label={t('settings.tlsCert')} hint={t('settings.tlsFilesHint')} error={errors.tlsCertFile}>
+              {(props) => <input {...props} type="text" value={values.tlsCertFile} onChange={text('tlsCertFile')} spellCheck={false} placeholder="/path/to/cert.pem" />}
+            </Field>
+            <Field label={t('settings.tlsKey')} error={errors.tlsKeyFile}>
+              {(props) => <input {...props} type="text" value={values.tlsKeyFile} onChange={text('tlsKeyFile')} spellCheck={false} placeholder="/path/to/key.pem" />}
+            </Field>
+          </div>
+        ) : null}
+      </fieldset>
+
+      <fieldset className="card">
+        <legend>{t('settings.ollama')}</legend>
+        <Field label={t('settings.upstream')} hint={hint(t('settings.upstreamHint'), pinned('upstream'))} error={errors.upstream}>
+          {(props) => <input {...props} type="url" value={values.upstream} onChange={text('upstream')} spellCheck={false} />}
+        </Field>
+      </fieldset>
+
+      <fieldset className="card">
+        <legend>{t('settings.access')}</legend>
+        <div className="form-grid">
+          <Field label={t('settings.sessionTtl')} hint={t('settings.sessionTtlHint')} error={errors.sessionTtlSeconds}>
+            {(props) => <input {...props} type="text" inputMode="numeric" value={values.sessionTtlSeconds} onChange={text('sessionTtlSeconds')} />}
+          </Field>
+          <Field label={t('settings.cors')} hint={t('settings.corsHint')} error={errors.corsOrigins}>
+            {(props) => <textarea {...props} rows={3} value={values.corsOrigins} onChange={text('corsOrigins')} spellCheck={false} placeholder="http://localhost:3000" />}
+          </Field>
+        </div>
+        <CheckField label={t('settings.logBodies')} hint={t('settings.logBodiesHint')} checked={values.logRequestBodies} onChange={(checked) => set('logRequestBodies', checked)} />
+      </fieldset>
+
+      <fieldset className="card">
+        <legend>{t('settings.app')}</legend>
+        {view.desktop ? (
+          <CheckField label={t('settings.launchAtLogin')} checked={values.launchAtLogin} onChange={(checked) => set('launchAtLogin', checked)} />
+        ) : (
+          <p className="hint">{t('settings.launchAtLoginDesktopOnly')}</p>
+        )}
+        <LanguageField />
+        <p className="hint">{t('settings.storePath', { path: view.storePath })}</p>
+      </fieldset>
+
+      <ErrorMessage error={general} />
+      <div className="form-actions">
+        <button type="submit" className="button primary" disabled={busy}>
+          {t('settings.apply')}
+        </button>
+        <button
+          type="button"
+          className="button"
+          disabled={!dirty || busy}
+          onClick={() => {
+            setValues(settingsFormFromView(view));
+            setErrors({});
+            setGeneral(null);
+            setDirty(false);
+          }}
+        >
+          {t('settings.reset')}
+        </button>
+        <span className="saved" role="status">
+          {saved ? t('settings.saved') : dirty ? t('settings.unsaved') : ''}
+        </span>
+      </div>
+    </form>
+  );
+}
+
+/** The window's language: applied at once, kept by the desktop app or (in a browser) this browser. */
+export function LanguageField({ compact }: { compact?: boolean }) {
+  const { t, preference, setPreference } = useI18n();
+  const id = useId();
+  return (
+    <div className={compact ? 'language-switch' : 'field'}>
+      <label htmlFor={id}>{t('settings.language')}</label>
+      <select id={id} value={preference} onChange={(event) => setPreference(event.target.value as Language)}>
+        <option value="system">{t('settings.languageSystem')}</option>
+        <option value="en">English</option>
+        <option value="zh-CN">简体中文</option>
+      </select>
+    </div>
+  );
+}

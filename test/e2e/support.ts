@@ -1,0 +1,108 @@
+/** Shared by the browser tests: `ollama-gate serve` as its own process, and Debian's Chromium driven by playwright-core. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium } from 'playwright-core';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const CLI = join(ROOT, 'dist', 'cli', 'index.js');
+export const CHROMIUM = '/usr/bin/chromium';
+export const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
+
+/** Whether the browser tests can run; when not, they are skipped with this said once. */
+export const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`${CHROMIUM} is missing: the browser tests are skipped (install it with: apt-get install -y chromium)`);
+
+export interface Serve {
+  /** the proxy, e.g. http://127.0.0.1:PORT */
+  proxyUrl: string;
+  /** the web admin, e.g. http://127.0.0.1:PORT/ */
+  adminUrl: string;
+  /** the admin URL that carries the token (empty with --no-admin) */
+  loginUrl: string;
+  token: string;
+  output: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * `ollama-gate serve` on free loopback ports with its own data dir, as a user runs it. The admin
+ * gets a free port too, unless the arguments or OLLAMA_GATE_ADMIN_PORT say otherwise.
+ */
+export async function startServe(upstream: string, extraArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<Serve> {
+  const admin = !extraArgs.includes('--no-admin');
+  const choosesAdminPort = extraArgs.includes('--admin-port') || 'OLLAMA_GATE_ADMIN_PORT' in extraEnv;
+  const dataDir = mkdtempSync(join(tmpdir(), 'gate-e2e-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', ...(admin && !choosesAdminPort ? ['--admin-port', '0'] : []), '--upstream', upstream, '--data-dir', dataDir, ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OLLAMA_GATE_LAN_CHECK: '0', ...extraEnv } },
+  );
+  const output: string[] = [];
+  const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const proxyUrl = (await waitForLine(output, child, /Listening on (http:\/\/\S+)/))[1]!;
+    if (!admin) {
+      await waitForLine(output, child, /Ollama .* answers at/);
+      return { proxyUrl, loginUrl: '', adminUrl: '', token: '', output, stop };
+    }
+    const loginUrl = (await waitForLine(output, child, /Open the web admin: (http:\/\/\S+)/))[1]!;
+    const login = new URL(loginUrl);
+    return { proxyUrl, loginUrl, adminUrl: `${login.origin}/`, token: login.searchParams.get('token')!, output, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function waitForLine(output: string[], child: ChildProcess, pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const line of output) {
+      const match = line.match(pattern);
+      if (match) return match;
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve printed no line matching ${pattern}; it said:\n${output.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Chromium with a fresh profile, headless, with the flags that work on these machines (TOOLCHAIN.md). */
+export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  const profile = mkdtempSync(join(tmpdir(), 'gate-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 800 },
+    locale: 'en-US',
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns a value other than undefined, or fails with the last one seen. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
