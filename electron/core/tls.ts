@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import { lanAddresses } from './network.js';
 
 export interface TlsMaterial {
@@ -49,6 +48,8 @@ async function makeSelfSigned(): Promise<{ cert: string; key: string }> {
     { type: 7 as const, ip: '127.0.0.1' },
     ...lanAddresses().map((ip) => ({ type: 7 as const, ip })),
   ];
+  // Loaded here, not at startup: it is large (~8 MB resident) and only HTTPS ever needs it, once.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: `Ollama Gate on ${hostname()}` }], {
     keyType: 'ec',
     curve: 'P-256',
