@@ -222,6 +222,66 @@ describe('TokenTap: generated text cannot forge counts', () => {
   });
 });
 
+describe('TokenTap: what it keeps', () => {
+  /** Feeds one chunk per line (as Ollama writes them), lines ending in `\n` kept with their line. */
+  function countsByLine(bytes: Buffer): { counts: ReturnType<TokenTap['counts']>; kept: number } {
+    const tap = new TokenTap();
+    let start = 0;
+    for (let nl = bytes.indexOf(0x0a); nl !== -1; nl = bytes.indexOf(0x0a, start)) {
+      tap.observe(bytes.subarray(start, nl + 1));
+      start = nl + 1;
+    }
+    if (start < bytes.length) tap.observe(bytes.subarray(start));
+    return { counts: tap.counts(), kept: (tap as unknown as { tail: Buffer[] }).tail.length };
+  }
+
+  it('keeps only the chunk of the last line of a long stream written one line per chunk', () => {
+    const lines = Array.from({ length: 1_000 }, (_, i) => chatChunk(`word ${i}`));
+    const { counts, kept } = countsByLine(ndjson(...lines, chatDone(12, 1000)));
+    expect(counts).toEqual({ promptTokens: 12, completionTokens: 1000 });
+    expect(kept).toBe(1);
+  });
+
+  it('keeps the usage frame through the blank lines, event lines and [DONE] after it', () => {
+    const body = Buffer.from(
+      'event: message\n' + sse({ choices: [{ delta: { content: 'x' } }] }, { choices: [], usage: { prompt_tokens: 5, completion_tokens: 6 } }).toString() + 'event: end\n\u00a0\n' + 'data: [DONE]\n\n',
+      'latin1',
+    );
+    expect(countsByLine(body).counts).toEqual({ promptTokens: 5, completionTokens: 6 });
+    expect(countsOf(body)).toEqual({ promptTokens: 5, completionTokens: 6 });
+  });
+
+  it('reads what it read before from random streams cut anywhere (seed 7, 2000 cases)', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const pick = <T,>(items: T[]): T => items[Math.floor(random() * items.length)]!;
+    for (let i = 0; i < 2_000; i++) {
+      const lines: string[] = [];
+      for (let n = 1 + Math.floor(random() * 8); n > 0; n--) {
+        lines.push(
+          pick([
+            JSON.stringify(chatChunk('hi')),
+            JSON.stringify(chatDone(Math.floor(random() * 100), Math.floor(random() * 100))),
+            `data: ${JSON.stringify({ usage: { prompt_tokens: Math.floor(random() * 100), completion_tokens: 7 } })}`,
+            'data: [DONE]',
+            ' data: [DONE] ',
+            'event: x',
+            '',
+            '\r',
+            '\u00a0',
+            '"eval_count":1',
+          ]),
+        );
+      }
+      const bytes = Buffer.from(lines.join(pick(['\n', '\r\n'])) + pick(['', '\n']), 'latin1');
+      // cuts at line ends and anywhere else
+      const cuts: number[] = [];
+      for (let at = 0; at < bytes.length; at++) if ((bytes[at] === 0x0a && random() < 0.7) || random() < 0.05) cuts.push(at + 1);
+      expect(countsOf(bytes, cuts), JSON.stringify({ text: bytes.toString('latin1'), cuts })).toEqual(countsOf(bytes));
+    }
+  });
+});
+
 describe('TokenTap on the fake Ollama’s real bytes', () => {
   let fake: FakeOllama;
   beforeAll(async () => {

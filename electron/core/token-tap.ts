@@ -1,10 +1,10 @@
 /** Bytes of a response's end kept for reading token counts: the counts sit in its last line. */
 const TAIL_BYTES = 4096;
 
-const OLLAMA_PROMPT = /"prompt_eval_count":(\d+)/g;
-const OLLAMA_COMPLETION = /"eval_count":(\d+)/g;
-const OPENAI_PROMPT = /"prompt_tokens":(\d+)/g;
-const OPENAI_COMPLETION = /"completion_tokens":(\d+)/g;
+const OLLAMA_PROMPT = '"prompt_eval_count":';
+const OLLAMA_COMPLETION = '"eval_count":';
+const OPENAI_PROMPT = '"prompt_tokens":';
+const OPENAI_COMPLETION = '"completion_tokens":';
 
 export interface TokenCounts {
   promptTokens: number | null;
@@ -13,7 +13,8 @@ export interface TokenCounts {
 
 /**
  * Reads token counts from a response as it streams past, without holding it up or copying it:
- * it keeps references to the last few KiB and looks at them once, when the response has ended.
+ * it keeps references to the chunks of the last data line (at most the last few KiB) and looks at
+ * them once, when the response has ended.
  * Ollama reports counts in its final NDJSON object (`prompt_eval_count`, `eval_count`); the
  * OpenAI-compatible API in `usage` (`prompt_tokens`, `completion_tokens`), the last report winning.
  * Only the last line that carries data is read: earlier lines may hold tool-call arguments, which
@@ -22,10 +23,19 @@ export interface TokenCounts {
 export class TokenTap {
   private tail: Buffer[] = [];
   private tailLength = 0;
+  /** the bytes kept so far end a line: the next chunk starts one */
+  private atLineStart = true;
 
   observe(chunk: Buffer): void {
+    // A chunk that opens with a whole data line makes everything before it history: only the last
+    // data line counts. So a stream of one line per chunk keeps one chunk, not a few KiB of them.
+    if (this.atLineStart && this.tailLength > 0 && opensWithDataLine(chunk)) {
+      this.tail.length = 0;
+      this.tailLength = 0;
+    }
     this.tail.push(chunk);
     this.tailLength += chunk.length;
+    if (chunk.length > 0) this.atLineStart = chunk[chunk.length - 1] === 0x0a;
     while (this.tail.length > 1 && this.tailLength - this.tail[0]!.length >= TAIL_BYTES) {
       this.tailLength -= this.tail.shift()!.length;
     }
@@ -33,12 +43,34 @@ export class TokenTap {
 
   counts(): TokenCounts {
     if (this.tailLength === 0) return { promptTokens: null, completionTokens: null };
-    const text = lastDataLine(Buffer.concat(this.tail).subarray(-TAIL_BYTES * 2).toString('latin1'));
+    const tail = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail);
+    const text = lastDataLine(tail.toString('latin1', Math.max(0, tail.length - TAIL_BYTES * 2)));
     return {
       promptTokens: lastNumber(text, OLLAMA_PROMPT) ?? lastNumber(text, OPENAI_PROMPT),
       completionTokens: lastNumber(text, OLLAMA_COMPLETION) ?? lastNumber(text, OPENAI_COMPLETION),
     };
   }
+}
+
+const EVENT = Buffer.from('event:');
+const DONE = Buffer.from('data: [DONE]');
+
+/** Whitespace as String.prototype.trim sees it in a latin1 string. */
+function isSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || (byte !== undefined && byte >= 0x09 && byte <= 0x0d) || byte === 0xa0;
+}
+
+/** Whether the chunk's first line is complete and is what lastDataLine would take: not blank, not `event:`, not `data: [DONE]`. */
+function opensWithDataLine(chunk: Buffer): boolean {
+  const end = chunk.indexOf(0x0a);
+  if (end < 0) return false;
+  let first = 0;
+  while (first < end && isSpace(chunk[first])) first++;
+  let last = end;
+  while (last > first && isSpace(chunk[last - 1])) last--;
+  if (first === last) return false;
+  if (last - first >= EVENT.length && chunk.compare(EVENT, 0, EVENT.length, first, first + EVENT.length) === 0) return false;
+  return !(last - first === DONE.length && chunk.compare(DONE, 0, DONE.length, first, last) === 0);
 }
 
 /** The final NDJSON object, or the last SSE `data:` line before `[DONE]` (where OpenAI puts usage). */
@@ -53,8 +85,13 @@ function lastDataLine(text: string): string {
   return '';
 }
 
-function lastNumber(text: string, pattern: RegExp): number | null {
-  let last: number | null = null;
-  for (const match of text.matchAll(pattern)) last = Number(match[1]);
-  return last;
+/** The number after the last `key` in `text` that has one (`"eval_count":42`), or null. */
+function lastNumber(text: string, key: string): number | null {
+  for (let at = text.lastIndexOf(key); at !== -1; at = at > 0 ? text.lastIndexOf(key, at - 1) : -1) {
+    const start = at + key.length;
+    let end = start;
+    while (end < text.length && text.charCodeAt(end) >= 0x30 && text.charCodeAt(end) <= 0x39) end++;
+    if (end > start) return Number(text.slice(start, end));
+  }
+  return null;
 }
