@@ -91,6 +91,17 @@ describe('UsageLedger in memory', () => {
     expect(utcDay(DAY1)).toBe('2026-11-26');
     expect(utcDay(DAY2)).toBe('2026-11-27');
   });
+
+  it('names the day right at its edges, whatever day was asked for before', () => {
+    const midnight = Date.UTC(2026, 11, 31);
+    expect(utcDay(midnight - 1)).toBe('2026-12-30');
+    expect(utcDay(midnight)).toBe('2026-12-31');
+    expect(utcDay(midnight - 1)).toBe('2026-12-30');
+    expect(utcDay(midnight + 86_400_000 - 1)).toBe('2026-12-31');
+    expect(utcDay(midnight + 86_400_000)).toBe('2027-01-01');
+    expect(utcDay(0)).toBe('1970-01-01');
+    expect(utcDay(-1)).toBe('1969-12-31');
+  });
 });
 
 describe('UsageLedger on disk', () => {

@@ -47,8 +47,16 @@ const COUNTERS: Array<keyof Counters> = ['requests', 'errors', 'promptTokens', '
 /** How often recorded usage is written out: never on the request path. */
 const FLUSH_INTERVAL_MS = 2_000;
 
+const DAY_MS = 86_400_000;
+/** The last day asked for: almost every call is for today. */
+let lastDay = { start: 0, end: 0, text: '1970-01-01' };
+
 export function utcDay(time: number): string {
-  return new Date(time).toISOString().slice(0, 10);
+  if (time >= lastDay.start && time < lastDay.end) return lastDay.text;
+  const start = Math.floor(time / DAY_MS) * DAY_MS;
+  const text = new Date(start).toISOString().slice(0, 10);
+  if (Number.isFinite(start)) lastDay = { start, end: start + DAY_MS, text };
+  return text;
 }
 
 /**
@@ -76,22 +84,13 @@ export class UsageLedger {
     for (const row of this.pending.values()) addInto(this.totals, row);
   }
 
+  /** Called for every finished request: counts it into today's row of its key, without allocating once the row exists. */
   record(sample: UsageSample): void {
-    const row: UsageRow = {
-      day: utcDay(sample.time),
-      keyId: sample.keyId,
-      user: sample.user,
-      requests: 1,
-      errors: sample.failed ? 1 : 0,
-      promptTokens: sample.promptTokens ?? 0,
-      completionTokens: sample.completionTokens ?? 0,
-      bytesIn: sample.bytesIn,
-      bytesOut: sample.bytesOut,
-      durationMs: Math.round(sample.durationMs),
-    };
-    addInto(this.totals, row);
+    const day = utcDay(sample.time);
+    const key = rowKey(day, sample.keyId);
+    addSample(this.totals, key, day, sample);
     if (!this.file) return;
-    addInto(this.pending, row);
+    addSample(this.pending, key, day, sample);
     this.timer ??= setTimeout(() => void this.flush().catch(reportFlushError), FLUSH_INTERVAL_MS).unref();
   }
 
@@ -142,6 +141,22 @@ export class UsageLedger {
 
 function rowKey(day: string, keyId: string): string {
   return `${day}|${keyId}`;
+}
+
+function addSample(rows: Map<string, UsageRow>, key: string, day: string, sample: UsageSample): void {
+  let row = rows.get(key);
+  if (!row) {
+    row = { day, keyId: sample.keyId, user: sample.user, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, bytesIn: 0, bytesOut: 0, durationMs: 0 };
+    rows.set(key, row);
+  }
+  row.user = sample.user;
+  row.requests += 1;
+  if (sample.failed) row.errors += 1;
+  row.promptTokens += sample.promptTokens ?? 0;
+  row.completionTokens += sample.completionTokens ?? 0;
+  row.bytesIn += sample.bytesIn;
+  row.bytesOut += sample.bytesOut;
+  row.durationMs += Math.round(sample.durationMs);
 }
 
 function addInto(rows: Map<string, UsageRow>, delta: UsageRow): void {
