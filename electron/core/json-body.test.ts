@@ -187,6 +187,90 @@ describe('inspectJsonBody: model', () => {
   });
 });
 
+describe('inspectJsonBody: the model as Ollama reads it', () => {
+  // Go's encoding/json (gin's ShouldBindJSON) matches keys to fields in any case, the last one
+  // winning: a key allowed only "llama3*" must not get qwen through a second, upper-case "MODEL".
+  it('takes the last "model" in any case, in the order written', () => {
+    for (const exactModel of [true, false]) {
+      const read = (raw: string) => inspectJsonBody(buf(raw), { exactModel }).model;
+      expect(read('{"model":"llama3.2","MODEL":"qwen2.5:7b"}')).toBe('qwen2.5:7b');
+      expect(read('{"model":"a","MODEL":"b","model":"c"}')).toBe('c');
+      expect(read('{"Model":"x","prompt":"hi"}')).toBe('x');
+      expect(read('{"model":"a","mOdEl":7}')).toBeUndefined();
+      expect(read('{"NAME":"n"}')).toBe('n');
+      expect(read('{"model":"qwen2.5:7b","model":null}')).toBe('qwen2.5:7b');
+      expect(read('{"models":"no","model_name":"no"}')).toBeUndefined();
+    }
+    expect(inspectJsonBody(buf('{"model":"a","mod\\u0045l":"b"}')).model).toBe('b');
+    expect(inspectJsonBody(buf('{"model":"a","MODEL":"b","api_key":"k"}')).model).toBe('b');
+  });
+
+  it('agrees with Go\'s reading on random bodies (seed 11, 3000 cases)', () => {
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const names = ['model', 'MODEL', 'Model', 'mOdEl', 'name', 'NAME', 'Name', 'models', 'modell', 'prompt', 'api_key'];
+    const values: unknown[] = ['llama3', 'qwen2.5:7b', 'a "quoted" \\ name', 'é', 42, null, true, { model: 'inner' }, ['model']];
+    for (let i = 0; i < 3_000; i++) {
+      const members: Array<[string, unknown]> = [];
+      for (let n = Math.floor(random() * 6); n > 0; n--) members.push([pick(names), pick(values)]);
+      const raw = `{${members.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`;
+      // Go: every member whose key folds to a field sets that field; the last one stays.
+      let model: unknown;
+      let name: unknown;
+      for (const [k, v] of members) {
+        if (v === null) continue; // null leaves a Go string field as it was
+        if (k.toLowerCase() === 'model') model = v;
+        if (k.toLowerCase() === 'name') name = v;
+      }
+      const expected = typeof model === 'string' ? model : typeof name === 'string' ? name : undefined;
+      expect(inspectJsonBody(buf(raw)).model, raw).toBe(expected);
+      expect(inspectJsonBody(buf(raw), { exactModel: false }).model, raw).toBe(expected);
+    }
+  });
+});
+
+describe('inspectJsonBody: a model only logged (exactModel: false)', () => {
+  const logOnly = (raw: string) => inspectJsonBody(buf(raw), { exactModel: false });
+
+  it('reads the model without parsing a body that cannot hold api_key, and forwards the very same buffer', () => {
+    const raw = buf('{"model":"llama3.2:1b","messages":[{"role":"user","content":"say \\"model\\": x"}],"stream":false}');
+    const result = inspectJsonBody(raw, { exactModel: false });
+    expect(result).toEqual({ body: raw, hasApiKey: false, model: 'llama3.2:1b' });
+    expect(result.body).toBe(raw);
+  });
+
+  it('reads models as JSON.parse would: the last one, not nested ones, "name" as the fallback, escapes decoded', () => {
+    expect(logOnly('{"model":"a","x":{"model":"nested"},"model":"b"}').model).toBe('b');
+    expect(logOnly('{"options":{"model":"inner"}}').model).toBeUndefined();
+    expect(logOnly('{"name":"n"}').model).toBe('n');
+    expect(logOnly('{"model":"m","name":"n"}').model).toBe('m');
+    expect(logOnly('{"model":"m","model":7,"name":"n"}').model).toBe('n');
+    expect(logOnly('{"model":"a\\"b\\\\"}').model).toBe('a"b\\');
+    expect(logOnly('{ }').model).toBeUndefined();
+  });
+
+  it('still finds and removes api_key, plain or escaped, by parsing such a body', () => {
+    expect(logOnly('{"model":"m","api_key":"og_x"}')).toMatchObject({ hasApiKey: true, apiKey: 'og_x', model: 'm' });
+    expect(text(logOnly('{"model":"m","api_key":"og_x"}').body)).toBe('{"model":"m"}');
+    expect(logOnly('{"api\\u005fkey":"og_y","model":"m"}')).toMatchObject({ hasApiKey: true, apiKey: 'og_y' });
+  });
+
+  it('agrees with the exact reading on random bodies (seed 99, 3000 cases)', () => {
+    const g = new Gen(seededRandom(99));
+    let scanned = 0;
+    for (let i = 0; i < 3000; i++) {
+      const { raw } = randomBody(g);
+      const where = `case ${i}: ${JSON.stringify(raw)}`;
+      const exact = inspectJsonBody(buf(raw));
+      const fast = inspectJsonBody(buf(raw), { exactModel: false });
+      expect({ ...fast, body: text(fast.body) }, where).toEqual({ ...exact, body: text(exact.body) });
+      if (!raw.includes('api_key') && !raw.includes('\\u')) scanned++;
+    }
+    expect(scanned).toBeGreaterThan(300);
+  });
+});
+
 describe('removeTopLevelMember', () => {
   it('removes any named member, not only api_key', () => {
     expect(text(removeTopLevelMember(buf('{"a":1,"model":"m","b":[2]}'), 'model'))).toBe('{"a":1,"b":[2]}');

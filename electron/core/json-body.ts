@@ -12,10 +12,26 @@ export interface InspectedBody {
   model?: string;
 }
 
+export interface InspectOptions {
+  /**
+   * The model decides something (a key's model allow-list): read it exactly as JSON.parse does.
+   * Without that it only goes to the log, and a body that cannot hold an `api_key` member is not
+   * parsed at all: its model is found by walking the top-level members.
+   */
+  exactModel?: boolean;
+}
+
+const API_KEY = Buffer.from('api_key');
+/** `\u`: a string escape could spell `api_key` (or `model`) without the plain bytes. */
+const UNICODE_ESCAPE = Buffer.from('\\u');
+
 /** Inspects a complete body. Anything that is not a JSON object passes through untouched. */
-export function inspectJsonBody(raw: Buffer): InspectedBody {
+export function inspectJsonBody(raw: Buffer, { exactModel = true }: InspectOptions = {}): InspectedBody {
   const start = skipWhitespace(raw, 0);
   if (raw[start] !== 0x7b /* { */) return { body: raw, hasApiKey: false };
+  // Without the bytes `api_key` (plain or escaped) no member can be called that; when the model
+  // is only logged, nothing else needs the parsed object.
+  if (!exactModel && !raw.includes(API_KEY) && !raw.includes(UNICODE_ESCAPE)) return { body: raw, hasApiKey: false, model: readModel(raw, start) };
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString('utf8'));
@@ -23,10 +39,88 @@ export function inspectJsonBody(raw: Buffer): InspectedBody {
     return { body: raw, hasApiKey: false };
   }
   if (!isPlainObject(parsed)) return { body: raw, hasApiKey: false };
-  const model = typeof parsed.model === 'string' ? parsed.model : typeof parsed.name === 'string' ? parsed.name : undefined;
+  const model = readModel(raw, start);
   // A body written with escapes (`"api\u005fkey"`) has no literal marker; JSON.parse saw it anyway.
   if (!Object.hasOwn(parsed, 'api_key')) return { body: raw, hasApiKey: false, model };
   return { body: removeTopLevelMember(raw, 'api_key'), apiKey: parsed.api_key, hasApiKey: true, model };
+}
+
+/**
+ * The model a body names, as Ollama reads it. Go's encoding/json matches keys to struct fields
+ * without regard to case, and a later key overwrites an earlier one: to Ollama,
+ * `{"model":"llama3","MODEL":"qwen"}` asks for qwen, and a later `"model":null` changes nothing.
+ * So this is the last top-level non-null member called `model` in any case (undefined when that
+ * one is not a string), else the same for `name`; read in text order, which JSON.parse would lose.
+ * Undefined for a body that is not valid JSON as far as the walk sees.
+ */
+function readModel(raw: Buffer, open: number): string | undefined {
+  let model: string | undefined;
+  let name: string | undefined;
+  let i = skipWhitespace(raw, open + 1);
+  if (raw[i] === 0x7d /* } */) return undefined;
+  while (i < raw.length) {
+    if (raw[i] !== 0x22 /* " */) return undefined;
+    const keyStart = i;
+    const keyEnd = skipString(raw, i);
+    i = skipWhitespace(raw, keyEnd);
+    if (raw[i] !== 0x3a /* : */) return undefined;
+    const valueStart = skipWhitespace(raw, i + 1);
+    const valueEnd = skipValue(raw, valueStart);
+    if (valueEnd === valueStart) return undefined;
+    const key = keyName(raw, keyStart, keyEnd);
+    // null leaves a Go string field as it was; any other non-string fails Ollama's decoding.
+    if (key !== undefined && !isNull(raw, valueStart, valueEnd)) {
+      const value = raw[valueStart] === 0x22 ? stringValue(raw, valueStart, valueEnd) : undefined;
+      if (key === 'model') model = value;
+      else name = value;
+    }
+    i = skipWhitespace(raw, valueEnd);
+    if (raw[i] === 0x7d) return model ?? name;
+    if (raw[i] !== 0x2c /* , */) return undefined;
+    i = skipWhitespace(raw, i + 1);
+  }
+  return undefined;
+}
+
+function isNull(raw: Buffer, start: number, end: number): boolean {
+  return end - start === 4 && raw[start] === 0x6e && raw[start + 1] === 0x75 && raw[start + 2] === 0x6c && raw[start + 3] === 0x6c;
+}
+
+/** `model` or `name` when the key token (quotes included) spells one in any case, else undefined. */
+function keyName(raw: Buffer, start: number, end: number): 'model' | 'name' | undefined {
+  const backslash = raw.indexOf(0x5c /* \ */, start);
+  if (backslash !== -1 && backslash < end) {
+    // An escaped key (`"mod\u0065l"`): decoded, then compared as Go's case folding would.
+    let key: string;
+    try {
+      key = (JSON.parse(raw.toString('utf8', start, end)) as string).toLowerCase();
+    } catch {
+      return undefined;
+    }
+    return key === 'model' || key === 'name' ? key : undefined;
+  }
+  if (foldedEquals(raw, start + 1, end - 1, 'model')) return 'model';
+  if (foldedEquals(raw, start + 1, end - 1, 'name')) return 'name';
+  return undefined;
+}
+
+/** Whether raw[start, end) is `word` (lowercase letters) in any ASCII case. */
+function foldedEquals(raw: Buffer, start: number, end: number, word: string): boolean {
+  if (end - start !== word.length) return false;
+  for (let i = 0; i < word.length; i++) if ((raw[start + i]! | 0x20) !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+function stringValue(raw: Buffer, start: number, end: number): string | undefined {
+  if (end - start < 2 || raw[end - 1] !== 0x22) return undefined;
+  const backslash = raw.indexOf(0x5c /* \\ */, start);
+  if (backslash === -1 || backslash >= end) return raw.toString('utf8', start + 1, end - 1);
+  // Escapes other than \u (the caller ruled those out): JSON decodes them.
+  try {
+    return JSON.parse(raw.toString('utf8', start, end)) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -87,13 +181,14 @@ function skipWhitespace(raw: Buffer, i: number): number {
   return i;
 }
 
-/** From an opening quote to just past the closing one. */
+/** From an opening quote to just past the closing one (a quote after an odd run of backslashes is escaped). */
 function skipString(raw: Buffer, i: number): number {
-  for (i++; i < raw.length; i++) {
-    if (raw[i] === 0x5c /* \ */) i++;
-    else if (raw[i] === 0x22 /* " */) return i + 1;
+  for (let at = raw.indexOf(0x22, i + 1); at !== -1; at = raw.indexOf(0x22, at + 1)) {
+    let backslashes = 0;
+    for (let j = at - 1; raw[j] === 0x5c; j--) backslashes++;
+    if (backslashes % 2 === 0) return at + 1;
   }
-  return i;
+  return raw.length;
 }
 
 function skipValue(raw: Buffer, i: number): number {

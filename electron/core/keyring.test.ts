@@ -341,6 +341,28 @@ describe('touch and flushTouches', () => {
   });
 });
 
+describe('hasModelAllowLists', () => {
+  it('says whether any key limits its models, following updates, removals and other processes', () => {
+    const { ring, store } = setup();
+    expect(ring.hasModelAllowLists).toBe(false);
+    const { key } = ring.create({ user: 'alice' });
+    expect(ring.hasModelAllowLists).toBe(false);
+    ring.update(key.id, { models: ['llama3*'] });
+    expect(ring.hasModelAllowLists).toBe(true);
+    ring.update(key.id, { models: [] });
+    expect(ring.hasModelAllowLists).toBe(false);
+    const other = ring.create({ user: 'bob', models: ['qwen2.5:7b'] });
+    expect(ring.hasModelAllowLists).toBe(true);
+    store.update(other.key.id, { models: [] });
+    store.announceChange();
+    expect(ring.hasModelAllowLists).toBe(false);
+    ring.update(other.key.id, { models: ['x'] });
+    ring.remove(other.key.id);
+    expect(ring.hasModelAllowLists).toBe(false);
+    ring.close();
+  });
+});
+
 describe('remove, setEnabled and update', () => {
   it('remove deletes the key from the store and the ring', () => {
     const { ring, store } = setup();

@@ -35,6 +35,7 @@ export class KeyRing {
   private flushTimer: NodeJS.Timeout | undefined;
   private listeners = new Set<(keys: KeyRecord[]) => void>();
   private unsubscribeStore: (() => void) | undefined;
+  private allowLists = false;
 
   constructor(
     private readonly store: KeyStore,
@@ -49,6 +50,7 @@ export class KeyRing {
     const records = this.store.list();
     this.byHash = new Map(records.map((r) => [r.hash, r]));
     this.byId = new Map(records.map((r) => [r.id, r]));
+    this.allowLists = records.some((r) => r.models.length > 0);
     for (const listener of this.listeners) listener(records);
   }
 
@@ -56,6 +58,11 @@ export class KeyRing {
   onChange(listener: (keys: KeyRecord[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Whether some key limits its models: only then does a request's model decide anything. */
+  get hasModelAllowLists(): boolean {
+    return this.allowLists;
   }
 
   list(): KeyRecord[] {
@@ -142,7 +149,14 @@ export class KeyRing {
 
   /** Remembers when and from where a key was last used; written back later, off the request path. */
   touch(id: string, ip: string): void {
-    this.pendingTouches.set(id, { lastUsedAt: this.clock.now(), lastUsedIp: ip });
+    const pending = this.pendingTouches.get(id);
+    if (pending) {
+      // Every request of a busy key: updated in place.
+      pending.lastUsedAt = this.clock.now();
+      pending.lastUsedIp = ip;
+    } else {
+      this.pendingTouches.set(id, { lastUsedAt: this.clock.now(), lastUsedIp: ip });
+    }
     this.flushTimer ??= setTimeout(() => this.flushTouches(), TOUCH_FLUSH_MS).unref();
   }
 

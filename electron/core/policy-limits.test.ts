@@ -44,6 +44,19 @@ describe('model allow-lists', () => {
     expect(h.fake.requests.filter((r) => r.path === '/api/chat')).toHaveLength(1);
   });
 
+  it('reads the model as Ollama does: a second key in other case or a later null cannot sneak another model past the list', async () => {
+    h = await startHarness();
+    const { id, secret } = h.addKey('erin');
+    h.gate.keys.update(id, { models: ['llama3*'] });
+    const send = (body: string) => fetch(`${h!.url}/api/chat`, { method: 'POST', headers: { 'X-API-Key': secret }, body });
+    // Go's encoding/json matches "MODEL" to the model field and keeps the last one; null changes nothing.
+    expect((await send('{"model":"llama3.2","MODEL":"qwen2.5:7b","messages":[],"stream":false}')).status).toBe(403);
+    expect((await send('{"model":"qwen2.5:7b","model":null,"messages":[],"stream":false}')).status).toBe(403);
+    // An allowed model in other case is forwarded (the fake, unlike Ollama, only knows "model" and says 400).
+    expect((await send('{"Model":"llama3.2","messages":[],"stream":false}')).status).not.toBe(403);
+    expect(h.fake.requests.filter((r) => r.path === '/api/chat')).toHaveLength(1);
+  });
+
   it('shows ollama-js and the OpenAI SDK only the allowed models', async () => {
     h = await startHarness();
     const { id, secret } = h.addKey('bob');
