@@ -53,15 +53,21 @@ export function errorBody(path: string, error: GateError): string {
   return JSON.stringify({ error: error.message });
 }
 
-/** Answers with the error; returns the body's length (0 when the answer had already begun and the stream is cut). */
-export function sendError(res: ServerResponse, path: string, error: GateError): number {
+/**
+ * Answers with the error, after `headers` (a flat `[name, value, …]` list the gate puts on every
+ * answer); returns the body's length (0 when the answer had already begun and the stream is cut).
+ */
+export function sendError(res: ServerResponse, path: string, error: GateError, headers: readonly string[] = []): number {
   if (res.headersSent) {
     res.destroy();
     return 0;
   }
   const body = errorBody(path, error);
   const length = Buffer.byteLength(body);
-  res.writeHead(error.status, { ...error.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': length });
+  const all = [...headers];
+  for (const name in error.headers) all.push(name, error.headers[name]!);
+  all.push('Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(length));
+  res.writeHead(error.status, all);
   res.end(body);
   return length;
 }

@@ -115,15 +115,27 @@ export function createGateway(options: GatewayOptions): Gateway {
     const { lockoutMaxFailures, lockoutWindowSeconds, lockoutCooldownSeconds } = settings.current();
     return { maxFailures: lockoutMaxFailures, windowSeconds: lockoutWindowSeconds, cooldownSeconds: lockoutCooldownSeconds };
   });
-  const handleRequest = createRequestHandler({ keys, sessions, settings, upstream, events, clock, limits, lockout, version: GATE_VERSION, health: checkHealth, status: () => status });
   // Requests in flight, so a graceful close can wait for them.
   let inFlight = 0;
   let drained: (() => void) | undefined;
+  const handleRequest = createRequestHandler({
+    keys,
+    sessions,
+    settings,
+    upstream,
+    events,
+    clock,
+    limits,
+    lockout,
+    version: GATE_VERSION,
+    health: checkHealth,
+    status: () => status,
+    closed: () => {
+      if (--inFlight === 0) drained?.();
+    },
+  });
   const handler: RequestListener = (req, res) => {
     inFlight++;
-    res.once('close', () => {
-      if (--inFlight === 0) drained?.();
-    });
     handleRequest(req, res);
   };
   /** the live listener and the host and port it was asked for (the bound port differs when asked for 0) */

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { KEY_HEADERS } from './credentials.js';
 
 /** Per-connection headers (RFC 9110 §7.6.1) that a proxy must not pass on; undici refuses several. */
@@ -14,38 +14,51 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /**
- * Headers for the upstream request: no key-bearing header, no hop-by-hop header (nor any the
- * client named in `Connection`), no `Host` (undici sets Ollama's own, which a loopback Ollama
- * requires) and no `Origin` (Ollama answers a foreign Origin with 403; the gate does CORS itself).
- * `content-length` is dropped when the gate rewrites the body, and set again from the new body.
+ * Headers for the upstream request, as a flat `[name, value, …]` list (what undici reads fastest):
+ * no key-bearing header, no hop-by-hop header (nor any the client named in `Connection`), no `Host`
+ * (undici sets Ollama's own, which a loopback Ollama requires) and no `Origin` (Ollama answers a
+ * foreign Origin with 403; the gate does CORS itself). With `bodyLength`, the gate sends a body it
+ * has read (and may have rewritten): the client's `content-length` is replaced by that length.
  */
-export function upstreamRequestHeaders(headers: IncomingHttpHeaders, keepContentLength: boolean): Record<string, string | string[]> {
+export function upstreamRequestHeaders(headers: IncomingHttpHeaders, bodyLength?: number): string[] {
   const named = connectionTokens(headers.connection);
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    if (HOP_BY_HOP.has(name) || KEY_HEADERS.has(name) || named.has(name)) continue;
-    if (name === 'host' || name === 'origin') continue;
+  const out: string[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || KEY_HEADERS.has(name) || named?.has(name)) continue;
+    if (name === 'host' || name === 'origin' || (name === 'content-length' && bodyLength !== undefined)) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const item of value) out.push(name, item);
+  }
+  if (bodyLength !== undefined) out.push('content-length', String(bodyLength));
+  return out;
+}
+
+/**
+ * Ollama's response headers as the client gets them, added to `out` (a flat `[name, value, …]`
+ * list for `writeHead`): framing is Node's job; CORS and X-Request-Id the gate's. `content-length`
+ * is left out when the gate sends a body of its own making.
+ */
+export function downstreamResponseHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  out: Array<string | string[]> = [],
+  keepContentLength = true,
+): Array<string | string[]> {
+  const named = connectionTokens(headers.connection);
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name === 'vary' || name === 'x-request-id' || name.startsWith('access-control-')) continue;
     if (name === 'content-length' && !keepContentLength) continue;
-    out[name] = value;
+    out.push(name, value);
   }
   return out;
 }
 
-/** Ollama's response headers as the client gets them: framing is Node's job, CORS the gate's. */
-export function downstreamResponseHeaders(headers: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
-  const named = connectionTokens(headers.connection);
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    if (HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('access-control-') || name === 'vary') continue;
-    out[name] = value;
-  }
-  return out;
-}
-
-function connectionTokens(value: string | string[] | undefined): Set<string> {
-  if (!value) return new Set();
+/** The header names a `Connection` header lists beyond the usual keep-alive/close (none, mostly). */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (!value) return undefined;
   const joined = Array.isArray(value) ? value.join(',') : value;
-  return new Set(joined.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+  const lower = joined.toLowerCase();
+  if (lower === 'keep-alive' || lower === 'close') return undefined;
+  return new Set(lower.split(',').map((t) => t.trim()).filter(Boolean));
 }

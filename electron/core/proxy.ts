@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -15,11 +14,13 @@ import type { KeyRing, Verification } from './keyring.js';
 import { type KeyRecord, displayPrefix } from './keys.js';
 import type { KeyLimits, Lockout } from './limits.js';
 import { normalizeIp } from './network.js';
+import { newRequestId } from './request-id.js';
+import { type RequestTarget, parseTarget } from './request-target.js';
 import { MODEL_LIST_PATHS, checkScope, filterModelList, modelAllowed } from './policy.js';
 import type { SessionCache } from './sessions.js';
 import type { SettingsProvider } from './settings.js';
 import { TokenTap } from './token-tap.js';
-import type { UpstreamPool } from './upstream.js';
+import type { UpstreamPool, UpstreamTarget } from './upstream.js';
 
 export interface ProxyDeps {
   keys: KeyRing;
@@ -33,16 +34,20 @@ export interface ProxyDeps {
   version: string;
   health(): Promise<OllamaHealth>;
   status(): GateStatus;
+  /** told when a request's response is over (sent, failed or abandoned), whatever became of it */
+  closed?(): void;
 }
 
 /** One request's journey through the gate, filled in step by step and logged when it is over. */
 interface Exchange {
   id: string;
+  /** what every answer carries: X-Request-Id and the CORS headers, as a flat `[name, value, …]` list */
+  headers: string[];
   startedAt: number;
   t0: number;
   ip: string;
   method: string;
-  url: URL;
+  url: RequestTarget;
   /** the query string as sent, minus `api_key` (what Ollama gets) */
   forwardQuery: string;
   key: KeyRecord | null;
@@ -60,6 +65,10 @@ interface Exchange {
   /** the body, shortened, when the user turned body logging on */
   loggedBody: string | null;
   failure: { outcome: Outcome; message: string } | null;
+  /** the key holding a concurrency slot until the response is over */
+  admittedKeyId: string | null;
+  /** the upstream request, once there is one */
+  relay: Relay | null;
 }
 
 /** A body the gate has read (a Buffer) or is still streaming through. */
@@ -72,28 +81,37 @@ const OPAQUE_CONTENT = /^(multipart\/|application\/octet-stream|image\/|audio\/|
 const AUTH_BODY_LIMIT = 64 * 1024;
 
 export function createRequestHandler(deps: ProxyDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const cors = new CorsHeaders();
   return (req, res) => {
-    const exchange = startExchange(req, res, deps);
-    if (!exchange) return;
-    res.on('close', () => finishExchange(exchange, res, deps));
-    route(req, res, exchange, deps).catch((error: unknown) => fail(res, exchange, error));
+    const exchange = startExchange(req, res, deps, cors);
+    // One listener per request does everything its end needs.
+    res.once('close', () => {
+      if (exchange) {
+        // A client that leaves before the answer ended stops Ollama too.
+        if (!res.writableFinished) exchange.relay?.clientLeft();
+        if (exchange.admittedKeyId !== null) deps.limits.release(exchange.admittedKeyId);
+        finishExchange(exchange, res, deps);
+      }
+      deps.closed?.();
+    });
+    if (exchange) route(req, res, exchange, deps).catch((error: unknown) => fail(res, exchange, error));
   };
 }
 
-function startExchange(req: IncomingMessage, res: ServerResponse, deps: ProxyDeps): Exchange | undefined {
-  const id = randomBytes(4).toString('hex');
-  res.setHeader('X-Request-Id', id);
-  const settings = deps.settings.current();
-  for (const [name, value] of Object.entries(corsHeaders(req.headers.origin, settings.corsOrigins))) res.setHeader(name, value);
-  let url: URL;
+function startExchange(req: IncomingMessage, res: ServerResponse, deps: ProxyDeps, cors: CorsHeaders): Exchange | undefined {
+  const id = newRequestId();
+  const headers = ['X-Request-Id', id];
+  cors.addTo(headers, req.headers.origin, deps.settings.current().corsOrigins);
+  let url: RequestTarget;
   try {
-    url = new URL(req.url ?? '/', 'http://gate.invalid');
+    url = parseTarget(req.url ?? '/');
   } catch {
-    sendError(res, '/', new GateError('bad_request', 'malformed request target'));
+    sendError(res, '/', new GateError('bad_request', 'malformed request target'), headers);
     return undefined;
   }
   return {
     id,
+    headers,
     startedAt: deps.clock.now(),
     t0: performance.now(),
     ip: normalizeIp(req.socket.remoteAddress),
@@ -113,13 +131,15 @@ function startExchange(req: IncomingMessage, res: ServerResponse, deps: ProxyDep
     tokens: new TokenTap(),
     loggedBody: null,
     failure: null,
+    admittedKeyId: null,
+    relay: null,
   };
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, exchange: Exchange, deps: ProxyDeps): Promise<void> {
   const path = exchange.url.pathname;
   const method = exchange.method;
-  if (method === 'OPTIONS') return answerPreflight(req, res, deps);
+  if (method === 'OPTIONS') return answerPreflight(req, res, exchange, deps);
   if (path === '/') {
     if (method !== 'GET' && method !== 'HEAD') throw new GateError('method_not_allowed', `${method} / is not supported; use GET`);
     return answerJson(res, exchange, 200, infoBody(deps.version, deps.status().tls));
@@ -135,15 +155,17 @@ async function route(req: IncomingMessage, res: ServerResponse, exchange: Exchan
   return proxy(req, res, exchange, deps);
 }
 
-function answerPreflight(req: IncomingMessage, res: ServerResponse, deps: ProxyDeps): void {
-  const headers = preflightHeaders(req.headers.origin, deps.settings.current().corsOrigins);
+function answerPreflight(req: IncomingMessage, res: ServerResponse, exchange: Exchange, deps: ProxyDeps): void {
+  // The preflight headers include the CORS ones of every answer.
+  const headers = ['X-Request-Id', exchange.id];
+  for (const [name, value] of Object.entries(preflightHeaders(req.headers.origin, deps.settings.current().corsOrigins))) headers.push(name, value);
   res.writeHead(204, headers);
   res.end();
 }
 
 function answerJson(res: ServerResponse, exchange: Exchange, status: number, body: string): void {
   const length = Buffer.byteLength(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': length });
+  res.writeHead(status, [...exchange.headers, 'Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(length)]);
   if (exchange.method === 'HEAD') return void res.end();
   exchange.bytesOut = length;
   res.end(body);
@@ -172,9 +194,9 @@ async function answerHealth(res: ServerResponse, exchange: Exchange, deps: Proxy
 /** The seed's `/auth`: a valid key trusts the caller's IP for a while, for clients that cannot send headers. */
 async function answerAuth(req: IncomingMessage, res: ServerResponse, exchange: Exchange, deps: ProxyDeps): Promise<void> {
   refuseIfLockedOut(exchange, deps);
-  let presented = keyFromHeadersOrQuery(req.headers, exchange.url.searchParams);
+  let presented = keyFromHeadersOrQuery(req.headers, queryOf(exchange.url));
   if (!presented) {
-    const { chunks, complete } = await readPrefix(req[Symbol.asyncIterator](), AUTH_BODY_LIMIT, exchange);
+    const { chunks, complete } = await readPrefix(req, AUTH_BODY_LIMIT, exchange);
     if (!complete) throw new GateError('body_too_large', 'the /auth body holds only {"api_key": "..."}');
     const inspected = inspectJsonBody(Buffer.concat(chunks));
     if (!inspected.hasApiKey) throw new GateError('missing_key', 'API key required: POST {"api_key": "<key>"} or send it in a header');
@@ -201,11 +223,13 @@ async function proxy(req: IncomingMessage, res: ServerResponse, exchange: Exchan
   const settings = deps.settings.current();
   exchange.decision = 'denied';
   refuseIfLockedOut(exchange, deps);
-  let presented = keyFromHeadersOrQuery(req.headers, exchange.url.searchParams);
+  let presented = keyFromHeadersOrQuery(req.headers, queryOf(exchange.url));
   // A wrong header key is refused before a byte of the body is read.
   let key = presented ? authenticate(presented, exchange, deps) : null;
 
-  const prepared = await prepareBody(req, exchange, settings.maxInspectBytes, settings.maxBodyBytes);
+  // The model decides something only for a key with a model allow-list; otherwise it is just logged.
+  const exactModel = key ? key.models.length > 0 : deps.keys.hasModelAllowLists;
+  const prepared = await prepareBody(req, exchange, settings.maxInspectBytes, settings.maxBodyBytes, exactModel);
   if (!key && prepared.bodyApiKey !== undefined) {
     presented = keyFromBody(prepared.bodyApiKey);
     key = authenticate(presented, exchange, deps);
@@ -222,15 +246,16 @@ async function proxy(req: IncomingMessage, res: ServerResponse, exchange: Exchan
     throw new GateError('out_of_scope', `this key's scope "${key.scope}" does not allow ${exchange.url.pathname}; it needs scope "${scope.needs}"`);
   }
   checkModel(key, exchange, prepared.bodyTruncated);
+  // The client left while its body was read: its close has been handled, so claim no slot now.
+  if (res.destroyed) return;
   const refusal = deps.limits.admit(key);
   if (refusal) throw new GateError('rate_limited', refusal.message, { 'Retry-After': String(refusal.retryAfterSeconds) });
-  const admitted = key;
-  res.once('close', () => deps.limits.release(admitted.id));
+  exchange.admittedKeyId = key.id;
 
   exchange.decision = 'allowed';
   if (settings.logRequestBodies && Buffer.isBuffer(prepared.body)) exchange.loggedBody = summarizeBody(prepared.body);
   deps.keys.touch(key.id, exchange.ip);
-  await forward(req, res, exchange, deps, prepared.body, prepared.bodyChanged);
+  await forward(req, res, exchange, deps, prepared.body);
 }
 
 function refuseIfLockedOut(exchange: Exchange, deps: ProxyDeps): void {
@@ -293,8 +318,6 @@ function sessionKey(exchange: Exchange, deps: ProxyDeps): KeyRecord | null {
 
 interface PreparedBody {
   body: ForwardBody;
-  /** the gate rewrote the body (removed api_key): its length must be set again */
-  bodyChanged: boolean;
   /** the api_key value found in a JSON body, when there was one */
   bodyApiKey: unknown;
   /** a JSON body over the inspection limit: it streams through unread */
@@ -306,26 +329,20 @@ interface PreparedBody {
  * Blob uploads and other opaque bodies are not read at all: they stream through as they arrive,
  * and so does any body over the limit, its read prefix first.
  */
-async function prepareBody(req: IncomingMessage, exchange: Exchange, limit: number, maxBodyBytes: number): Promise<PreparedBody> {
+async function prepareBody(req: IncomingMessage, exchange: Exchange, limit: number, maxBodyBytes: number, exactModel: boolean): Promise<PreparedBody> {
   exchange.maxBodyBytes = exchange.url.pathname.startsWith('/api/blobs/') ? 0 : maxBodyBytes;
   if (exchange.maxBodyBytes > 0 && Number(req.headers['content-length'] ?? 0) > exchange.maxBodyBytes) throw bodyTooLarge(exchange);
-  if (!hasBody(req)) return { body: undefined, bodyChanged: false, bodyApiKey: undefined, bodyTruncated: false };
+  if (!hasBody(req)) return { body: undefined, bodyApiKey: undefined, bodyTruncated: false };
   if (BODYLESS_METHODS.has(exchange.method) || isOpaque(req, exchange.url.pathname)) {
-    return { body: Readable.from(counted(req, exchange), { objectMode: false }), bodyChanged: false, bodyApiKey: undefined, bodyTruncated: false };
+    return { body: Readable.from(counted(req, exchange), { objectMode: false }), bodyApiKey: undefined, bodyTruncated: false };
   }
-  const iterator = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const { chunks, complete } = await readPrefix(iterator, limit, exchange);
+  const { chunks, complete } = await readPrefix(req, limit, exchange);
   if (!complete) {
-    return { body: Readable.from(prefixThenRest(chunks, iterator, exchange), { objectMode: false }), bodyChanged: false, bodyApiKey: undefined, bodyTruncated: true };
+    return { body: Readable.from(prefixThenRest(chunks, req, exchange), { objectMode: false }), bodyApiKey: undefined, bodyTruncated: true };
   }
-  const inspected = inspectJsonBody(Buffer.concat(chunks));
+  const inspected = inspectJsonBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), { exactModel });
   exchange.model = inspected.model ?? null;
-  return {
-    body: inspected.body,
-    bodyChanged: inspected.hasApiKey,
-    bodyApiKey: inspected.hasApiKey ? inspected.apiKey : undefined,
-    bodyTruncated: false,
-  };
+  return { body: inspected.body, bodyApiKey: inspected.hasApiKey ? inspected.apiKey : undefined, bodyTruncated: false };
 }
 
 /** Counts body bytes as they pass and stops a body past the limit (a chunked one only shows its size late). */
@@ -348,24 +365,58 @@ function isOpaque(req: IncomingMessage, path: string): boolean {
   return path.startsWith('/api/blobs/') || OPAQUE_CONTENT.test(req.headers['content-type'] ?? '');
 }
 
-async function readPrefix(iterator: AsyncIterator<Buffer>, limit: number, exchange: Exchange): Promise<{ chunks: Buffer[]; complete: boolean }> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  while (length <= limit) {
-    const next = await iterator.next();
-    if (next.done) return { chunks, complete: true };
-    chunks.push(next.value);
-    length += next.value.length;
-    countBodyBytes(exchange, next.value.length);
-  }
-  return { chunks, complete: false };
+/**
+ * Reads the body until it ends or passes `limit` bytes. Past the limit the request is paused with
+ * the rest unread, for prefixThenRest to stream on.
+ */
+function readPrefix(req: IncomingMessage, limit: number, exchange: Exchange): Promise<{ chunks: Buffer[]; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+      try {
+        countBodyBytes(exchange, chunk.length);
+      } catch (error) {
+        done();
+        reject(error);
+        return;
+      }
+      if (length > limit) {
+        req.pause();
+        done();
+        resolve({ chunks, complete: false });
+      }
+    };
+    const onEnd = () => {
+      done();
+      resolve({ chunks, complete: true });
+    };
+    const onError = (error: Error) => {
+      done();
+      reject(error);
+    };
+    // Closed without an end (and without an error): the client went away mid-body.
+    const onClose = () => onError(new Error('the client closed the connection while sending its body'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
-async function* prefixThenRest(prefix: Buffer[], rest: AsyncIterator<Buffer>, exchange: Exchange): AsyncIterable<Buffer> {
+async function* prefixThenRest(prefix: Buffer[], rest: IncomingMessage, exchange: Exchange): AsyncIterable<Buffer> {
   yield* prefix;
-  for (let next = await rest.next(); !next.done; next = await rest.next()) {
-    countBodyBytes(exchange, next.value.length);
-    yield next.value;
+  for await (const chunk of rest) {
+    countBodyBytes(exchange, (chunk as Buffer).length);
+    yield chunk as Buffer;
   }
 }
 
@@ -376,77 +427,142 @@ async function* counted(source: AsyncIterable<Buffer>, exchange: Exchange): Asyn
   }
 }
 
+/** Why an upstream request is aborted when its client has gone. */
+const CLIENT_GONE = new Error('the client closed the connection');
+
 /**
- * Sends the request to Ollama and streams the answer back chunk by chunk: a write that the client
- * cannot take yet pauses Ollama's side, and a client that leaves aborts the upstream request so
- * Ollama stops generating.
+ * Sends the request to Ollama; resolves once Ollama's answer has started (the Relay streams the
+ * rest) and rejects with the gate's error when it fails before that.
  */
-async function forward(req: IncomingMessage, res: ServerResponse, exchange: Exchange, deps: ProxyDeps, body: ForwardBody, bodyChanged: boolean): Promise<void> {
+function forward(req: IncomingMessage, res: ServerResponse, exchange: Exchange, deps: ProxyDeps, body: ForwardBody): Promise<void> {
   const target = deps.upstream.target(deps.settings.current());
-  const abort = new AbortController();
-  const onClientGone = () => {
-    if (!res.writableFinished) abort.abort();
-  };
-  res.once('close', onClientGone);
-
-  const headers = upstreamRequestHeaders(req.headers, !bodyChanged && !Buffer.isBuffer(body));
-  if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
-
-  let upstream: Dispatcher.ResponseData;
-  try {
-    upstream = await target.pool.request({
-      path: target.basePath + exchange.url.pathname + exchange.forwardQuery,
-      method: exchange.method as Dispatcher.HttpMethod,
-      headers,
-      body,
-      signal: abort.signal,
-    });
-  } catch (error) {
-    if (abort.signal.aborted) return; // the client left; finishExchange records it
-    if (exchange.bodyTooLarge) throw bodyTooLarge(exchange);
-    throw upstreamError(error, target.url);
-  }
-
-  exchange.ttfbMs = performance.now() - exchange.t0;
-  const models = exchange.key?.models ?? [];
-  if (models.length > 0 && upstream.statusCode === 200 && MODEL_LIST_PATHS.has(exchange.url.pathname)) {
-    return answerFilteredModelList(res, exchange, upstream, models);
-  }
-  res.writeHead(upstream.statusCode, downstreamResponseHeaders(upstream.headers));
-  const source = upstream.body;
-  await new Promise<void>((resolve) => {
-    const onDrain = () => source.resume();
-    source.on('data', (chunk: Buffer) => {
-      exchange.bytesOut += chunk.length;
-      exchange.tokens.observe(chunk);
-      if (!res.write(chunk)) source.pause();
-    });
-    res.on('drain', onDrain);
-    source.once('end', () => {
-      res.off('drain', onDrain);
-      res.end();
-      resolve();
-    });
-    source.once('error', (error: Error) => {
-      res.off('drain', onDrain);
-      if (!abort.signal.aborted) {
-        exchange.failure = { outcome: 'upstream_error', message: upstreamError(error, target.url).message };
-        res.destroy(); // the client sees a broken stream, not a clean end it would trust
-      }
-      resolve();
-    });
+  // A body the gate has read is sent with its own length (it may have lost its api_key).
+  const headers = upstreamRequestHeaders(req.headers, Buffer.isBuffer(body) ? body.length : undefined);
+  return new Promise((resolve, reject) => {
+    const relay = new Relay(res, exchange, target, (error) => (error === undefined ? resolve() : reject(error)));
+    exchange.relay = relay;
+    target.pool.dispatch(
+      {
+        path: target.basePath + exchange.url.pathname + exchange.forwardQuery,
+        method: exchange.method as Dispatcher.HttpMethod,
+        headers,
+        body,
+      },
+      relay,
+    );
   });
 }
 
-/** A model list (small JSON) is the one answer the gate reads whole: to show only the models the key may use. */
-async function answerFilteredModelList(res: ServerResponse, exchange: Exchange, upstream: Dispatcher.ResponseData, models: readonly string[]): Promise<void> {
-  const body = filterModelList(await upstream.body.text(), models);
-  const headers = downstreamResponseHeaders(upstream.headers);
-  delete headers['content-length'];
-  res.writeHead(200, { ...headers, 'Content-Length': Buffer.byteLength(body) });
-  if (exchange.method === 'HEAD') return void res.end();
-  exchange.bytesOut = Buffer.byteLength(body);
-  res.end(body);
+/**
+ * Streams Ollama's answer to the client chunk by chunk as undici hands it over: a write the client
+ * cannot take yet pauses Ollama's side until the client drains, and a client that leaves aborts
+ * the upstream request so Ollama stops generating. Nothing is buffered, except a model list the
+ * key's allow-list filters (small JSON, read whole).
+ */
+class Relay implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private started = false;
+  private gone = false;
+  /** the gate could not pass Ollama's answer on and answers with its own error instead */
+  private refused = false;
+  private drainWatched = false;
+  /** the chunks of a model list being filtered, with its headers */
+  private modelList: { chunks: Buffer[]; headers: Record<string, string | string[] | undefined> } | null = null;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly exchange: Exchange,
+    private readonly target: UpstreamTarget,
+    /** called once: when the answer starts, or with the error that came first */
+    private settle: ((error?: unknown) => void) | null,
+  ) {}
+
+  /** The client has gone before the answer ended: stop Ollama (now, or as soon as the request starts). */
+  clientLeft(): void {
+    this.gone = true;
+    this.controller?.abort(CLIENT_GONE);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.gone) controller.abort(CLIENT_GONE);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return; // an informational answer; the real one follows
+    const { exchange, res } = this;
+    exchange.ttfbMs = performance.now() - exchange.t0;
+    const models = exchange.key?.models ?? [];
+    if (models.length > 0 && statusCode === 200 && MODEL_LIST_PATHS.has(exchange.url.pathname)) {
+      this.modelList = { chunks: [], headers };
+    } else {
+      try {
+        res.writeHead(statusCode, downstreamResponseHeaders(headers, [...exchange.headers]));
+      } catch (error) {
+        // Headers Node refuses to send (invalid characters): the client gets the gate's 500.
+        this.refused = true;
+        controller.abort(error as Error);
+        return this.done(error);
+      }
+    }
+    this.started = true;
+    this.done();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.modelList) {
+      this.modelList.chunks.push(chunk);
+      return;
+    }
+    this.exchange.bytesOut += chunk.length;
+    this.exchange.tokens.observe(chunk);
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      if (!this.drainWatched) {
+        this.drainWatched = true;
+        this.res.on('drain', () => this.controller?.resume());
+      }
+    }
+  }
+
+  onResponseEnd(): void {
+    if (!this.modelList) return void this.res.end();
+    try {
+      this.sendModelList(this.modelList);
+    } catch (error) {
+      this.exchange.failure = { outcome: 'error', message: `the gate failed: ${(error as Error).message}` };
+      this.res.destroy();
+    }
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    const { exchange } = this;
+    if (this.refused) return; // the gate's own error is the answer
+    if (!this.started) {
+      if (this.gone) return this.done(); // finishExchange records the client's leaving
+      return this.done(exchange.bodyTooLarge ? bodyTooLarge(exchange) : upstreamError(error, this.target.url));
+    }
+    if (this.gone) return;
+    exchange.failure = { outcome: 'upstream_error', message: upstreamError(error, this.target.url).message };
+    this.res.destroy(); // the client sees a broken stream, not a clean end it would trust
+  }
+
+  private done(error?: unknown): void {
+    const settle = this.settle;
+    this.settle = null;
+    settle?.(error);
+  }
+
+  /** A model list (small JSON) is the one answer the gate reads whole: to show only the models the key may use. */
+  private sendModelList({ chunks, headers }: { chunks: Buffer[]; headers: Record<string, string | string[] | undefined> }): void {
+    const { exchange, res } = this;
+    const body = filterModelList(Buffer.concat(chunks).toString('utf8'), exchange.key?.models ?? []);
+    const length = Buffer.byteLength(body);
+    res.writeHead(200, [...downstreamResponseHeaders(headers, [...exchange.headers], false), 'content-length', String(length)]);
+    if (exchange.method === 'HEAD') return void res.end();
+    exchange.bytesOut = length;
+    res.end(body);
+  }
 }
 
 function fail(res: ServerResponse, exchange: Exchange, error: unknown): void {
@@ -455,11 +571,12 @@ function fail(res: ServerResponse, exchange: Exchange, error: unknown): void {
   if (gateError.code === 'internal') console.error(`ollama-gate: request ${exchange.id} failed:`, error);
   exchange.failure = { outcome: gateError.code === 'internal' ? 'error' : outcome, message: gateError.message };
   if (res.destroyed) return;
-  exchange.bytesOut += sendError(res, exchange.url.pathname, gateError);
+  exchange.bytesOut += sendError(res, exchange.url.pathname, gateError, exchange.headers);
 }
 
 function finishExchange(exchange: Exchange, res: ServerResponse, deps: ProxyDeps): void {
   const outcome: Outcome = exchange.failure?.outcome ?? (res.writableFinished ? 'ok' : 'client_aborted');
+  const tokens = exchange.tokens.counts();
   deps.events.emit('request', {
     id: exchange.id,
     time: exchange.startedAt,
@@ -477,11 +594,44 @@ function finishExchange(exchange: Exchange, res: ServerResponse, deps: ProxyDeps
     bytesIn: exchange.bytesIn,
     bytesOut: exchange.bytesOut,
     model: exchange.model,
-    ...exchange.tokens.counts(),
+    promptTokens: tokens.promptTokens,
+    completionTokens: tokens.completionTokens,
     requestBody: exchange.loggedBody,
     outcome,
     error: exchange.failure?.message ?? (outcome === 'client_aborted' ? 'client closed the connection before the response ended' : null),
   });
+}
+
+/**
+ * The CORS headers for a request's Origin, worked out once per origin for the configured origins
+ * (a browser sends the same one every time; a flood of made-up ones is not cached past a few).
+ */
+class CorsHeaders {
+  private allowed: readonly string[] = [];
+  private byOrigin = new Map<string | undefined, string[]>();
+
+  addTo(headers: string[], origin: string | undefined, allowed: readonly string[]): void {
+    if (allowed !== this.allowed && !sameList(allowed, this.allowed)) {
+      this.allowed = [...allowed];
+      this.byOrigin.clear();
+    }
+    let pairs = this.byOrigin.get(origin);
+    if (!pairs) {
+      pairs = Object.entries(corsHeaders(origin, allowed)).flat();
+      if (this.byOrigin.size >= 64) this.byOrigin.clear();
+      this.byOrigin.set(origin, pairs);
+    }
+    for (const item of pairs) headers.push(item);
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
+/** The parsed query, only for a target that has one. */
+function queryOf(url: RequestTarget): URLSearchParams | undefined {
+  return url.search ? url.searchParams : undefined;
 }
 
 function rawQuery(url: string): string {

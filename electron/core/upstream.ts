@@ -14,15 +14,15 @@ export interface UpstreamTarget {
  * Timeouts default to none: Ollama sends no headers until a model has loaded, which can take minutes.
  */
 export class UpstreamPool {
-  private current: (UpstreamTarget & { signature: string }) | undefined;
+  private current: (UpstreamTarget & { settings: PoolSettings }) | undefined;
 
+  /** Called on every request: a few comparisons when nothing changed. */
   target(settings: GateSettings): UpstreamTarget {
-    const signature = [settings.upstream, settings.upstreamHeadersTimeoutMs, settings.upstreamBodyTimeoutMs, settings.upstreamConnectTimeoutMs].join('|');
-    if (this.current?.signature === signature) return this.current;
-    const previous = this.current;
+    const current = this.current;
+    if (current && samePoolSettings(current.settings, settings)) return current;
     const url = new URL(settings.upstream);
     this.current = {
-      signature,
+      settings: pick(settings),
       url: settings.upstream,
       basePath: url.pathname.replace(/\/+$/, ''),
       pool: new Pool(url.origin, {
@@ -33,7 +33,7 @@ export class UpstreamPool {
       }),
     };
     // Requests in flight on the old pool finish; it closes once they have.
-    void previous?.pool.close().catch(() => {});
+    void current?.pool.close().catch(() => {});
     return this.current;
   }
 
@@ -42,4 +42,19 @@ export class UpstreamPool {
     this.current = undefined;
     await pool?.destroy();
   }
+}
+
+type PoolSettings = Pick<GateSettings, 'upstream' | 'upstreamHeadersTimeoutMs' | 'upstreamBodyTimeoutMs' | 'upstreamConnectTimeoutMs'>;
+
+function pick(s: GateSettings): PoolSettings {
+  return { upstream: s.upstream, upstreamHeadersTimeoutMs: s.upstreamHeadersTimeoutMs, upstreamBodyTimeoutMs: s.upstreamBodyTimeoutMs, upstreamConnectTimeoutMs: s.upstreamConnectTimeoutMs };
+}
+
+function samePoolSettings(a: PoolSettings, b: GateSettings): boolean {
+  return (
+    a.upstream === b.upstream &&
+    a.upstreamHeadersTimeoutMs === b.upstreamHeadersTimeoutMs &&
+    a.upstreamBodyTimeoutMs === b.upstreamBodyTimeoutMs &&
+    a.upstreamConnectTimeoutMs === b.upstreamConnectTimeoutMs
+  );
 }
