@@ -66,7 +66,9 @@ export async function startGate(children: Children, tmp: string, name: string, u
   const key = (JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { key?: string }).key;
   if (!key) throw new Error(`ollama-gate keys add printed no key: ${out}`);
   const port = await freePort();
-  const args = [...nodeArgs, CLI, 'serve', '--host', HOST, '--port', String(port), '--upstream', upstream, '--data-dir', dataDir];
+  // The web admin on a free port of its own: serve's default (8001) goes to whichever gate (or
+  // test, or user) takes it first, which would leave the two gates configured differently.
+  const args = [...nodeArgs, CLI, 'serve', '--host', HOST, '--port', String(port), '--upstream', upstream, '--data-dir', dataDir, '--admin-port', '0'];
   const child = children.spawn(name, process.execPath, args, join(tmp, `${name}.log`));
   await Promise.race([waitForHttp(`http://${HOST}:${port}/`), Children.died(name, child)]);
   return { endpoint: { host: HOST, port, key }, pid: child.pid ?? 0, child };
