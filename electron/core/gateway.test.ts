@@ -232,15 +232,16 @@ describe('gateway routes, auth and forwarding', () => {
   });
 
   describe('forwarding', () => {
-    it('rewrites Host for a loopback Ollama and drops Origin and hop-by-hop headers', async () => {
+    it('rewrites Host for a loopback Ollama and drops Origin, cookies and hop-by-hop headers', async () => {
       const res = await rawRequest(`${h.url}/api/tags`, {
-        headers: { Host: 'gate.example.lan:8000', Origin: 'http://evil.example', 'X-API-Key': alice.secret, Connection: 'keep-alive, X-Private', 'X-Private': 'secret', 'X-Custom': 'kept' },
+        headers: { Host: 'gate.example.lan:8000', Origin: 'http://evil.example', Cookie: 'ollama_gate_admin=secret', 'X-API-Key': alice.secret, Connection: 'keep-alive, X-Private', 'X-Private': 'secret', 'X-Custom': 'kept' },
       });
       expect(res.status).toBe(200);
       expect(res.headers['access-control-allow-origin']).toBe('*');
       const seen = await h.fake.waitForRequest((r) => r.path === '/api/tags');
       expect(seen.headers.host).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(seen.headers.origin).toBeUndefined();
+      expect(seen.headers.cookie).toBeUndefined();
       expect(seen.headers['x-private']).toBeUndefined();
       expect(seen.headers['x-custom']).toBe('kept');
     });

@@ -17,7 +17,9 @@ const HOP_BY_HOP = new Set([
  * Headers for the upstream request, as a flat `[name, value, …]` list (what undici reads fastest):
  * no key-bearing header, no hop-by-hop header (nor any the client named in `Connection`), no `Host`
  * (undici sets Ollama's own, which a loopback Ollama requires) and no `Origin` (Ollama answers a
- * foreign Origin with 403; the gate does CORS itself). With `bodyLength`, the gate sends a body it
+ * foreign Origin with 403; the gate does CORS itself) and no `Cookie` (a browser sends the web
+ * admin's cookie to every port of the host, and Ollama forwards headers to ollama.com for cloud
+ * models). With `bodyLength`, the gate sends a body it
  * has read (and may have rewritten): the client's `content-length` is replaced by that length.
  */
 export function upstreamRequestHeaders(headers: IncomingHttpHeaders, bodyLength?: number): string[] {
@@ -26,7 +28,7 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders, bodyLength?
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || KEY_HEADERS.has(name) || named?.has(name)) continue;
-    if (name === 'host' || name === 'origin' || (name === 'content-length' && bodyLength !== undefined)) continue;
+    if (name === 'host' || name === 'origin' || name === 'cookie' || (name === 'content-length' && bodyLength !== undefined)) continue;
     if (typeof value === 'string') out.push(name, value);
     else for (const item of value) out.push(name, item);
   }
