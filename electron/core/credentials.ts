@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { KeySource } from '../shared/contract.js';
 
 /** How a client presented its key; `session` means no key, an IP trusted through `/auth`. */
-export type KeySource = 'x-api-key' | 'bearer' | 'basic' | 'authorization' | 'query' | 'body' | 'session';
+export type { KeySource };
 
 export interface PresentedKey {
   secret: string;

@@ -1,31 +1,22 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { KeyFields, Scope } from '../shared/contract.js';
 
 /** What a key may reach: `inference` runs models, `full` may also change them (pull, push, create, delete…). */
-export type Scope = 'inference' | 'full';
+export type { Scope };
 export const SCOPES: readonly Scope[] = ['inference', 'full'];
 
-/** A key as it is kept at rest: the secret itself is never stored, only its SHA-256. */
-export interface KeyRecord {
+/**
+ * A key as it is kept at rest: the settings the contract declares (user, name, scope, models,
+ * limits, expiry) plus what identifies it. The secret itself is never stored, only its SHA-256.
+ */
+export interface KeyRecord extends KeyFields {
   id: string;
-  user: string;
-  /** an optional label, such as the device the key lives on */
-  name: string | null;
-  scope: Scope;
-  /** model patterns this key may use (`llama3*`, `qwen2.5:72b`); empty means every model */
-  models: string[];
-  /** requests per minute; null = no limit */
-  rpm: number | null;
-  /** requests in flight at once; null = no limit */
-  concurrency: number | null;
-  /** prompt plus completion tokens per day (UTC); null = no limit */
-  dailyTokens: number | null;
   /** hex SHA-256 of the secret */
   hash: string;
   /** the first characters of the secret, enough to recognise it in a list, too few to use it */
   prefix: string;
   createdAt: number;
   enabled: boolean;
-  expiresAt: number | null;
   lastUsedAt: number | null;
   lastUsedIp: string | null;
 }

@@ -393,16 +393,6 @@ export function createGateService(deps: GateServiceDeps): GateService {
   };
 }
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-/**
- * The contract's copy of the settings must name every core setting, or the window could neither
- * see nor set it: a field added to GateSettings fails here until contract.ts (ProxySettings) and
- * api-schemas.ts (proxySettingsSchema) have it too. Their types are checked where the service
- * passes one to the other.
- */
-export type SettingsContractCheck = Assert<Equal<keyof ProxySettings, keyof GateSettings>>;
-type Assert<T extends true> = T;
-
 function listenerSettings(settings: GateSettings): string {
   return `${settings.host}|${settings.port}`;
 }

@@ -2,24 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Clock } from './clock.js';
+import type { UsageRow } from '../shared/contract.js';
 
 /** Per-key usage counts, beside the store file in the data directory. */
 export const USAGE_FILE = 'usage.json';
 
-/** What one key did on one day (UTC). */
-export interface UsageRow {
-  /** YYYY-MM-DD, UTC */
-  day: string;
-  keyId: string;
-  user: string;
-  requests: number;
-  errors: number;
-  promptTokens: number;
-  completionTokens: number;
-  bytesIn: number;
-  bytesOut: number;
-  durationMs: number;
-}
+/** What one key did on one day (UTC), as the contract declares it. */
+export type { UsageRow };
 
 export interface UsageFilter {
   /** first day included, YYYY-MM-DD */
