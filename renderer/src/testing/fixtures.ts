@@ -1,3 +1,4 @@
+import { DEFAULT_SETTINGS } from '../../../electron/core/settings.js';
 import type { AppInfo, HealthView, KeyView, ProxyStatus, SettingsView } from '../../../electron/shared/contract.js';
 
 export function keyView(patch: Partial<KeyView> = {}): KeyView {
@@ -40,28 +41,8 @@ export const HEALTH: HealthView = {
 export const APP: AppInfo = { name: 'Ollama Gate', version: '0.1.0', host: 'headless', platform: 'linux', versions: {}, dataDir: '/tmp', logsDir: '/tmp' };
 
 export const SETTINGS: SettingsView = {
-  proxy: {
-    host: '127.0.0.1',
-    port: 8000,
-    upstream: 'http://127.0.0.1:11434',
-    sessionTtlSeconds: 3600,
-    corsOrigins: [],
-    maxInspectBytes: 16 * 1024 * 1024,
-    upstreamHeadersTimeoutMs: 0,
-    upstreamBodyTimeoutMs: 0,
-    upstreamConnectTimeoutMs: 10_000,
-    maxHeaderBytes: 16 * 1024,
-    clientHeadersTimeoutMs: 10_000,
-    maxBodyBytes: 0,
-    logRequestBodies: false,
-    lockoutMaxFailures: 10,
-    lockoutWindowSeconds: 60,
-    lockoutCooldownSeconds: 300,
-    tlsEnabled: false,
-    tlsPort: 8443,
-    tlsCertFile: null,
-    tlsKeyFile: null,
-  },
+  // The core's defaults, kept on this machine, with no CORS origin allowed.
+  proxy: { ...DEFAULT_SETTINGS, host: '127.0.0.1', corsOrigins: [] },
   desktop: null,
   overridden: [],
   storePath: '/tmp/gate.json',

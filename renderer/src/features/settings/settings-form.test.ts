@@ -1,34 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { SettingsView } from '../../../../electron/shared/contract.js';
+import { SETTINGS } from '../../testing/fixtures.js';
 import { parseSettingsForm, settingsErrorsFromIssues, settingsFormFromView } from './settings-form.js';
 
-const VIEW: SettingsView = {
-  proxy: {
-    host: '127.0.0.1',
-    port: 8000,
-    upstream: 'http://127.0.0.1:11434',
-    sessionTtlSeconds: 3600,
-    corsOrigins: [],
-    maxInspectBytes: 16 * 1024 * 1024,
-    upstreamHeadersTimeoutMs: 0,
-    upstreamBodyTimeoutMs: 0,
-    upstreamConnectTimeoutMs: 10_000,
-    maxHeaderBytes: 16 * 1024,
-    clientHeadersTimeoutMs: 10_000,
-    maxBodyBytes: 0,
-    logRequestBodies: false,
-    lockoutMaxFailures: 10,
-    lockoutWindowSeconds: 60,
-    lockoutCooldownSeconds: 300,
-    tlsEnabled: false,
-    tlsPort: 8443,
-    tlsCertFile: null,
-    tlsKeyFile: null,
-  },
-  desktop: null,
-  overridden: [],
-  storePath: '/tmp/gate.json',
-};
+const VIEW: SettingsView = SETTINGS;
 
 describe('the settings form', () => {
   it('sends nothing when nothing changed', () => {
