@@ -2,9 +2,10 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 import type { GateService } from '../core/service.js';
 import { GATE_EVENTS, type GateEvents, type GateResult } from '../shared/contract.js';
+import { CONTENT_SECURITY_POLICY, contentTypeOf } from '../core/renderer-files.js';
 
 /**
  * The headless web admin: GateApi over loopback HTTP (`POST /gate/<method>`, `GET /gate/events`
@@ -44,35 +45,8 @@ export const ADMIN_HOST = '127.0.0.1';
 export const DEFAULT_ADMIN_PORT = 8001;
 export const ADMIN_COOKIE = 'ollama_gate_admin';
 
-/** The page's policy: no inline scripts or styles, nothing but its own origin (and data: images for QR codes). */
-export const ADMIN_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.webp': 'image/webp',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.txt': 'text/plain; charset=utf-8',
-};
+/** The page's policy: the same as the desktop window's. */
+export const ADMIN_CSP = CONTENT_SECURITY_POLICY;
 
 /** The largest method call body; the biggest real one (a settings patch) is a few kilobytes. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -187,7 +161,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     }
     const body = await readFile(file);
     res.writeHead(200, {
-      'content-type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'content-type': contentTypeOf(file),
       'content-length': body.length,
       // Vite names assets by content hash; index.html must always be fresh.
       'cache-control': file.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { extname, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 import type { Protocol } from 'electron';
+import { CONTENT_SECURITY_POLICY, contentSecurityPolicy, contentTypeOf } from '../core/renderer-files.js';
 
 /**
  * The built renderer is served from `app://gate/`, a privileged custom scheme, rather than from
@@ -12,43 +13,7 @@ export const APP_SCHEME = 'app';
 export const APP_HOST = 'gate';
 export const APP_URL = `${APP_SCHEME}://${APP_HOST}/index.html`;
 
-/**
- * The page's policy, sent as a header with every file (the renderer's index.html also carries it
- * as a meta tag; a page gets the stricter of both). No inline scripts or styles, nothing remote.
- * Only `npm run dev` passes a nonce, for Vite's inline preamble and injected styles.
- */
-export function contentSecurityPolicy(devNonce?: string): string {
-  const nonce = devNonce ? ` 'nonce-${devNonce}'` : '';
-  return [
-    "default-src 'none'",
-    `script-src 'self'${nonce}`,
-    `style-src 'self'${nonce}`,
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-    "object-src 'none'",
-  ].join('; ');
-}
-
-export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.webp': 'image/webp',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.map': 'application/json; charset=utf-8',
-};
+export { CONTENT_SECURITY_POLICY, contentSecurityPolicy };
 
 /**
  * Must run before the app is ready. `standard` gives the page a real origin (same-origin module
@@ -90,7 +55,7 @@ export async function rendererResponse(url: string, root: string): Promise<Respo
   if (!file || !body) return new Response('not found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
   return new Response(new Uint8Array(body), {
     headers: {
-      'content-type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'content-type': contentTypeOf(file),
       'content-security-policy': CONTENT_SECURITY_POLICY,
       'x-content-type-options': 'nosniff',
     },
