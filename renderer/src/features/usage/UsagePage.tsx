@@ -24,7 +24,10 @@ export function UsagePage() {
 
   const days = useMemo(() => usageDays(today, range), [today, range]);
   const load = useCallback(async () => {
-    setToday(Date.now());
+    // Only a new day changes `today`: a new timestamp on every load would make new `days`, a new
+    // `load` and so another load, without end.
+    const now = Date.now();
+    setToday((current) => (sameUtcDay(current, now) ? current : now));
     const result = await gate.usage.query({ since: days[0]!, ...(keyId ? { keyId } : {}) });
     if (result.ok) setRows(result.value);
     setError(result.ok ? null : result.error);
@@ -218,4 +221,8 @@ function UsageTable({
       </table>
     </div>
   );
+}
+
+function sameUtcDay(a: number, b: number): boolean {
+  return Math.floor(a / 86_400_000) === Math.floor(b / 86_400_000);
 }
