@@ -22,7 +22,9 @@ export interface TlsMaterial {
 export async function loadTlsMaterial(options: { certFile: string | null; keyFile: string | null; dataDir: string }): Promise<TlsMaterial> {
   if (options.certFile || options.keyFile) {
     if (!options.certFile || !options.keyFile) throw new Error('HTTPS needs both a certificate file and a key file');
-    const [cert, key] = await Promise.all([readPem(options.certFile, 'certificate'), readPem(options.keyFile, 'private key')]);
+    // One after the other, so when both are missing the message always names the certificate.
+    const cert = await readPem(options.certFile, 'certificate');
+    const key = await readPem(options.keyFile, 'private key');
     return { cert, key, fingerprint256: fingerprintOf(cert, options.certFile), certFile: options.certFile, selfSigned: false };
   }
   const dir = join(options.dataDir, 'tls');
@@ -34,7 +36,8 @@ export async function loadTlsMaterial(options: { certFile: string | null; keyFil
     await writeFile(keyFile, made.key, { mode: 0o600 });
     await writeFile(certFile, made.cert, { mode: 0o644 });
   }
-  const [cert, key] = await Promise.all([readPem(certFile, 'certificate'), readPem(keyFile, 'private key')]);
+  const cert = await readPem(certFile, 'certificate');
+  const key = await readPem(keyFile, 'private key');
   return { cert, key, fingerprint256: fingerprintOf(cert, certFile), certFile, selfSigned: true };
 }
 
