@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeOllama, startFakeOllama } from './support/fake-ollama.js';
+import { startFakeOllama } from './support/fake-ollama.js';
+import type { UsageRow } from '../electron/shared/contract.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'index.js');
 /** Tests talk to loopback only: no looking for Ollama on this machine's LAN addresses. */
@@ -59,18 +60,8 @@ interface KeyJson {
   key?: string;
 }
 
-interface UsageJson {
-  day: string;
-  keyId: string;
-  user: string;
-  requests: number;
-  errors: number;
-  promptTokens: number;
-  completionTokens: number;
-  bytesIn: number;
-  bytesOut: number;
-  durationMs: number;
-}
+/** What `ollama-gate usage --json` prints per row. */
+type UsageJson = UsageRow;
 
 /** `ollama-gate serve` in its own process. */
 class ServeProcess {

@@ -1,8 +1,7 @@
 import { Agent, request } from 'undici';
 import { z } from 'zod';
 import type { HealthView, InstalledModel, LoadedModel } from '../shared/contract.js';
-import { upstreamError } from './errors.js';
-import { findExposure } from './health.js';
+import { findExposure, probeFailure } from './health.js';
 import { lanAddresses } from './network.js';
 
 /** One look at Ollama: is it there, which version, what is installed, what is loaded. */
@@ -229,11 +228,7 @@ export async function probeOllama(agent: Agent, upstream: string, timeoutMs: num
   };
 
   const [version, tags, ps] = await Promise.allSettled([get('/api/version'), get('/api/tags'), get('/api/ps')]);
-  if (version.status === 'rejected') {
-    const error: unknown = version.reason;
-    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-    return { ...DOWN, error: timedOut ? `Ollama did not answer within ${timeoutMs} ms (${upstream})` : upstreamError(error, upstream).message };
-  }
+  if (version.status === 'rejected') return { ...DOWN, error: probeFailure(version.reason, upstream, timeoutMs) };
   const parsedVersion = versionSchema.safeParse(version.value.json);
   if (version.value.status !== 200 || !parsedVersion.success) {
     const what = version.value.status !== 200 ? `answered ${version.value.status}` : 'gave no version';

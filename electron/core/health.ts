@@ -31,9 +31,13 @@ export async function probeOllama(pool: Pool, basePath: string, url: string, tim
     const version = parseVersion(text);
     return { reachable: true, version, latencyMs, error: null, checkedAt: now(), exposedOn: [] };
   } catch (error) {
-    const message = isTimeout(error) ? `Ollama did not answer within ${timeoutMs} ms (${url})` : upstreamError(error, url).message;
-    return { reachable: false, version: null, latencyMs: null, error: message, checkedAt: now(), exposedOn: [] };
+    return { reachable: false, version: null, latencyMs: null, error: probeFailure(error, url, timeoutMs), checkedAt: now(), exposedOn: [] };
   }
+}
+
+/** Why a health probe got no answer, in words: our own timeout, or the transport error mapped once in errors.ts. */
+export function probeFailure(error: unknown, url: string, timeoutMs: number): string {
+  return isTimeout(error) ? `Ollama did not answer within ${timeoutMs} ms (${url})` : upstreamError(error, url).message;
 }
 
 /**
