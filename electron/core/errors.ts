@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { BODY_TIMEOUT, CONNECT_TIMEOUT, HEADERS_TIMEOUT } from './upstream.js';
 
 /**
  * Every error the gate itself answers with, in one table: its status, the OpenAI error type used on
@@ -83,11 +84,10 @@ const UPSTREAM_ERRORS: Record<string, { code: GateErrorCode; message: string }> 
   ENETUNREACH: { code: 'upstream_unreachable', message: 'Ollama host is unreachable' },
   ENOTFOUND: { code: 'upstream_unreachable', message: 'Ollama host name could not be resolved' },
   EAI_AGAIN: { code: 'upstream_unreachable', message: 'Ollama host name could not be resolved' },
-  UND_ERR_SOCKET: { code: 'upstream_unreachable', message: 'Ollama closed the connection' },
-  UND_ERR_CLOSED: { code: 'upstream_unreachable', message: 'Ollama closed the connection' },
-  UND_ERR_CONNECT_TIMEOUT: { code: 'upstream_timeout', message: 'timed out connecting to Ollama' },
-  UND_ERR_HEADERS_TIMEOUT: { code: 'upstream_timeout', message: 'Ollama did not answer in time' },
-  UND_ERR_BODY_TIMEOUT: { code: 'upstream_timeout', message: 'Ollama stopped sending in time' },
+  EPIPE: { code: 'upstream_unreachable', message: 'Ollama closed the connection' },
+  [CONNECT_TIMEOUT]: { code: 'upstream_timeout', message: 'timed out connecting to Ollama' },
+  [HEADERS_TIMEOUT]: { code: 'upstream_timeout', message: 'Ollama did not answer in time' },
+  [BODY_TIMEOUT]: { code: 'upstream_timeout', message: 'Ollama stopped sending in time' },
   ETIMEDOUT: { code: 'upstream_timeout', message: 'timed out connecting to Ollama' },
 };
 
@@ -100,7 +100,7 @@ export function upstreamError(error: unknown, upstreamUrl: string): GateError {
 }
 
 function errorCode(error: unknown): string | undefined {
-  // undici wraps socket errors: the system code may sit on the error or its cause.
+  // A wrapped error may carry the system code on its cause.
   for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && code in UPSTREAM_ERRORS) return code;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type IncomingMessage, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeOllama } from '../../test/support/fake-ollama.js';
 import { type Harness, startHarness } from '../../test/support/gate-harness.js';
 import { createGateway } from './gateway.js';
 import { MemoryKeyStore } from './keys.js';
@@ -406,6 +407,52 @@ describe('upstream failures', () => {
       expect(JSON.parse(res.body).error).toMatch(/did not answer in time/);
     } finally {
       await h.close();
+    }
+  });
+
+  it('breaks the stream when a configured body timeout passes with no line from Ollama', async () => {
+    const h = await startHarness({ settings: { upstreamBodyTimeoutMs: 300 } });
+    try {
+      const { secret } = h.addKey('stalled');
+      // A line every 100 ms keeps the stream alive under a 300 ms idle limit…
+      Object.assign(h.fake.behaviour, { chunks: 6, chunkDelayMs: 100 });
+      const steady = await rawRequest(`${h.url}/api/chat`, { method: 'POST', headers: { 'X-API-Key': secret }, body: chatBody({ stream: true }) });
+      expect(steady.body.trim().split('\n')).toHaveLength(7);
+      // …a 1.5 s silence after the first line does not.
+      Object.assign(h.fake.behaviour, { chunks: 3, chunkDelayMs: 1_500 });
+      const stalled = await rawRequest(`${h.url}/api/chat`, { method: 'POST', headers: { 'X-API-Key': secret }, body: chatBody({ stream: true }) }).catch((e: Error) => e);
+      expect(stalled).toBeInstanceOf(Error);
+      const entry = await h.waitForLog((e) => e.path === '/api/chat' && e.outcome === 'upstream_error');
+      expect(entry.status).toBe(200);
+      expect(entry.error).toMatch(/stopped sending in time/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('finishes a stream on the old upstream when the upstream setting changes, and sends new requests to the new one', async () => {
+    const first = await startFakeOllama();
+    const second = await startFakeOllama();
+    const settings = { ...DEFAULT_SETTINGS, host: '127.0.0.1', port: 0, upstream: first.url };
+    const store = new MemoryKeyStore();
+    const gate = createGateway({ keys: store, settings: { current: () => settings }, exposureAddresses: () => [] });
+    try {
+      const { port } = await gate.listen();
+      const { secret } = gate.keys.create({ user: 'mover', scope: 'inference' });
+      Object.assign(first.behaviour, { chunks: 8, chunkDelayMs: 60 });
+      const streaming = rawRequest(`http://127.0.0.1:${port}/api/chat`, { method: 'POST', headers: { 'X-API-Key': secret }, body: chatBody({ stream: true }) });
+      await first.waitForRequest((r) => r.path === '/api/chat');
+      settings.upstream = second.url;
+      const tags = await rawRequest(`http://127.0.0.1:${port}/api/tags`, { headers: { 'X-API-Key': secret } });
+      expect(tags.status).toBe(200);
+      await second.waitForRequest((r) => r.path === '/api/tags');
+      const streamed = await streaming;
+      const lines = streamed.body.trim().split('\n');
+      expect(lines).toHaveLength(9);
+      expect(JSON.parse(lines.at(-1)!)).toMatchObject({ done: true });
+    } finally {
+      await gate.close();
+      await Promise.all([first.close(), second.close()]);
     }
   });
 

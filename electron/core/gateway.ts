@@ -104,7 +104,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (lastHealth && clock.now() - lastHealthAt < HEALTH_CACHE_MS) return lastHealth;
     const target = upstream.target(settings.current());
     lastHealthAt = clock.now();
-    lastHealth = probeOllama(target.pool, target.basePath, target.url, healthTimeoutMs, () => clock.now()).then(async (health) =>
+    lastHealth = probeOllama(target, healthTimeoutMs, () => clock.now()).then(async (health) =>
       health.reachable ? { ...health, exposedOn: await exposedOn(target.url) } : health,
     );
     return lastHealth;

@@ -1,7 +1,9 @@
-import { Agent, request } from 'undici';
+import http from 'node:http';
+import https from 'node:https';
 import { z } from 'zod';
 import type { HealthView, InstalledModel, LoadedModel } from '../shared/contract.js';
 import { findExposure, probeFailure } from './health.js';
+import { getText } from './http-get.js';
 import { lanAddresses } from './network.js';
 
 /** One look at Ollama: is it there, which version, what is installed, what is loaded. */
@@ -48,7 +50,7 @@ export class HealthMonitor {
   private history: HealthView['latency'] = [];
   private exposure: { upstream: string; at: number; addresses: string[] } | undefined;
   private readonly listeners = new Set<(health: HealthView) => void>();
-  private readonly agent: Agent | undefined;
+  private readonly agents: ProbeAgents | undefined;
   private readonly probe: ProbeFunction;
   private readonly now: () => number;
   private readonly intervalMs: number;
@@ -66,9 +68,10 @@ export class HealthMonitor {
     this.now = options.now ?? (() => Date.now());
     if (options.probe) this.probe = options.probe;
     else {
-      const agent = new Agent({ connect: { timeout: this.timeoutMs }, keepAliveTimeout: 10_000 });
-      this.agent = agent;
-      this.probe = (upstream, timeoutMs) => probeOllama(agent, upstream, timeoutMs);
+      const options = { keepAlive: true, timeout: 10_000 };
+      const agents = { http: new http.Agent(options), https: new https.Agent(options) };
+      this.agents = agents;
+      this.probe = (upstream, timeoutMs) => probeOllama(agents, upstream, timeoutMs);
     }
   }
 
@@ -88,7 +91,8 @@ export class HealthMonitor {
   async close(): Promise<void> {
     this.stop();
     this.listeners.clear();
-    await this.agent?.close();
+    this.agents?.http.destroy();
+    this.agents?.https.destroy();
   }
 
   current(): HealthView | undefined {
@@ -201,30 +205,30 @@ const psSchema = z.object({
     .catch([]),
 });
 
+/** Keep-alive connections for the probes, one agent per scheme. */
+export interface ProbeAgents {
+  http: http.Agent;
+  https: https.Agent;
+}
+
 /**
  * Asks Ollama for `/api/version`, `/api/tags` and `/api/ps` at once. Only the version decides
  * whether it is reachable; a failing model list leaves that list empty.
  */
-export async function probeOllama(agent: Agent, upstream: string, timeoutMs: number): Promise<HealthProbe> {
+export async function probeOllama(agents: ProbeAgents, upstream: string, timeoutMs: number): Promise<HealthProbe> {
   const base = new URL(upstream);
+  const agent = base.protocol === 'https:' ? agents.https : agents.http;
   const basePath = base.pathname.replace(/\/+$/, '');
   const get = async (path: string): Promise<{ status: number; json: unknown; ms: number }> => {
     const started = performance.now();
-    const response = await request(new URL(`${basePath}${path}`, base.origin), {
-      method: 'GET',
-      dispatcher: agent,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await response.body.text();
+    const { status, text } = await getText(new URL(`${basePath}${path}`, base.origin), { timeoutMs, agent });
     let json: unknown = null;
     try {
       json = JSON.parse(text);
     } catch {
       // not JSON: the caller sees null
     }
-    return { status: response.statusCode, json, ms: Math.round((performance.now() - started) * 100) / 100 };
+    return { status, json, ms: Math.round((performance.now() - started) * 100) / 100 };
   };
 
   const [version, tags, ps] = await Promise.allSettled([get('/api/version'), get('/api/tags'), get('/api/ps')]);

@@ -1,5 +1,6 @@
-import { type Pool, request } from 'undici';
 import { upstreamError } from './errors.js';
+import { getText } from './http-get.js';
+import type { UpstreamTarget } from './upstream.js';
 
 export interface OllamaHealth {
   reachable: boolean;
@@ -13,20 +14,14 @@ export interface OllamaHealth {
 }
 
 /** Asks Ollama for its version: the cheapest call that proves it is up and answering. */
-export async function probeOllama(pool: Pool, basePath: string, url: string, timeoutMs: number, now: () => number): Promise<OllamaHealth> {
+export async function probeOllama(target: UpstreamTarget, timeoutMs: number, now: () => number): Promise<OllamaHealth> {
+  const { url } = target;
   const started = performance.now();
   try {
-    const response = await pool.request({
-      path: `${basePath}/api/version`,
-      method: 'GET',
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await response.body.text();
+    const { status, text } = await getText(`${target.origin}${target.basePath}/api/version`, { timeoutMs, agent: target.agent });
     const latencyMs = round(performance.now() - started);
-    if (response.statusCode !== 200) {
-      return { reachable: false, version: null, latencyMs, error: `Ollama answered ${response.statusCode} to /api/version`, checkedAt: now(), exposedOn: [] };
+    if (status !== 200) {
+      return { reachable: false, version: null, latencyMs, error: `Ollama answered ${status} to /api/version`, checkedAt: now(), exposedOn: [] };
     }
     const version = parseVersion(text);
     return { reachable: true, version, latencyMs, error: null, checkedAt: now(), exposedOn: [] };
@@ -52,9 +47,8 @@ export async function findExposure(upstreamUrl: string, addresses: readonly stri
     addresses.map(async (address) => {
       const origin = `${url.protocol}//${address.includes(':') ? `[${address}]` : address}:${port}`;
       try {
-        const response = await request(`${origin}/api/version`, { signal: AbortSignal.timeout(timeoutMs), headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-        const text = await response.body.text();
-        return response.statusCode === 200 && parseVersion(text) !== null ? `${address}:${port}` : null;
+        const { status, text } = await getText(`${origin}/api/version`, { timeoutMs });
+        return status === 200 && parseVersion(text) !== null ? `${address}:${port}` : null;
       } catch {
         return null;
       }

@@ -1,6 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import { summarizeBody } from './body-log.js';
 import type { Clock } from './clock.js';
 import { corsHeaders, preflightHeaders } from './cors.js';
@@ -441,33 +440,24 @@ function forward(req: IncomingMessage, res: ServerResponse, exchange: Exchange, 
   return new Promise((resolve, reject) => {
     const relay = new Relay(res, exchange, target, (error) => (error === undefined ? resolve() : reject(error)));
     exchange.relay = relay;
-    target.pool.dispatch(
-      {
-        path: target.basePath + exchange.url.pathname + exchange.forwardQuery,
-        method: exchange.method as Dispatcher.HttpMethod,
-        headers,
-        body,
-      },
-      relay,
-    );
+    relay.send(target.basePath + exchange.url.pathname + exchange.forwardQuery, headers, body);
   });
 }
 
 /**
- * Streams Ollama's answer to the client chunk by chunk as undici hands it over: a write the client
- * cannot take yet pauses Ollama's side until the client drains, and a client that leaves aborts
- * the upstream request so Ollama stops generating. Nothing is buffered, except a model list the
+ * Streams Ollama's answer to the client chunk by chunk as it arrives: a write the client cannot
+ * take yet pauses Ollama's side until the client drains, and a client that leaves destroys the
+ * upstream request so Ollama stops generating. Nothing is buffered, except a model list the
  * key's allow-list filters (small JSON, read whole).
  */
-class Relay implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | null = null;
+class Relay {
+  private upstream: ClientRequest | null = null;
   private started = false;
   private gone = false;
   /** the gate could not pass Ollama's answer on and answers with its own error instead */
   private refused = false;
-  private drainWatched = false;
-  /** the chunks of a model list being filtered, with its headers */
-  private modelList: { chunks: Buffer[]; headers: Record<string, string | string[] | undefined> } | null = null;
+  /** the upstream request or answer failed; later errors of the same failure are ignored */
+  private failed = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -477,72 +467,71 @@ class Relay implements Dispatcher.DispatchHandler {
     private settle: ((error?: unknown) => void) | null,
   ) {}
 
+  send(path: string, headers: string[], body: ForwardBody): void {
+    const upstream = this.target.request(this.exchange.method, path, headers);
+    this.upstream = upstream;
+    upstream.on('response', (answer) => this.onResponse(answer));
+    upstream.on('error', (error) => this.onError(error));
+    if (this.gone) upstream.destroy(CLIENT_GONE);
+    else if (body === undefined || Buffer.isBuffer(body)) upstream.end(body);
+    else {
+      // A body that fails on its way (too large, the client gone) fails the upstream request with it.
+      body.on('error', (error) => upstream.destroy(error));
+      body.pipe(upstream);
+    }
+  }
+
   /** The client has gone before the answer ended: stop Ollama (now, or as soon as the request starts). */
   clientLeft(): void {
     this.gone = true;
-    this.controller?.abort(CLIENT_GONE);
+    this.upstream?.destroy(CLIENT_GONE);
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.gone) controller.abort(CLIENT_GONE);
-  }
-
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    if (statusCode < 200) return; // an informational answer; the real one follows
+  private onResponse(answer: IncomingMessage): void {
     const { exchange, res } = this;
+    const upstream = this.upstream!;
+    const statusCode = answer.statusCode ?? 502;
     exchange.ttfbMs = performance.now() - exchange.t0;
+    answer.on('error', (error) => this.onError(error));
     const models = exchange.key?.models ?? [];
     if (models.length > 0 && statusCode === 200 && MODEL_LIST_PATHS.has(exchange.url.pathname)) {
-      this.modelList = { chunks: [], headers };
+      this.readModelList(answer);
     } else {
       try {
-        res.writeHead(statusCode, downstreamResponseHeaders(headers, [...exchange.headers]));
+        res.writeHead(statusCode, downstreamResponseHeaders(answer.headers, [...exchange.headers]));
       } catch (error) {
         // Headers Node refuses to send (invalid characters): the client gets the gate's 500.
         this.refused = true;
-        controller.abort(error as Error);
+        upstream.destroy();
         return this.done(error);
       }
+      this.target.watchBody(upstream, answer);
+      let drainWatched = false;
+      answer.on('data', (chunk: Buffer) => {
+        exchange.bytesOut += chunk.length;
+        exchange.tokens.observe(chunk);
+        if (res.write(chunk)) return;
+        answer.pause();
+        if (!drainWatched) {
+          drainWatched = true;
+          res.on('drain', () => answer.resume());
+        }
+      });
+      answer.on('end', () => res.end());
     }
     this.started = true;
     this.done();
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.modelList) {
-      this.modelList.chunks.push(chunk);
-      return;
-    }
-    this.exchange.bytesOut += chunk.length;
-    this.exchange.tokens.observe(chunk);
-    if (!this.res.write(chunk)) {
-      controller.pause();
-      if (!this.drainWatched) {
-        this.drainWatched = true;
-        this.res.on('drain', () => this.controller?.resume());
-      }
-    }
-  }
-
-  onResponseEnd(): void {
-    if (!this.modelList) return void this.res.end();
-    try {
-      this.sendModelList(this.modelList);
-    } catch (error) {
-      this.exchange.failure = { outcome: 'error', message: `the gate failed: ${(error as Error).message}` };
-      this.res.destroy();
-    }
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  private onError(error: Error): void {
     const { exchange } = this;
-    if (this.refused) return; // the gate's own error is the answer
+    if (this.failed || this.refused) return; // the first error is the answer
+    this.failed = true;
     if (!this.started) {
       if (this.gone) return this.done(); // finishExchange records the client's leaving
       return this.done(exchange.bodyTooLarge ? bodyTooLarge(exchange) : upstreamError(error, this.target.url));
     }
-    if (this.gone) return;
+    if (this.gone || this.res.writableEnded) return;
     exchange.failure = { outcome: 'upstream_error', message: upstreamError(error, this.target.url).message };
     this.res.destroy(); // the client sees a broken stream, not a clean end it would trust
   }
@@ -554,14 +543,23 @@ class Relay implements Dispatcher.DispatchHandler {
   }
 
   /** A model list (small JSON) is the one answer the gate reads whole: to show only the models the key may use. */
-  private sendModelList({ chunks, headers }: { chunks: Buffer[]; headers: Record<string, string | string[] | undefined> }): void {
+  private readModelList(answer: IncomingMessage): void {
     const { exchange, res } = this;
-    const body = filterModelList(Buffer.concat(chunks).toString('utf8'), exchange.key?.models ?? []);
-    const length = Buffer.byteLength(body);
-    res.writeHead(200, [...downstreamResponseHeaders(headers, [...exchange.headers], false), 'content-length', String(length)]);
-    if (exchange.method === 'HEAD') return void res.end();
-    exchange.bytesOut = length;
-    res.end(body);
+    const chunks: Buffer[] = [];
+    answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+    answer.on('end', () => {
+      try {
+        const body = filterModelList(Buffer.concat(chunks).toString('utf8'), exchange.key?.models ?? []);
+        const length = Buffer.byteLength(body);
+        res.writeHead(200, [...downstreamResponseHeaders(answer.headers, [...exchange.headers], false), 'content-length', String(length)]);
+        if (exchange.method === 'HEAD') return void res.end();
+        exchange.bytesOut = length;
+        res.end(body);
+      } catch (error) {
+        exchange.failure = { outcome: 'error', message: `the gate failed: ${(error as Error).message}` };
+        res.destroy();
+      }
+    });
   }
 }
 

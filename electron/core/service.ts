@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import { z } from 'zod';
 import type {
   AppInfo,
@@ -26,6 +25,7 @@ import type { RequestLogEntry } from './events.js';
 import { StoreError } from './gate-store.js';
 import type { Gateway } from './gateway.js';
 import { HealthMonitor } from './health-monitor.js';
+import { getText } from './http-get.js';
 import { isExpired } from './keyring.js';
 import type { KeyRecord } from './keys.js';
 import { Batcher, RecentBuffer } from './log-buffer.js';
@@ -406,13 +406,9 @@ async function testProxy(status: ProxyStatus, key: string | undefined): Promise<
   const url = `${base}${path}`;
   const started = performance.now();
   try {
-    const response = await request(url, {
-      headers: key ? { authorization: `Bearer ${key}` } : {},
-      signal: AbortSignal.timeout(TEST_TIMEOUT_MS),
-    });
-    const text = await response.body.text();
+    const { status, text } = await getText(url, { timeoutMs: TEST_TIMEOUT_MS, headers: key ? { authorization: `Bearer ${key}` } : {} });
     const durationMs = Math.round(performance.now() - started);
-    return { url, status: response.statusCode, durationMs, detail: describeTestAnswer(path, response.statusCode, text) };
+    return { url, status, durationMs, detail: describeTestAnswer(path, status, text) };
   } catch (error) {
     const durationMs = Math.round(performance.now() - started);
     return { url, status: null, durationMs, detail: `the gate did not answer: ${(error as Error).message}` };
