@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { type IncomingMessage, createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, type Socket, connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOllama } from '../../test/support/fake-ollama.js';
 import { type Harness, startHarness } from '../../test/support/gate-harness.js';
@@ -407,6 +408,35 @@ describe('upstream failures', () => {
       expect(JSON.parse(res.body).error).toMatch(/did not answer in time/);
     } finally {
       await h.close();
+    }
+  });
+
+  it('answers 504 when connecting to Ollama takes longer than the connect timeout', async () => {
+    // A listener whose process never accepts, with a one-place backlog that fillers take: the
+    // kernel then drops the gate's SYN and its connect hangs, as with an unreachable host.
+    const stuck = spawn(process.execPath, [
+      '-e',
+      "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { process.stdout.write(this.address().port + '\\n'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30000); })",
+    ]);
+    const fillers: Socket[] = [];
+    try {
+      const port = await new Promise<number>((resolve) => stuck.stdout.once('data', (data) => resolve(Number(String(data)))));
+      for (let i = 0; i < 3; i++) fillers.push(connect(port, '127.0.0.1').on('error', () => {}));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const h = await startHarness({ upstream: `http://127.0.0.1:${port}`, settings: { upstreamConnectTimeoutMs: 300 } });
+      try {
+        const { secret } = h.addKey('far');
+        const started = performance.now();
+        const res = await rawRequest(`${h.url}/api/tags`, { headers: { 'X-API-Key': secret } });
+        expect(res.status).toBe(504);
+        expect(JSON.parse(res.body).error).toMatch(/timed out connecting to Ollama/);
+        expect(performance.now() - started).toBeLessThan(2_000);
+      } finally {
+        await h.close();
+      }
+    } finally {
+      for (const socket of fillers) socket.destroy();
+      stuck.kill();
     }
   });
 

@@ -38,20 +38,20 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders, bodyLength?
 
 /**
  * Ollama's response headers as the client gets them, added to `out` (a flat `[name, value, …]`
- * list for `writeHead`): framing is Node's job; CORS and X-Request-Id the gate's. `content-length`
- * is left out when the gate sends a body of its own making.
+ * list for `writeHead`), read from the answer's raw headers so Node need not build its header
+ * object: framing is Node's job; CORS and X-Request-Id the gate's. `content-length` is left out
+ * when the gate sends a body of its own making.
  */
-export function downstreamResponseHeaders(
-  headers: Record<string, string | string[] | undefined>,
-  out: Array<string | string[]> = [],
-  keepContentLength = true,
-): Array<string | string[]> {
-  const named = connectionTokens(headers.connection);
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name === 'vary' || name === 'x-request-id' || name.startsWith('access-control-')) continue;
+export function downstreamResponseHeaders(rawHeaders: readonly string[], out: string[] = [], keepContentLength = true): string[] {
+  let named: Set<string> | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === 'connection') named = connectionTokens(rawHeaders[i + 1]);
+  }
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(name) || named?.has(name) || name === 'vary' || name === 'x-request-id' || name.startsWith('access-control-')) continue;
     if (name === 'content-length' && !keepContentLength) continue;
-    out.push(name, value);
+    out.push(name, rawHeaders[i + 1]!);
   }
   return out;
 }

@@ -372,42 +372,41 @@ function readPrefix(req: IncomingMessage, limit: number, exchange: Exchange): Pr
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
-    const done = () => {
+    // Listeners stay on a body that was read to its end: removing a Readable's listeners costs more
+    // than their being called once more (a late 'close') and ignored.
+    let settled = false;
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
       req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
+      reject(error);
     };
     const onData = (chunk: Buffer) => {
+      if (settled) return;
       chunks.push(chunk);
       length += chunk.length;
       try {
         countBodyBytes(exchange, chunk.length);
       } catch (error) {
-        done();
-        reject(error);
-        return;
+        return fail(error as Error);
       }
       if (length > limit) {
+        // The rest is streamed on by prefixThenRest, which reads the request itself.
+        settled = true;
         req.pause();
-        done();
+        req.off('data', onData);
         resolve({ chunks, complete: false });
       }
     };
-    const onEnd = () => {
-      done();
-      resolve({ chunks, complete: true });
-    };
-    const onError = (error: Error) => {
-      done();
-      reject(error);
-    };
-    // Closed without an end (and without an error): the client went away mid-body.
-    const onClose = () => onError(new Error('the client closed the connection while sending its body'));
     req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
+    req.on('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve({ chunks, complete: true });
+    });
+    req.on('error', fail);
+    // Closed without an end (and without an error): the client went away mid-body.
+    req.on('close', () => fail(new Error('the client closed the connection while sending its body')));
   });
 }
 
@@ -498,7 +497,7 @@ class Relay {
       this.readModelList(answer);
     } else {
       try {
-        res.writeHead(statusCode, downstreamResponseHeaders(answer.headers, [...exchange.headers]));
+        res.writeHead(statusCode, downstreamResponseHeaders(answer.rawHeaders, [...exchange.headers]));
       } catch (error) {
         // Headers Node refuses to send (invalid characters): the client gets the gate's 500.
         this.refused = true;
@@ -551,7 +550,7 @@ class Relay {
       try {
         const body = filterModelList(Buffer.concat(chunks).toString('utf8'), exchange.key?.models ?? []);
         const length = Buffer.byteLength(body);
-        res.writeHead(200, [...downstreamResponseHeaders(answer.headers, [...exchange.headers], false), 'content-length', String(length)]);
+        res.writeHead(200, [...downstreamResponseHeaders(answer.rawHeaders, [...exchange.headers], false), 'content-length', String(length)]);
         if (exchange.method === 'HEAD') return void res.end();
         exchange.bytesOut = length;
         res.end(body);

@@ -62,10 +62,10 @@ function createTarget(settings: GateSettings): UpstreamTarget {
   const transport = secure ? https : http;
   // lifo: the connection used last is the one most surely still open; idle ones close after 30 s.
   const agent = new transport.Agent({ keepAlive: true, scheduling: 'lifo', timeout: 30_000 });
+  if (settings.upstreamConnectTimeoutMs > 0) limitConnectTime(agent, settings.upstreamConnectTimeoutMs, secure);
   const host = url.host;
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
   const port = url.port || (secure ? 443 : 80);
-  const connectMs = settings.upstreamConnectTimeoutMs;
   const headersMs = settings.upstreamHeadersTimeoutMs;
   const bodyMs = settings.upstreamBodyTimeoutMs;
   return {
@@ -76,14 +76,6 @@ function createTarget(settings: GateSettings): UpstreamTarget {
     request(method, path, headers) {
       headers.push('host', host);
       const request = transport.request({ hostname, port, method, path, headers, agent });
-      if (connectMs > 0) {
-        request.once('socket', (socket) => {
-          if (!socket.connecting) return;
-          const timer = setTimeout(() => request.destroy(timeoutError(CONNECT_TIMEOUT, `no connection to Ollama within ${connectMs} ms`)), connectMs);
-          socket.once('connect', () => clearTimeout(timer));
-          request.once('close', () => clearTimeout(timer));
-        });
-      }
       if (headersMs > 0) {
         const timer = setTimeout(() => request.destroy(timeoutError(HEADERS_TIMEOUT, `no answer from Ollama within ${headersMs} ms`)), headersMs);
         request.once('response', () => clearTimeout(timer));
@@ -103,6 +95,19 @@ function createTarget(settings: GateSettings): UpstreamTarget {
       for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
     },
     destroy: () => agent.destroy(),
+  };
+}
+
+/** The connect timeout, on each new connection of the agent (a reused one is connected already). */
+function limitConnectTime(agent: http.Agent, ms: number, secure: boolean): void {
+  const connect = agent.createConnection.bind(agent);
+  agent.createConnection = (options, callback) => {
+    const socket = connect(options, callback);
+    if (!socket) return socket;
+    const timer = setTimeout(() => socket.destroy(timeoutError(CONNECT_TIMEOUT, `no connection to Ollama within ${ms} ms`)), ms);
+    socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+    return socket;
   };
 }
 
