@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openStore } from '../electron/cli/conf-store.js';
+import { openStore } from '../electron/cli/open-store.js';
 import { systemClock } from '../electron/core/clock.js';
 import { KeyRing } from '../electron/core/keyring.js';
 import { displayPrefix } from '../electron/core/keys.js';

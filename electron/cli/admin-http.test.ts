@@ -9,7 +9,7 @@ import { HealthMonitor } from '../core/health-monitor.js';
 import { type GateService, createGateService } from '../core/service.js';
 import type { GateStore } from '../core/gate-store.js';
 import { ADMIN_COOKIE, type AdminServer, refuseForeign, rendererFile, startAdminServer } from './admin-http.js';
-import { openStore } from './conf-store.js';
+import { openStore } from './open-store.js';
 
 interface Answer {
   status: number;

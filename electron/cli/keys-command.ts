@@ -3,7 +3,7 @@ import { KeyRing } from '../core/keyring.js';
 import { type KeyRecord, type KeySettings, SCOPES, type Scope } from '../core/keys.js';
 import { parseSeedKeys } from '../core/seed-import.js';
 import { systemClock } from '../core/clock.js';
-import { openStore } from './conf-store.js';
+import { openStore } from './open-store.js';
 
 export interface KeysCommand {
   action: string;

@@ -8,7 +8,7 @@ import type { GateSettings } from '../core/settings.js';
 import { GATE_VERSION } from '../core/version.js';
 import { USAGE_FILE } from '../core/usage.js';
 import { type AdminServer, type AdminService, startAdminServer } from './admin-http.js';
-import { openStore } from './conf-store.js';
+import { openStore } from './open-store.js';
 import { RequestLog } from './request-log.js';
 
 export interface ServeOptions {

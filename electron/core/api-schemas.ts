@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import type { DesktopSettings, GateRequest, MethodName, ProxySettings } from '../shared/contract.js';
 
 /**
@@ -8,105 +8,158 @@ import type { DesktopSettings, GateRequest, MethodName, ProxySettings } from '..
  * or a schema that parses to something other than the method's request type, a compile error.
  */
 
-/** Methods that take nothing accept nothing, an empty object or null (what an HTTP client may send). */
-const noInput = z
-  .union([z.undefined(), z.null(), z.strictObject({})])
-  .transform((): void => undefined);
-
-/** Optional-input methods: absent or null means all defaults. */
-function optionalInput<T extends z.ZodType<object>>(schema: T) {
-  return z.union([z.undefined(), z.null(), schema]).transform((value): z.output<T> | undefined => value ?? undefined);
+/**
+ * `schema` (an object schema), refusing arrays: valibot's objects take an array for an object by
+ * design (its indices are just keys), so `[]` would pass as `{}` wherever every field is optional.
+ */
+export function notArray<TSchema extends v.GenericSchema<unknown, object>>(schema: TSchema) {
+  return v.pipe(
+    v.unknown(),
+    v.check((input) => !Array.isArray(input), 'Invalid type: Expected Object but received Array'),
+    schema,
+  );
 }
 
-const id = z.string().trim().min(1, 'an id is required').max(64);
-const user = z.string().trim().min(1, 'a key needs a user name').max(100, 'at most 100 characters');
-const positiveLimit = (what: string) =>
-  z.number().int(`${what} must be a whole number`).positive(`${what} must be above 0, or empty for no limit`).max(1e12).nullable();
+/** A strict object (an unknown field is an error) that is not an array. */
+function strictObject<const TEntries extends v.ObjectEntries>(entries: TEntries) {
+  return notArray(v.strictObject(entries));
+}
 
-const keyFields = z.strictObject({
+/** Methods that take nothing accept nothing, an empty object or null (what an HTTP client may send). */
+const noInput = v.pipe(v.nullish(strictObject({})), v.transform((): void => undefined));
+
+/** Optional-input methods: absent or null means all defaults. */
+function optionalInput<TSchema extends v.GenericSchema<unknown, object>>(schema: TSchema) {
+  return v.pipe(v.nullish(schema), v.transform((value) => value ?? undefined));
+}
+
+/** a whole number within ±2^53 (`v.integer` alone would take 2^60) */
+const int = (message?: string) => v.pipe(v.number(), v.safeInteger(message));
+
+const id = v.pipe(v.string(), v.trim(), v.minLength(1, 'an id is required'), v.maxLength(64));
+const user = v.pipe(v.string(), v.trim(), v.minLength(1, 'a key needs a user name'), v.maxLength(100, 'at most 100 characters'));
+const positiveLimit = (what: string) =>
+  v.nullable(
+    v.pipe(int(`${what} must be a whole number`), v.gtValue(0, `${what} must be above 0, or empty for no limit`), v.maxValue(1e12)),
+  );
+
+const keyFields = v.strictObject({
   user,
-  name: z.string().trim().max(100, 'at most 100 characters').nullable().transform((n) => (n ? n : null)),
-  scope: z.enum(['inference', 'full']),
-  models: z
-    .array(z.string().trim().min(1, 'a model pattern cannot be empty').max(200).regex(/^[^\s]+$/, 'a model pattern has no spaces'))
-    .max(200)
-    .transform((models) => [...new Set(models)]),
+  name: v.pipe(
+    v.nullable(v.pipe(v.string(), v.trim(), v.maxLength(100, 'at most 100 characters'))),
+    v.transform((n) => (n ? n : null)),
+  ),
+  scope: v.picklist(['inference', 'full']),
+  models: v.pipe(
+    v.array(
+      v.pipe(
+        v.string(),
+        v.trim(),
+        v.minLength(1, 'a model pattern cannot be empty'),
+        v.maxLength(200),
+        v.regex(/^[^\s]+$/, 'a model pattern has no spaces'),
+      ),
+    ),
+    v.maxLength(200),
+    v.transform((models) => [...new Set(models)]),
+  ),
   rpm: positiveLimit('requests per minute'),
   concurrency: positiveLimit('concurrent requests'),
   dailyTokens: positiveLimit('tokens per day'),
-  expiresAt: z.number().int().positive().nullable(),
+  expiresAt: v.nullable(v.pipe(int(), v.gtValue(0))),
 });
 
-const optionalKeyFields = keyFields.partial();
+const optionalKeyFields = v.partial(keyFields).entries;
 
-const port = z.number().int('the port is a whole number').min(0).max(65535, 'ports go up to 65535');
+const port = v.pipe(int('the port is a whole number'), v.minValue(0), v.maxValue(65535, 'ports go up to 65535'));
 
 /** a PEM file's path, or null for the self-signed pair */
-const pemFile = z.string().trim().min(1).max(4096).nullable();
+const pemFile = v.nullable(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(4096)));
+
+const upstreamMessage = "Ollama's URL, such as http://127.0.0.1:11434";
 
 /** The proxy settings' fields, once: strict for what a window sends, lenient for what the store file holds. */
 export const proxySettingsFields = {
-  host: z
-    .string()
-    .trim()
-    .min(1, 'an address to listen on is required')
-    .refine((host) => /^[0-9a-fA-F:.]+$/.test(host) || /^[a-zA-Z0-9.-]+$/.test(host), 'an IP address or host name, such as 0.0.0.0 or 127.0.0.1'),
+  host: v.pipe(
+    v.string(),
+    v.trim(),
+    v.minLength(1, 'an address to listen on is required'),
+    v.check((host) => /^[0-9a-fA-F:.]+$/.test(host) || /^[a-zA-Z0-9.-]+$/.test(host), 'an IP address or host name, such as 0.0.0.0 or 127.0.0.1'),
+  ),
   port,
-  upstream: z.url({ protocol: /^https?$/, error: "Ollama's URL, such as http://127.0.0.1:11434" }),
-  sessionTtlSeconds: z.number().int().min(0, '0 turns IP sessions off').max(30 * 24 * 3600, 'at most 30 days'),
-  corsOrigins: z.array(z.string().trim().min(1).max(300)).max(100),
-  maxInspectBytes: z.number().int().min(1024 * 1024, 'at least 1 MiB').max(1024 * 1024 * 1024),
-  upstreamHeadersTimeoutMs: z.number().int().min(0),
-  upstreamBodyTimeoutMs: z.number().int().min(0),
-  upstreamConnectTimeoutMs: z.number().int().min(1),
-  maxHeaderBytes: z.number().int().min(1024, 'at least 1 KiB').max(1024 * 1024),
-  clientHeadersTimeoutMs: z.number().int().min(100, 'at least 100 ms'),
-  maxBodyBytes: z.number().int().min(0, '0 means no limit'),
-  logRequestBodies: z.boolean(),
-  lockoutMaxFailures: z.number().int().min(0, '0 turns lockout off').max(10_000),
-  lockoutWindowSeconds: z.number().int().min(1).max(24 * 3600),
-  lockoutCooldownSeconds: z.number().int().min(1).max(7 * 24 * 3600),
-  tlsEnabled: z.boolean(),
+  // An http(s) URL written out with its `://`, stored trimmed and without tabs or newlines (the URL
+  // parser skips those, so the stored string is the URL that was checked). The pipe stops at the first
+  // failing check, so a mistake is reported once rather than once per check.
+  upstream: v.config(
+    v.pipe(
+      v.string(upstreamMessage),
+      v.trim(),
+      v.regex(/^https?:\/\//i, upstreamMessage),
+      v.url(upstreamMessage),
+      v.transform((url) => url.replace(/[\t\n\r]/g, '')),
+    ),
+    { abortPipeEarly: true },
+  ),
+  sessionTtlSeconds: v.pipe(int(), v.minValue(0, '0 turns IP sessions off'), v.maxValue(30 * 24 * 3600, 'at most 30 days')),
+  corsOrigins: v.pipe(v.array(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(300))), v.maxLength(100)),
+  maxInspectBytes: v.pipe(int(), v.minValue(1024 * 1024, 'at least 1 MiB'), v.maxValue(1024 * 1024 * 1024)),
+  upstreamHeadersTimeoutMs: v.pipe(int(), v.minValue(0)),
+  upstreamBodyTimeoutMs: v.pipe(int(), v.minValue(0)),
+  upstreamConnectTimeoutMs: v.pipe(int(), v.minValue(1)),
+  maxHeaderBytes: v.pipe(int(), v.minValue(1024, 'at least 1 KiB'), v.maxValue(1024 * 1024)),
+  clientHeadersTimeoutMs: v.pipe(int(), v.minValue(100, 'at least 100 ms')),
+  maxBodyBytes: v.pipe(int(), v.minValue(0, '0 means no limit')),
+  logRequestBodies: v.boolean(),
+  lockoutMaxFailures: v.pipe(int(), v.minValue(0, '0 turns lockout off'), v.maxValue(10_000)),
+  lockoutWindowSeconds: v.pipe(int(), v.minValue(1), v.maxValue(24 * 3600)),
+  lockoutCooldownSeconds: v.pipe(int(), v.minValue(1), v.maxValue(7 * 24 * 3600)),
+  tlsEnabled: v.boolean(),
   tlsPort: port,
   tlsCertFile: pemFile,
   tlsKeyFile: pemFile,
 };
 
-export const proxySettingsSchema = z.strictObject(proxySettingsFields) satisfies z.ZodType<ProxySettings>;
+const proxySettings = v.strictObject(proxySettingsFields) satisfies v.GenericSchema<unknown, ProxySettings>;
 
-const desktopSettings = z.strictObject({
-  startOnLaunch: z.boolean(),
-  launchAtLogin: z.boolean(),
-  showInDock: z.boolean(),
-  language: z.enum(['system', 'en', 'zh-CN']),
-}) satisfies z.ZodType<DesktopSettings>;
+const desktopSettings = v.strictObject({
+  startOnLaunch: v.boolean(),
+  launchAtLogin: v.boolean(),
+  showInDock: v.boolean(),
+  language: v.picklist(['system', 'en', 'zh-CN']),
+}) satisfies v.GenericSchema<unknown, DesktopSettings>;
 
 /** YYYY-MM-DD */
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD');
+const day = v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD'));
 
 export const methodSchemas = {
   'keys.list': noInput,
-  'keys.create': optionalKeyFields.extend({ user, enabled: z.boolean().optional() }),
-  'keys.update': optionalKeyFields.extend({ id }),
-  'keys.setEnabled': z.strictObject({ id, enabled: z.boolean() }),
-  'keys.rotate': z.strictObject({ id }),
-  'keys.remove': z.strictObject({ id }),
+  'keys.create': strictObject({ ...optionalKeyFields, user, enabled: v.optional(v.boolean()) }),
+  'keys.update': strictObject({ ...optionalKeyFields, id }),
+  'keys.setEnabled': strictObject({ id, enabled: v.boolean() }),
+  'keys.rotate': strictObject({ id }),
+  'keys.remove': strictObject({ id }),
   'sessions.list': noInput,
-  'sessions.revoke': z.strictObject({ ip: z.string().trim().min(1).max(64) }),
-  'usage.query': optionalInput(z.strictObject({ since: day.optional(), keyId: id.optional() })),
+  'sessions.revoke': strictObject({ ip: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64)) }),
+  'usage.query': optionalInput(strictObject({ since: v.optional(day), keyId: v.optional(id) })),
   'logs.recent': optionalInput(
-    z.strictObject({ limit: z.number().int().min(1).max(100_000).optional(), after: z.number().int().min(0).optional() }),
+    strictObject({
+      limit: v.optional(v.pipe(int(), v.minValue(1), v.maxValue(100_000))),
+      after: v.optional(v.pipe(int(), v.minValue(0))),
+    }),
   ),
   'health.get': noInput,
   'health.check': noInput,
   'proxy.status': noInput,
   'proxy.start': noInput,
   'proxy.stop': noInput,
-  'proxy.test': optionalInput(z.strictObject({ key: z.string().min(1).max(500).optional() })),
+  'proxy.test': optionalInput(strictObject({ key: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(500))) })),
   'settings.get': noInput,
-  'settings.update': z.strictObject({ proxy: proxySettingsSchema.partial().optional(), desktop: desktopSettings.partial().optional() }),
+  'settings.update': strictObject({
+    proxy: v.optional(notArray(v.partial(proxySettings))),
+    desktop: v.optional(notArray(v.partial(desktopSettings))),
+  }),
   'network.addresses': noInput,
   'app.info': noInput,
-} satisfies { [M in MethodName]: z.ZodType<GateRequest<M>> };
+} satisfies { [M in MethodName]: v.GenericSchema<unknown, GateRequest<M>> };
 
 export type MethodSchemas = typeof methodSchemas;

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, 
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { openStore } from '../cli/conf-store.js';
+import { openStore } from '../cli/open-store.js';
 import { systemClock } from './clock.js';
 import { GateStore, type JsonDocument, STORE_NAME, StoreError, defaultDataDir } from './gate-store.js';
 import { KeyRing } from './keyring.js';

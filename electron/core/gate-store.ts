@@ -1,14 +1,14 @@
 import { accessSync, constants, existsSync, unwatchFile, watchFile } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { proxySettingsFields } from './api-schemas.js';
+import * as v from 'valibot';
+import { notArray, proxySettingsFields } from './api-schemas.js';
 import type { KeyRecord, KeyStore } from './keys.js';
 import { DEFAULT_SETTINGS, type GateSettings, type SettingsProvider } from './settings.js';
 
 /**
- * The JSON document both hosts persist: `conf` in the CLI, `electron-store` (built on conf, same
- * file format) in the desktop app. Anything with this shape can back a GateStore.
+ * The JSON document both hosts persist: a JsonFile in the CLI, `electron-store` in the desktop
+ * app, the same file in the same format. Anything with this shape can back a GateStore.
  */
 export interface JsonDocument {
   readonly path: string;
@@ -19,10 +19,10 @@ export interface JsonDocument {
 export const STORE_NAME = 'gate';
 
 /**
- * How both hosts open the store file (conf in the CLI, electron-store in the app): the same file,
- * handled the same way. Key hashes and settings are nobody else's business on a shared machine; a
- * broken file is an error, never silently replaced; and a JSON array or null is not taken for an
- * empty store (conf would, and its next write would lose the file).
+ * How the app opens the store file with electron-store, handled as the CLI's JsonFile handles it.
+ * Key hashes and settings are nobody else's business on a shared machine; a broken file is an
+ * error, never silently replaced; and a JSON array or null is not taken for an empty store
+ * (electron-store would, and its next write would lose the file).
  */
 export const STORE_FILE_OPTIONS = {
   configFileMode: 0o600,
@@ -37,36 +37,45 @@ export function parseStoreDocument(text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-const keyRecordSchema = z.object({
-  id: z.string().min(1),
-  user: z.string().min(1),
-  name: z.string().nullable().default(null),
-  scope: z.enum(['inference', 'full']),
-  models: z.array(z.string()).default([]),
-  rpm: z.number().int().positive().nullable().default(null),
-  concurrency: z.number().int().positive().nullable().default(null),
-  dailyTokens: z.number().int().positive().nullable().default(null),
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
-  prefix: z.string(),
-  createdAt: z.number(),
-  enabled: z.boolean(),
-  expiresAt: z.number().nullable(),
-  lastUsedAt: z.number().nullable(),
-  lastUsedIp: z.string().nullable(),
+/** a number other than ±Infinity, which `v.number()` alone takes (JSON's `1e999` parses to it) */
+const finite = v.pipe(v.number(), v.finite());
+/** a whole number above 0 and within ±2^53 (`v.integer` alone would take 2^60) */
+const positiveInt = v.pipe(v.number(), v.safeInteger(), v.gtValue(0));
+
+/** A stored key. Fields added after the first release default to "none"; unknown fields are dropped. */
+const keyRecordSchema = v.object({
+  id: v.pipe(v.string(), v.minLength(1)),
+  user: v.pipe(v.string(), v.minLength(1)),
+  name: v.optional(v.nullable(v.string()), null),
+  scope: v.picklist(['inference', 'full']),
+  models: v.optional(v.array(v.string()), []),
+  rpm: v.optional(v.nullable(positiveInt), null),
+  concurrency: v.optional(v.nullable(positiveInt), null),
+  dailyTokens: v.optional(v.nullable(positiveInt), null),
+  hash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  prefix: v.string(),
+  createdAt: finite,
+  enabled: v.boolean(),
+  expiresAt: v.nullable(finite),
+  lastUsedAt: v.nullable(finite),
+  lastUsedIp: v.nullable(v.string()),
 });
+
+const keysSchema = v.array(keyRecordSchema);
 
 /**
  * Stored settings: the same fields and checks as the API's, each optional (defaults fill the rest),
  * and unknown fields (from a newer version) passed over rather than refused.
  */
-export const settingsSchema = z.object(proxySettingsFields).partial();
+export const settingsSchema = notArray(v.partial(v.object(proxySettingsFields)));
 
-const documentSchema = z.object({
-  keys: z.array(keyRecordSchema).default([]),
-  settings: settingsSchema.default({}),
+// A missing section is empty: `v.optional(schema, default)` puts the default in its place.
+const documentSchema = v.object({
+  keys: v.optional(keysSchema, []),
+  settings: v.optional(settingsSchema, {}),
 });
 
-type Document = z.infer<typeof documentSchema>;
+type Document = v.InferOutput<typeof documentSchema>;
 
 /** The store file could not be used; the message says which file and why, and the file is left as it was. */
 export class StoreError extends Error {
@@ -131,7 +140,7 @@ export class GateStore implements KeyStore, SettingsProvider {
   }
 
   updateSettings(patch: Partial<GateSettings>): GateSettings {
-    const next = settingsSchema.parse({ ...this.read().settings, ...patch });
+    const next = v.parse(settingsSchema, { ...this.read().settings, ...patch });
     this.document.set('settings', next);
     this.refresh();
     return this.settings;
@@ -175,10 +184,10 @@ export class GateStore implements KeyStore, SettingsProvider {
 
   private writeKeys(keys: KeyRecord[]): void {
     // Checked before writing, so a bad record never reaches the file.
-    const valid = z.array(keyRecordSchema).safeParse(keys);
-    if (!valid.success) throw new StoreError(`refusing to write an invalid key: ${valid.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const valid = v.safeParse(keysSchema, keys);
+    if (!valid.success) throw new StoreError(`refusing to write an invalid key: ${valid.issues.map((i) => `${v.getDotPath(i) ?? ''}: ${i.message}`).join('; ')}`);
     try {
-      // conf replaces the file by renaming a new one over it, which a read-only file would not stop.
+      // Both hosts replace the file by renaming a new one over it, which a read-only file would not stop.
       if (existsSync(this.document.path)) accessSync(this.document.path, constants.W_OK);
       this.document.set('keys', keys);
     } catch (error) {
@@ -194,12 +203,12 @@ export class GateStore implements KeyStore, SettingsProvider {
     } catch (error) {
       throw unreadableStore(this.document.path, error);
     }
-    const parsed = documentSchema.safeParse(raw);
+    const parsed = v.safeParse(documentSchema, raw);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      const problems = parsed.issues.map((i) => `${v.getDotPath(i) || '(root)'}: ${i.message}`).join('; ');
       throw new StoreError(`the store file ${this.document.path} is not valid (${problems}). It was left untouched; fix it or move it away`);
     }
-    return parsed.data;
+    return parsed.output;
   }
 
   private mergeSettings(): GateSettings {

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { z } from 'zod';
+import * as v from 'valibot';
 import type { HealthView, InstalledModel, LoadedModel } from '../shared/contract.js';
 import { findExposure, probeFailure } from './health.js';
 import { getText } from './http-get.js';
@@ -168,41 +168,52 @@ export class HealthMonitor {
 
 const DOWN: HealthProbe = { reachable: false, version: null, latencyMs: null, error: null, models: [], loaded: [] };
 
-const versionSchema = z.object({ version: z.string() });
+const versionSchema = v.object({ version: v.string() });
 
-const details = z
-  .object({
-    family: z.string().nullish().catch(null),
-    parameter_size: z.string().nullish().catch(null),
-    quantization_level: z.string().nullish().catch(null),
-  })
-  .nullish()
-  .catch(null);
+// What Ollama says about its models is shown, not trusted: a field of the wrong type falls back
+// (`v.fallback`) to "unknown" rather than losing the model, and a malformed list to no models.
+/** a string, or null when missing or not a string */
+const optionalText = v.fallback(v.nullish(v.string()), null);
+/** a size in bytes, or 0 when missing or not a finite number (`v.number()` alone takes JSON's `1e999`) */
+const bytes = v.fallback(v.pipe(v.number(), v.finite()), 0);
 
-const tagsSchema = z.object({
-  models: z
-    .array(
-      z.object({
-        name: z.string(),
-        size: z.number().catch(0),
-        modified_at: z.string().nullish().catch(null),
+const details = v.fallback(
+  v.nullish(
+    v.object({
+      family: optionalText,
+      parameter_size: optionalText,
+      quantization_level: optionalText,
+    }),
+  ),
+  null,
+);
+
+const tagsSchema = v.object({
+  models: v.fallback(
+    v.array(
+      v.object({
+        name: v.string(),
+        size: bytes,
+        modified_at: optionalText,
         details,
       }),
-    )
-    .catch([]),
+    ),
+    [],
+  ),
 });
 
-const psSchema = z.object({
-  models: z
-    .array(
-      z.object({
-        name: z.string(),
-        size: z.number().catch(0),
-        size_vram: z.number().catch(0),
-        expires_at: z.string().nullish().catch(null),
+const psSchema = v.object({
+  models: v.fallback(
+    v.array(
+      v.object({
+        name: v.string(),
+        size: bytes,
+        size_vram: bytes,
+        expires_at: optionalText,
       }),
-    )
-    .catch([]),
+    ),
+    [],
+  ),
 });
 
 /** Keep-alive connections for the probes, one agent per scheme. */
@@ -233,14 +244,14 @@ export async function probeOllama(agents: ProbeAgents, upstream: string, timeout
 
   const [version, tags, ps] = await Promise.allSettled([get('/api/version'), get('/api/tags'), get('/api/ps')]);
   if (version.status === 'rejected') return { ...DOWN, error: probeFailure(version.reason, upstream, timeoutMs) };
-  const parsedVersion = versionSchema.safeParse(version.value.json);
+  const parsedVersion = v.safeParse(versionSchema, version.value.json);
   if (version.value.status !== 200 || !parsedVersion.success) {
     const what = version.value.status !== 200 ? `answered ${version.value.status}` : 'gave no version';
     return { ...DOWN, latencyMs: version.value.ms, error: `${upstream} ${what} to /api/version: is it Ollama?` };
   }
   return {
     reachable: true,
-    version: parsedVersion.data.version,
+    version: parsedVersion.output.version,
     latencyMs: version.value.ms,
     error: null,
     models: tags.status === 'fulfilled' && tags.value.status === 200 ? installedModels(tags.value.json) : [],
@@ -249,9 +260,9 @@ export async function probeOllama(agents: ProbeAgents, upstream: string, timeout
 }
 
 function installedModels(json: unknown): InstalledModel[] {
-  const parsed = tagsSchema.safeParse(json);
+  const parsed = v.safeParse(tagsSchema, json);
   if (!parsed.success) return [];
-  return parsed.data.models
+  return parsed.output.models
     .map((m) => ({
       name: m.name,
       size: m.size,
@@ -260,13 +271,21 @@ function installedModels(json: unknown): InstalledModel[] {
       quantization: m.details?.quantization_level ?? null,
       modifiedAt: m.modified_at ?? null,
     }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort(byName);
 }
 
 function loadedModels(json: unknown): LoadedModel[] {
-  const parsed = psSchema.safeParse(json);
+  const parsed = v.safeParse(psSchema, json);
   if (!parsed.success) return [];
-  return parsed.data.models
+  return parsed.output.models
     .map((m) => ({ name: m.name, size: m.size, sizeVram: m.size_vram, expiresAt: m.expires_at ?? null }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort(byName);
+}
+
+/**
+ * Model names are ASCII tags: code-unit order sorts them as well as a collator would, without
+ * loading ICU's collation data (about 3 MB of RSS) into a gate that probes every few seconds.
+ */
+function byName(a: { name: string }, b: { name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash, randomBytes, randomUUID } from 'node:crypto';
 import type { KeyFields, Scope } from '../shared/contract.js';
 
 /** What a key may reach: `inference` runs models, `full` may also change them (pull, push, create, delete…). */
@@ -39,7 +39,8 @@ export function generateSecret(): string {
 }
 
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  // one-shot: a third of createHash's cost, on every request that presents a key
+  return hash('sha256', secret, 'hex');
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeOllama, startFakeOllama } from '../../test/support/fake-ollama.js';
-import { openStore } from '../cli/conf-store.js';
+import { openStore } from '../cli/open-store.js';
 import type { DesktopSettings, EventName, GateEvents, GateResult, LogEntry } from '../shared/contract.js';
 import type { GateStore } from './gate-store.js';
 import { createGateway } from './gateway.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import type {
   AppInfo,
   DesktopSettings,
@@ -19,7 +19,7 @@ import type {
   ProxyTestResult,
   SettingsView,
 } from '../shared/contract.js';
-import { methodSchemas, proxySettingsSchema } from './api-schemas.js';
+import { methodSchemas, proxySettingsFields } from './api-schemas.js';
 import { type Clock, systemClock } from './clock.js';
 import type { RequestLogEntry } from './events.js';
 import { StoreError } from './gate-store.js';
@@ -168,7 +168,7 @@ export function createGateService(deps: GateServiceDeps): GateService {
   const settingsView = (): SettingsView => {
     const proxy: ProxySettings = { ...store.current() };
     const stored: GateSettings = { ...DEFAULT_SETTINGS, ...store.storedSettings() };
-    const overridden = (Object.keys(proxySettingsSchema.shape) as Array<keyof ProxySettings>).filter(
+    const overridden = (Object.keys(proxySettingsFields) as Array<keyof ProxySettings>).filter(
       (field) => JSON.stringify(proxy[field]) !== JSON.stringify(stored[field]),
     );
     return { proxy, desktop: deps.desktop?.get() ?? null, overridden, storePath: store.path };
@@ -365,10 +365,10 @@ export function createGateService(deps: GateServiceDeps): GateService {
   const call = async (method: string, input?: unknown): Promise<GateResult<unknown>> => {
     if (!Object.hasOwn(methodSchemas, method)) return { ok: false, error: { code: 'unknown_method', message: `no method "${method}"` } };
     const name = method as MethodName;
-    const parsed = (methodSchemas[name] as z.ZodType).safeParse(input);
-    if (!parsed.success) return { ok: false, error: invalidInput(parsed.error) };
+    const parsed = v.safeParse(methodSchemas[name] as v.GenericSchema, input);
+    if (!parsed.success) return { ok: false, error: invalidInput(parsed.issues) };
     try {
-      const value = await (handlers[name] as (request: unknown) => Promise<unknown>)(parsed.data);
+      const value = await (handlers[name] as (request: unknown) => Promise<unknown>)(parsed.output);
       return { ok: true, value };
     } catch (error) {
       return { ok: false, error: toApiError(error) };
@@ -430,8 +430,8 @@ function describeTestAnswer(path: string, status: number, text: string): string 
   return text.slice(0, 300);
 }
 
-function invalidInput(error: z.ZodError): GateApiError {
-  const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+function invalidInput(problems: readonly v.BaseIssue<unknown>[]): GateApiError {
+  const issues = problems.map((issue) => ({ path: v.getDotPath(issue) ?? '', message: issue.message }));
   const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
   return { code: 'invalid_input', message: message || 'invalid input', issues };
 }
@@ -439,7 +439,7 @@ function invalidInput(error: z.ZodError): GateApiError {
 /** Every failure, as the contract's error: the code says what kind, the message says it in words. */
 export function toApiError(error: unknown): GateApiError {
   if (error instanceof GateApiFailure) return { code: error.code, message: error.message, ...(error.issues ? { issues: error.issues } : {}) };
-  if (error instanceof z.ZodError) return invalidInput(error);
+  if (error instanceof v.ValiError) return invalidInput(error.issues);
   if (error instanceof StoreError) return { code: 'store_error', message: error.message };
   return { code: 'internal', message: error instanceof Error ? error.message : String(error) };
 }

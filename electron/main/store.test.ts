@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Conf from 'conf';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { openStore } from '../cli/conf-store.js';
+import { openStore } from '../cli/open-store.js';
 import { GateStore, STORE_NAME, StoreError } from '../core/gate-store.js';
 import { DEFAULT_SETTINGS } from '../core/settings.js';
 import { DESKTOP_DEFAULTS, DesktopSettingsStore, openAppStore, storeOptions } from './store.js';

@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import type Conf from 'conf';
 import type { Options } from 'conf';
 import ElectronStore from 'electron-store';
-import { z } from 'zod';
+import * as v from 'valibot';
+import { notArray } from '../core/api-schemas.js';
 import { GateStore, STORE_FILE_OPTIONS, STORE_NAME, parseStoreDocument, unreadableStore } from '../core/gate-store.js';
 import type { DesktopSettings } from '../shared/contract.js';
 
 /**
  * The desktop app's store: the same `gate.json` in the same folder (Electron's userData) that the
- * CLI opens with plain `conf`, so both share keys and settings. electron-store adds what only the
+ * CLI opens as a JsonFile, so both share keys and settings. electron-store adds what only the
  * app needs: defaults written on first run, versioned migrations, and a `desktop` section the CLI
  * ignores.
  */
@@ -28,12 +29,15 @@ export const DESKTOP_DEFAULTS: DesktopSettings = {
  * A stored desktop section, field by field: a value that is missing or wrong (a hand edit) falls
  * back to its default instead of making the whole file unreadable.
  */
-const desktopSchema = z.object({
-  startOnLaunch: z.boolean().catch(DESKTOP_DEFAULTS.startOnLaunch),
-  launchAtLogin: z.boolean().catch(DESKTOP_DEFAULTS.launchAtLogin),
-  showInDock: z.boolean().catch(DESKTOP_DEFAULTS.showInDock),
-  language: z.enum(['system', 'en', 'zh-CN']).catch(DESKTOP_DEFAULTS.language),
-});
+const desktopSchema = notArray(
+  v.object({
+    // `v.fallback`: a missing or wrong value becomes its default
+    startOnLaunch: v.fallback(v.boolean(), DESKTOP_DEFAULTS.startOnLaunch),
+    launchAtLogin: v.fallback(v.boolean(), DESKTOP_DEFAULTS.launchAtLogin),
+    showInDock: v.fallback(v.boolean(), DESKTOP_DEFAULTS.showInDock),
+    language: v.fallback(v.picklist(['system', 'en', 'zh-CN']), DESKTOP_DEFAULTS.language),
+  }),
+);
 
 /**
  * One migration per app version that changed the file, run once, in order, by conf (it records the
@@ -80,7 +84,7 @@ export function storeOptions(): StoreOptions {
     },
     defaults: { keys: [], settings: {}, desktop: { ...DESKTOP_DEFAULTS } },
     migrations: STORE_MIGRATIONS,
-    // The same file handling as the CLI's conf.
+    // The same file handling as the CLI's JsonFile.
     ...STORE_FILE_OPTIONS,
   };
 }
@@ -107,7 +111,7 @@ export class DesktopSettingsStore {
   constructor(private readonly document: Pick<Conf<StoreDocument>, 'store' | 'set'>) {}
 
   get(): DesktopSettings {
-    return desktopSchema.parse(this.document.store.desktop ?? {});
+    return v.parse(desktopSchema, this.document.store.desktop ?? {});
   }
 
   update(patch: Partial<DesktopSettings>): DesktopSettings {

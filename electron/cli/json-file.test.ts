@@ -1,0 +1,61 @@
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Conf from 'conf';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { STORE_FILE_OPTIONS } from '../core/gate-store.js';
+import { JsonFile } from './json-file.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ollama-gate-json-file-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('JsonFile', () => {
+  it('reads a missing file as empty and creates it, and its folder, on the first write', () => {
+    const file = new JsonFile(join(dir, 'nested', 'gate.json'));
+    expect(file.store).toEqual({});
+    file.set('keys', []);
+    expect(JSON.parse(readFileSync(file.path, 'utf8'))).toEqual({ keys: [] });
+    expect(statSync(file.path).mode & 0o777).toBe(0o600);
+  });
+
+  it('writes byte for byte what electron-store (conf) writes, so either host can own the file', () => {
+    const document = { keys: [{ id: 'k1', models: ['llama3.2'] }], settings: { port: 8000, corsOrigins: [] } };
+    const ours = new JsonFile(join(dir, 'ours.json'));
+    ours.set('keys', document.keys);
+    ours.set('settings', document.settings);
+    const conf = new Conf<Record<string, unknown>>({ cwd: dir, configName: 'theirs', ...STORE_FILE_OPTIONS });
+    conf.set('keys', document.keys);
+    conf.set('settings', document.settings);
+    expect(readFileSync(ours.path, 'utf8')).toBe(readFileSync(conf.path, 'utf8'));
+  });
+
+  it("sees another writer's change on the next read and keeps its other sections when writing one", () => {
+    const path = join(dir, 'gate.json');
+    const file = new JsonFile(path);
+    file.set('keys', [{ id: 'a' }]);
+    writeFileSync(path, JSON.stringify({ keys: [{ id: 'b' }], desktop: { language: 'en' } }));
+    expect(file.store).toEqual({ keys: [{ id: 'b' }], desktop: { language: 'en' } });
+    file.set('settings', { port: 9000 });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ keys: [{ id: 'b' }], desktop: { language: 'en' }, settings: { port: 9000 } });
+  });
+
+  it('refuses a file that is not a JSON object, and a failed write leaves the old file and no temporary one', () => {
+    const path = join(dir, 'gate.json');
+    writeFileSync(path, '[1, 2]');
+    expect(() => new JsonFile(path).store).toThrow(/not a JSON object/);
+    writeFileSync(path, '{"keys": [');
+    expect(() => new JsonFile(path).store).toThrow(SyntaxError);
+
+    // The file's place is taken by a folder: the rename fails after the temporary file was written.
+    const blocked = join(dir, 'blocked.json');
+    mkdirSync(join(blocked, 'inside'), { recursive: true });
+    const file = new JsonFile(blocked);
+    Object.defineProperty(file, 'store', { get: () => ({}) });
+    expect(() => file.set('keys', [])).toThrow();
+    expect(readdirSync(dir).sort()).toEqual(['blocked.json', 'gate.json']);
+    expect(readFileSync(path, 'utf8')).toBe('{"keys": [');
+  });
+});
