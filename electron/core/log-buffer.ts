@@ -3,9 +3,13 @@
  * the window at a pace it can render whatever the gate is doing.
  */
 
-/** A bounded ring: the newest `capacity` items, each numbered in arrival order (`seq`, from 1). */
-export class RecentBuffer<T> {
-  private readonly items: Array<T & { seq: number }> = [];
+/**
+ * A bounded ring: the newest `capacity` items, each numbered in arrival order (`seq`, from 1).
+ * Items are kept as given and copied with their number only when read: on a busy gate many more
+ * are pushed than anyone reads.
+ */
+export class RecentBuffer<T extends object> {
+  private readonly items: Array<{ item: T; seq: number }> = [];
   private start = 0;
   private lastSeq = 0;
 
@@ -13,22 +17,23 @@ export class RecentBuffer<T> {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
   }
 
-  /** Numbers and stores an item, dropping the oldest when full; returns the numbered copy. */
-  push(item: T): T & { seq: number } {
-    const entry = { ...item, seq: ++this.lastSeq };
+  /** Numbers and stores an item, dropping the oldest when full; returns its number. */
+  push(item: T): number {
+    const entry = { item, seq: ++this.lastSeq };
     if (this.items.length < this.capacity) this.items.push(entry);
     else {
       this.items[this.start] = entry;
       this.start = (this.start + 1) % this.capacity;
     }
-    return entry;
+    return entry.seq;
   }
 
   /** Oldest first: the last `limit` items, only those numbered above `after` when given. */
   recent({ limit = this.capacity, after = 0 }: { limit?: number; after?: number } = {}): Array<T & { seq: number }> {
     const ordered = [...this.items.slice(this.start), ...this.items.slice(0, this.start)];
     const newer = after > 0 ? ordered.filter((entry) => entry.seq > after) : ordered;
-    return limit >= newer.length ? newer : newer.slice(newer.length - limit);
+    const wanted = limit >= newer.length ? newer : newer.slice(newer.length - limit);
+    return wanted.map(({ item, seq }) => ({ ...item, seq }));
   }
 
   get size(): number {

@@ -405,8 +405,9 @@ function readPrefix(req: IncomingMessage, limit: number, exchange: Exchange): Pr
       resolve({ chunks, complete: true });
     });
     req.on('error', fail);
-    // Closed without an end (and without an error): the client went away mid-body.
-    req.on('close', () => fail(new Error('the client closed the connection while sending its body')));
+    // Closed without an end (and without an error): the client went away mid-body. Every request
+    // closes once it is over, so the Error (and its stack) is made only when it is one.
+    req.on('close', () => settled || fail(new Error('the client closed the connection while sending its body')));
   });
 }
 

@@ -347,7 +347,9 @@ export function createGateService(deps: GateServiceDeps): GateService {
   // next poll, so the window's loaded-models list follows use (at most every MODEL_RECHECK_MS).
   let lastModelCheck = Number.NEGATIVE_INFINITY;
   const onRequest = (entry: RequestLogEntry) => {
-    batcher.push(history.push(entry));
+    const seq = history.push(entry);
+    // Live log lines go only to someone listening (a window, a web admin page); a later one reads the history.
+    if (emitter.listening('logs')) batcher.push({ ...entry, seq });
     if (entry.model && entry.decision === 'allowed' && clock.now() - lastModelCheck >= MODEL_RECHECK_MS) {
       lastModelCheck = clock.now();
       void health.check();
@@ -453,6 +455,10 @@ class Emitter<Events extends object> {
     if (!set) this.listeners.set(event, (set = new Set()));
     set.add(listener);
     return () => set.delete(listener);
+  }
+
+  listening(event: keyof Events): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
   }
 
   emit<K extends keyof Events>(event: K, payload: Events[K]): void {
