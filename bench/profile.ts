@@ -19,7 +19,7 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-export type Category = 'gate' | 'undici' | 'node' | 'gc' | 'v8' | 'idle' | string;
+export type Category = 'gate' | 'node' | 'gc' | 'v8' | 'idle' | string;
 
 export interface FunctionCost {
   name: string;
@@ -129,13 +129,10 @@ export function formatProfile(summary: ProfileSummary, top = 12): string {
     "Top inclusive time, the gate's own code (dist/):",
     ...topBy((c) => c.category === 'gate', 'totalMs'),
     '',
-    'Top self time, undici:',
-    ...topBy((c) => c.category === 'undici', 'selfMs'),
-    '',
     'Top self time, node internals (node:*):',
     ...topBy((c) => c.category === 'node', 'selfMs'),
     '',
     'Top self time, other packages:',
-    ...topBy((c) => !['gate', 'undici', 'node', 'gc', 'v8', 'native', 'other'].includes(c.category), 'selfMs', 8),
+    ...topBy((c) => !['gate', 'node', 'gc', 'v8', 'native', 'other'].includes(c.category), 'selfMs', 8),
   ].join('\n');
 }

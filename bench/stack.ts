@@ -7,7 +7,7 @@ import { Children, freePort, waitForHttp } from './processes.js';
 import type { Endpoint, HttpLoadResult, StreamResult, Task, TaskResult, UpstreamAddresses, WorkerReply, WorkerRequest } from './protocol.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = join(ROOT, 'dist/cli/index.js');
+export const CLI = join(ROOT, 'dist/cli/ollama-gate.js');
 export const HOST = '127.0.0.1';
 
 /** The load generator process, one task at a time over IPC. */

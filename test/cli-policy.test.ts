@@ -1,5 +1,5 @@
 /**
- * The built CLI's key policy, usage and HTTPS commands, run as a user would: `node dist/cli/index.js`
+ * The built CLI's key policy, usage and HTTPS commands, run as a user would: `node dist/cli/ollama-gate.js`
  * against a temp data dir, and `serve` as its own process in front of the fake Ollama.
  * dist is built by `npx tsc -p tsconfig.build.json` before the tests run (see `npm test`).
  */
@@ -14,7 +14,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeOllama } from './support/fake-ollama.js';
 import type { UsageRow } from '../electron/shared/contract.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'index.js');
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'ollama-gate.js');
 /** Tests talk to loopback only: no looking for Ollama on this machine's LAN addresses. */
 const ENV = { ...process.env, OLLAMA_GATE_LAN_CHECK: '0', OLLAMA_GATE_DATA_DIR: undefined, NO_COLOR: '1' };
 const DAY = 86_400_000;

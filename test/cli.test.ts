@@ -1,5 +1,5 @@
 /**
- * The built CLI (`node dist/cli/index.js`), run as a user would, against a temp data dir.
+ * The built CLI (`node dist/cli/ollama-gate.js`), run as a user would, against a temp data dir.
  * dist is built by `npx tsc -p tsconfig.build.json` before the tests run (see `npm test`).
  */
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { KeyRing } from '../electron/core/keyring.js';
 import { displayPrefix } from '../electron/core/keys.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist', 'cli', 'index.js');
+const CLI = join(ROOT, 'dist', 'cli', 'ollama-gate.js');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 interface Run {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeOllama, startFakeOllama } from './support/fake-ollama.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'index.js');
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'ollama-gate.js');
 /** Tests talk to loopback only: no looking for Ollama on this machine's LAN addresses. */
 const ENV = { ...process.env, OLLAMA_GATE_LAN_CHECK: '0' };
 

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { KEY_HEADERS } from './credentials.js';
 
-/** Per-connection headers (RFC 9110 §7.6.1) that a proxy must not pass on; undici refuses several. */
+/** Per-connection headers (RFC 9110 §7.6.1) that a proxy must not pass on. */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -14,13 +14,13 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /**
- * Headers for the upstream request, as a flat `[name, value, …]` list (what undici reads fastest):
- * no key-bearing header, no hop-by-hop header (nor any the client named in `Connection`), no `Host`
- * (undici sets Ollama's own, which a loopback Ollama requires) and no `Origin` (Ollama answers a
- * foreign Origin with 403; the gate does CORS itself) and no `Cookie` (a browser sends the web
- * admin's cookie to every port of the host, and Ollama forwards headers to ollama.com for cloud
- * models). With `bodyLength`, the gate sends a body it
- * has read (and may have rewritten): the client's `content-length` is replaced by that length.
+ * Headers for the upstream request, as a flat `[name, value, …]` list (Node writes it as is): no
+ * key-bearing header, no hop-by-hop header (nor any the client named in `Connection`), no `Host`
+ * (the upstream target sets Ollama's own, which a loopback Ollama requires), no `Origin` (Ollama
+ * answers a foreign Origin with 403; the gate does CORS itself) and no `Cookie` (a browser sends
+ * the web admin's cookie to every port of the host, and Ollama forwards headers to ollama.com for
+ * cloud models). With `bodyLength`, the gate sends a body it has read (and may have rewritten):
+ * the client's `content-length` is replaced by that length.
  */
 export function upstreamRequestHeaders(headers: IncomingHttpHeaders, bodyLength?: number): string[] {
   const named = connectionTokens(headers.connection);
