@@ -81,8 +81,9 @@ interface Target {
   name: TargetName;
   chat: Endpoint;
   stream: Endpoint;
-  /** the proxy's processes (none for direct), for RSS and CPU */
-  pids: () => number[];
+  /** the proxy's processes serving `chat` and `stream` (none for direct), for RSS and CPU */
+  chatPids: () => number[];
+  streamPids: () => number[];
 }
 
 function endpointOf(url: string, key: string): Endpoint {
@@ -131,6 +132,10 @@ interface ChatTotals {
   seconds: number;
   failures: number;
   latencies: number[];
+  /** the proxy's CPU seconds (user + system) over warm-up and measurement */
+  cpuSeconds: number;
+  /** answers in warm-up and measurement, estimated: the measured rate over both */
+  answers: number;
 }
 
 interface StreamTotals {
@@ -230,8 +235,9 @@ async function measureChat(bench: Bench): Promise<void> {
     for (const connections of plan.chat.connections) {
       for (const t of rotate(bench.targets, round)) {
         const label = `chat   round ${round + 1}/${plan.rounds}  c=${String(connections).padEnd(3)} ${t.name.padEnd(7)}`;
-        const { value: r, others } = await measure(bench, label, () =>
-          bench.worker.run({
+        const { value: { result: r, cpu }, others } = await measure(bench, label, async () => {
+          const cpuBefore = sumCpu(t.chatPids());
+          const result = await bench.worker.run({
             kind: 'http',
             endpoint: t.chat,
             path: '/api/chat',
@@ -239,10 +245,13 @@ async function measureChat(bench: Bench): Promise<void> {
             connections,
             warmupSeconds: plan.chat.warmupSeconds,
             seconds: plan.chat.seconds,
-          }),
-        );
+          });
+          return { result, cpu: sumCpu(t.chatPids()) - cpuBefore };
+        });
         const key = `${t.name}|${connections}`;
-        const totals = results.chat.get(key) ?? { rounds: [], ok: 0, seconds: 0, failures: 0, latencies: [] };
+        const totals = results.chat.get(key) ?? { rounds: [], ok: 0, seconds: 0, failures: 0, latencies: [], cpuSeconds: 0, answers: 0 };
+        totals.cpuSeconds += cpu;
+        totals.answers += (r.ok / r.seconds) * (plan.chat.warmupSeconds + r.seconds);
         totals.rounds.push(r.ok / r.seconds);
         totals.ok += r.ok;
         totals.seconds += r.seconds;
@@ -268,7 +277,7 @@ async function measureStreams(bench: Bench, kind: 'delay' | 'hold'): Promise<voi
   for (let round = 0; round < rounds; round++) {
     for (const t of rotate(bench.targets, round)) {
       const label = `${kind.padEnd(6)} round ${round + 1}/${rounds}  x${String(shape.streams).padEnd(5)} ${t.name.padEnd(7)}`;
-      const pids = t.pids();
+      const pids = t.streamPids();
       const { value, others } = await measure(bench, label, async () => {
         const cpuBefore = sumCpu(pids);
         const sampler = new RssSampler(pids);
@@ -324,6 +333,13 @@ function buildRows(plan: Plan, results: Results): Row[] {
       { label: `chat c=${c}: req/s`, values: per((t) => { const x = chat(t); return x ? x.ok / x.seconds : undefined; }), digits: 0, compare: 'ratio' },
       { label: `chat c=${c}: latency p50 (ms)`, values: per((t) => percentile(lat.get(t) ?? [], 50)), digits: 3, compare: 'diff', unit: 'ms' },
       { label: `chat c=${c}: latency p99 (ms)`, values: per((t) => percentile(lat.get(t) ?? [], 99)), digits: 3, compare: 'diff', unit: 'ms' },
+      {
+        // What the proxy itself spends, whatever the others on the machine did: the cost the ratios above come from.
+        label: `chat c=${c}: proxy CPU per request (us)`,
+        values: per((t) => { const x = chat(t); return t === 'direct' || !x?.answers ? undefined : (x.cpuSeconds / x.answers) * 1e6; }),
+        digits: 1,
+        compare: 'ratio',
+      },
     );
   }
   const streamRows = (label: string, map: Map<TargetName, StreamTotals>, withResources: boolean): void => {
@@ -496,6 +512,9 @@ ${transcript.filter((l) => l.startsWith('  ')).join('\n')}
 - Chat: \`POST /api/chat\` (\`"stream":false\`, X-API-Key) through autocannon, ${plan.chat.warmupSeconds} s warm-up then
   ${plan.chat.seconds} s per target, connection count and round. Latency percentiles pool every 200 answer of all rounds,
   timed per response in the load generator (autocannon's own histogram keeps whole milliseconds only).
+  Proxy CPU per request: the proxy's utime + stime from /proc over warm-up and measurement, divided by the answers
+  of both (the warm-up's counted at the measured rate). On a 2-core machine shared by load generator, upstream and
+  proxy, this cost is what decides the throughput ratios.
 - Stream delay: ${plan.delay.streams} concurrent streams of ${plan.delay.lines} lines every ${plan.delay.intervalMs} ms, ${plan.rounds} rounds; each line carries
   the upstream's \`process.hrtime.bigint()\` at write time (CLOCK_MONOTONIC, common to all processes), subtracted from the
   client's reading at the socket read. A merged read is one socket read that delivered two or more complete lines.
@@ -544,14 +563,14 @@ async function benchmark(plan: Plan, quick: boolean, children: Children, tmp: st
   const worker = await startWorker(children, tmp);
 
   const targets: Target[] = [
-    { name: 'direct', chat: endpointOf(addresses.fake, 'unused'), stream: endpointOf(addresses.stream, 'unused'), pids: () => [] },
-    { name: 'gate', chat: gateChat.endpoint, stream: gateStream.endpoint, pids: () => [gateStream.pid] },
+    { name: 'direct', chat: endpointOf(addresses.fake, 'unused'), stream: endpointOf(addresses.stream, 'unused'), chatPids: () => [], streamPids: () => [] },
+    { name: 'gate', chat: gateChat.endpoint, stream: gateStream.endpoint, chatPids: () => [gateChat.pid], streamPids: () => [gateStream.pid] },
   ];
   if (nginx) {
     const ports = nginx.ports;
     const key = gateChat.endpoint.key;
     const pids = nginx.pids;
-    targets.push({ name: 'nginx', chat: { host: HOST, port: ports.get('chat') ?? 0, key }, stream: { host: HOST, port: ports.get('stream') ?? 0, key }, pids });
+    targets.push({ name: 'nginx', chat: { host: HOST, port: ports.get('chat') ?? 0, key }, stream: { host: HOST, port: ports.get('stream') ?? 0, key }, chatPids: pids, streamPids: pids });
   }
   await sleep(plan.idleSettleMs);
   const idleOf = (pid: number) => ({ rss: rssBytes(pid), ...rssParts(pid) });
