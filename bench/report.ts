@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
-export const TARGETS = ['direct', 'gate', 'nginx'] as const;
+export const TARGETS = ['direct', 'gate', 'node', 'nginx'] as const;
 export type TargetName = (typeof TARGETS)[number];
 export type PerTarget = Partial<Record<TargetName, number>>;
 
-/** How a row compares the gate with direct and with nginx. */
+/** How a row compares the gate with direct, the bare Node proxy and nginx. */
 type Comparison = 'ratio' | 'diff' | 'none';
 
 export interface Row {
@@ -35,13 +35,9 @@ function compareCell(row: Row, other: TargetName): string {
 }
 
 export function renderTable(rows: Row[], targets: readonly TargetName[]): string {
-  const header = ['', ...targets, 'gate vs direct', ...(targets.includes('nginx') ? ['gate vs nginx'] : [])];
-  const body = rows.map((row) => [
-    row.label,
-    ...targets.map((t) => row.text?.[t] ?? fmt(row.values[t], row.digits)),
-    compareCell(row, 'direct'),
-    ...(targets.includes('nginx') ? [compareCell(row, 'nginx')] : []),
-  ]);
+  const others = (['direct', 'node', 'nginx'] as const).filter((t) => targets.includes(t));
+  const header = ['', ...targets, ...others.map((t) => `gate vs ${t}`)];
+  const body = rows.map((row) => [row.label, ...targets.map((t) => row.text?.[t] ?? fmt(row.values[t], row.digits)), ...others.map((t) => compareCell(row, t))]);
   const all = [header, ...body];
   const widths = header.map((_, col) => Math.max(...all.map((r) => (r[col] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, col) => (col === 0 ? c.padEnd(widths[col] ?? 0) : c.padStart(widths[col] ?? 0))).join('  ');

@@ -19,7 +19,7 @@ import { Children, ForeignLoad, RssSampler, cpuSeconds, rssBytes, rssParts, slee
 import { formatProfile, summarizeProfile } from './profile.js';
 import type { Endpoint, StreamResult } from './protocol.js';
 import { type Machine, type PerTarget, type Row, type TargetCheck, type TargetName, describeMachine, formatChecks, machineLines, renderTable } from './report.js';
-import { CLI, HOST, type LoadWorker, ROOT, startGate, startUpstreams, startWorker } from './stack.js';
+import { CLI, HOST, type LoadWorker, ROOT, startGate, startNodeProxy, startUpstreams, startWorker } from './stack.js';
 import { percentile, sorted } from './stats.js';
 
 const MB = 1_000_000;
@@ -364,7 +364,7 @@ function buildRows(plan: Plan, results: Results): Row[] {
     );
     if (withResources) {
       rows.push(
-        { label: `${label}: peak RSS (MB)`, values: per((t) => (t === 'direct' ? undefined : (map.get(t)?.peakRss ?? 0) / MB)), digits: 1, compare: 'ratio' },
+        { label: `${label}: peak RSS (MB)`, values: per((t) => (t === 'direct' || t === 'node' ? undefined : (map.get(t)?.peakRss ?? 0) / MB)), digits: 1, compare: 'ratio' },
         {
           label: `${label}: CPU s per 100k lines`,
           values: per((t) => { const x = map.get(t); return t === 'direct' || !x?.lines ? undefined : (x.cpuSeconds / x.lines) * 100_000; }),
@@ -523,6 +523,9 @@ ${transcript.filter((l) => l.startsWith('  ')).join('\n')}
   (utime + stime) over the run, divided by the lines the client received.
 - Two gate processes run side by side: one in front of the fake Ollama (chat), one in front of the stamping stream
   upstream (streams); the held-stream and RSS figures are the second's, idle RSS the larger of the two.
+- node: bench/node-proxy.ts, a bare Node proxy (node:http both ways, keep-alive, the same key check as nginx and nothing
+  else), run through tsx (its RSS is not shown: the loader's would be in it). What the gate costs over it is the gate's
+  own work; what it costs over nginx is Node's HTTP stack.
 - nginx: one worker, \`map $http_x_api_key\` (401 unless the key matches), \`proxy_buffering off\`, HTTP/1.1 upstream
   keep-alive, access log on (the gate logs every request too).
 `;
@@ -546,7 +549,7 @@ async function benchmark(plan: Plan, quick: boolean, children: Children, tmp: st
   const haveNginx = nginxInstalled();
   const machine = describeMachine(haveNginx ? '' : 'not installed');
 
-  log('Starting the upstreams, two gates' + (haveNginx ? ', nginx' : '') + ' and the load generator…');
+  log('Starting the upstreams, two gates, the bare Node proxy' + (haveNginx ? ', nginx' : '') + ' and the load generator…');
   const { addresses } = await startUpstreams(children, tmp);
   const gateChat = await startGate(children, tmp, 'gate-chat', addresses.fake);
   const gateStream = await startGate(children, tmp, 'gate-stream', addresses.stream);
@@ -560,11 +563,19 @@ async function benchmark(plan: Plan, quick: boolean, children: Children, tmp: st
   } else {
     log(`  note: ${NGINX} not found, so nginx is skipped (Debian: apt-get install nginx)`);
   }
+  const nodeProxy = await startNodeProxy(children, tmp, gateChat.endpoint.key, [addresses.fake, addresses.stream]);
   const worker = await startWorker(children, tmp);
 
   const targets: Target[] = [
     { name: 'direct', chat: endpointOf(addresses.fake, 'unused'), stream: endpointOf(addresses.stream, 'unused'), chatPids: () => [], streamPids: () => [] },
     { name: 'gate', chat: gateChat.endpoint, stream: gateStream.endpoint, chatPids: () => [gateChat.pid], streamPids: () => [gateStream.pid] },
+    {
+      name: 'node',
+      chat: { host: HOST, port: nodeProxy.ports[0] ?? 0, key: gateChat.endpoint.key },
+      stream: { host: HOST, port: nodeProxy.ports[1] ?? 0, key: gateChat.endpoint.key },
+      chatPids: () => [nodeProxy.pid],
+      streamPids: () => [nodeProxy.pid],
+    },
   ];
   if (nginx) {
     const ports = nginx.ports;

@@ -48,6 +48,16 @@ export async function startUpstreams(children: Children, tmp: string): Promise<{
   return { addresses, pid: child.pid ?? 0 };
 }
 
+/** The bare Node proxy (node-proxy.ts): one port per upstream, in the order given. */
+export async function startNodeProxy(children: Children, tmp: string, key: string, upstreams: string[]): Promise<{ ports: number[]; pid: number }> {
+  const child = children.spawn('node-proxy', process.execPath, ['--import', 'tsx', join(ROOT, 'bench/node-proxy.ts'), key, ...upstreams], join(tmp, 'node-proxy.log'), {
+    ipc: true,
+    cwd: ROOT,
+  });
+  const [ports] = (await Promise.race([once(child, 'message'), Children.died('bench/node-proxy.ts', child)])) as [number[]];
+  return { ports, pid: child.pid ?? 0 };
+}
+
 export async function startWorker(children: Children, tmp: string): Promise<LoadWorker> {
   const child = spawnTs(children, 'load-worker', 'bench/load-worker.ts', join(tmp, 'load-worker.log'));
   await Promise.race([once(child, 'spawn'), Children.died('bench/load-worker.ts', child)]);
