@@ -1,8 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadTlsMaterial } from '../electron/core/tls.js';
 import { type FakeOllama, startFakeOllama } from './support/fake-ollama.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'ollama-gate.js');
@@ -22,8 +25,8 @@ class ServeProcess {
     child.stderr!.on('data', collect);
   }
 
-  static async start(dataDir: string, upstream: string): Promise<{ serve: ServeProcess; url: string }> {
-    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', upstream, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: ENV });
+  static async start(dataDir: string, upstream: string, env: NodeJS.ProcessEnv = ENV): Promise<{ serve: ServeProcess; url: string }> {
+    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', upstream, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env });
     const serve = new ServeProcess(child);
     const line = await serve.waitForLine(/Listening on (http:\/\/\S+)/);
     return { serve, url: line.match(/Listening on (http:\/\/\S+)/)![1]! };
@@ -110,6 +113,45 @@ describe('ollama-gate serve', () => {
       if (status !== 200) await new Promise((r) => setTimeout(r, 50));
     }
     expect(status).toBe(200);
+  });
+
+  it('forwards to an Ollama behind HTTPS, and refuses one whose certificate it cannot verify', async () => {
+    // A TLS terminator in front of the fake, with a self-signed certificate for 127.0.0.1.
+    const tls = await loadTlsMaterial({ certFile: null, keyFile: null, dataDir: join(dataDir, 'upstream-tls') });
+    const fakePort = Number(new URL(fake.url).port);
+    const terminator = createTlsServer({ cert: tls.cert, key: tls.key }, (clear) => {
+      const plain = connect(fakePort, '127.0.0.1');
+      clear.pipe(plain).pipe(clear);
+      clear.on('error', () => plain.destroy());
+      plain.on('error', () => clear.destroy());
+    });
+    await new Promise<void>((resolve) => terminator.listen(0, '127.0.0.1', resolve));
+    const upstream = `https://127.0.0.1:${(terminator.address() as AddressInfo).port}`;
+    const caFile = join(dataDir, 'upstream-ca.pem');
+    writeFileSync(caFile, tls.cert);
+    const created = JSON.parse(cli(dataDir, 'keys', 'add', 'tls', '--json').trim().split('\n').at(-1)!);
+    try {
+      const trusting = await ServeProcess.start(dataDir, upstream, { ...ENV, NODE_EXTRA_CA_CERTS: caFile });
+      serve = trusting.serve;
+      const chat = await fetch(`${trusting.url}/api/chat`, {
+        method: 'POST',
+        headers: { 'X-API-Key': created.key },
+        body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: false }),
+      });
+      expect(chat.status).toBe(200);
+      expect((await chat.json()) as { message: { role: string } }).toMatchObject({ message: { role: 'assistant' } });
+      const health = (await (await fetch(`${trusting.url}/health`)).json()) as { ollama: { reachable: boolean } };
+      expect(health.ollama.reachable).toBe(true);
+      await serve.stop('SIGKILL');
+
+      const wary = await ServeProcess.start(dataDir, upstream);
+      serve = wary.serve;
+      const refused = await fetch(`${wary.url}/api/tags`, { headers: { 'X-API-Key': created.key } });
+      expect(refused.status).toBe(502);
+      expect(((await refused.json()) as { error: string }).error).toMatch(/certificate/);
+    } finally {
+      terminator.close();
+    }
   });
 
   it('refuses to start on a corrupt store, names the file and leaves it untouched', async () => {
