@@ -244,6 +244,33 @@ describe('GateStore on conf: a file it cannot use is left untouched', () => {
   });
 });
 
+describe('GateStore: last-use times', () => {
+  it("writes every key's last use of a flush in one synced file write", () => {
+    const writes: string[] = [];
+    const document: JsonDocument = {
+      path: '/data/Ollama Gate/gate.json',
+      store: { keys: [] },
+      set(key, value) {
+        writes.push(key);
+        (this as { store: Record<string, unknown> }).store = { ...this.store, [key]: value };
+      },
+    };
+    const ring = new KeyRing(new GateStore(document), systemClock);
+    const keys = ['alice', 'bob', 'carol'].map((user) => ring.create({ user }).key);
+    writes.length = 0;
+    keys.forEach((key, i) => ring.touch(key.id, `10.0.0.${i + 1}`));
+    ring.flushTouches();
+    expect(writes).toEqual(['keys']);
+    const stored = (document.store.keys as Array<{ user: string; lastUsedIp: string | null }>).map((k) => [k.user, k.lastUsedIp]);
+    expect(stored).toEqual([
+      ['alice', '10.0.0.1'],
+      ['bob', '10.0.0.2'],
+      ['carol', '10.0.0.3'],
+    ]);
+    ring.close();
+  });
+});
+
 describe('GateStore: write failures', () => {
   /** A document backed by memory whose writes fail like the file system would. */
   class FailingDocument implements JsonDocument {

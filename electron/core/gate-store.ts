@@ -123,7 +123,13 @@ export class GateStore implements KeyStore, SettingsProvider {
   }
 
   update(id: string, patch: Partial<Omit<KeyRecord, 'id'>>): void {
-    this.writeKeys(this.read().keys.map((k) => (k.id === id ? { ...k, ...patch } : k)));
+    this.updateEach(new Map([[id, patch]]));
+  }
+
+  /** One read and one write of the file, however many keys change: each write is synced to disk. */
+  updateEach(patches: ReadonlyMap<string, Partial<Omit<KeyRecord, 'id'>>>): void {
+    if (patches.size === 0) return;
+    this.writeKeys(this.read().keys.map((k) => (patches.has(k.id) ? { ...k, ...patches.get(k.id) } : k)));
   }
 
   remove(id: string): void {

@@ -163,14 +163,12 @@ export class KeyRing {
   flushTouches(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    const touches = [...this.pendingTouches];
+    // Every key used since the last flush, in one store write: a write is a synced file replace.
+    const touches = new Map([...this.pendingTouches].filter(([id]) => this.byId.has(id)));
     this.pendingTouches.clear();
-    for (const [id, touch] of touches) {
-      const key = this.byId.get(id);
-      if (!key) continue;
-      this.store.update(id, touch);
-      Object.assign(key, touch);
-    }
+    if (touches.size === 0) return;
+    this.store.updateEach(touches);
+    for (const [id, touch] of touches) Object.assign(this.byId.get(id)!, touch);
   }
 
   close(): void {

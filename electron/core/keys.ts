@@ -26,6 +26,8 @@ export interface KeyStore {
   list(): KeyRecord[];
   add(record: KeyRecord): void;
   update(id: string, patch: Partial<Omit<KeyRecord, 'id'>>): void;
+  /** Several keys' patches in one write (the last-use times of every key a flush covers). */
+  updateEach(patches: ReadonlyMap<string, Partial<Omit<KeyRecord, 'id'>>>): void;
   remove(id: string): void;
   /** Called when keys change outside this process's calls (another process edited the file). */
   subscribe?(listener: () => void): () => void;
@@ -95,6 +97,9 @@ export class MemoryKeyStore implements KeyStore {
   update(id: string, patch: Partial<Omit<KeyRecord, 'id'>>): void {
     const index = this.records.findIndex((r) => r.id === id);
     if (index >= 0) this.records[index] = { ...this.records[index]!, ...patch };
+  }
+  updateEach(patches: ReadonlyMap<string, Partial<Omit<KeyRecord, 'id'>>>): void {
+    for (const [id, patch] of patches) this.update(id, patch);
   }
   remove(id: string): void {
     this.records = this.records.filter((r) => r.id !== id);
