@@ -4,7 +4,7 @@ import { defineConfig } from 'vite';
 /**
  * The headless CLI as one minified module (dist/cli/ollama-gate.js, package.json "bin"), the file
  * users run. One file keeps an idle `serve` small: a single module record, valibot reduced to the
- * functions the schemas use, and no unminified sources held in the heap (about 2.5 MB of RSS
+ * functions the schemas use, and no unminified sources held in the heap (about 3 MB of RSS
  * against the per-file output of tsc). electron-log (CommonJS) and selfsigned (loaded only for
  * HTTPS) are loaded from node_modules.
  */
