@@ -1,43 +1,24 @@
 /**
  * The built CLI's key policy, usage and HTTPS commands, run as a user would: `node dist/cli/ollama-gate.js`
  * against a temp data dir, and `serve` as its own process in front of the fake Ollama.
- * dist is built by `npx tsc -p tsconfig.build.json` before the tests run (see `npm test`).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type CliRun, ServeProcess, requireBuiltCli, runCli, runCliOk } from './support/cli.js';
 import { startFakeOllama } from './support/fake-ollama.js';
 import type { UsageRow } from '../electron/shared/contract.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'ollama-gate.js');
-/** Tests talk to loopback only: no looking for Ollama on this machine's LAN addresses. */
-const ENV = { ...process.env, OLLAMA_GATE_LAN_CHECK: '0', OLLAMA_GATE_DATA_DIR: undefined, NO_COLOR: '1' };
 const DAY = 86_400_000;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let dataDir: string;
 
-function cli(...args: string[]): Run {
-  const result = spawnSync(process.execPath, [CLI, ...args, '--data-dir', dataDir], { encoding: 'utf8', timeout: 15_000, env: ENV });
-  if (result.error) throw result.error;
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function ok(...args: string[]): string {
-  const run = cli(...args);
-  expect(run.code, `ollama-gate ${args.join(' ')}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`).toBe(0);
-  return run.stdout;
-}
+const cli = (...args: string[]): CliRun => runCli(dataDir, args);
+const ok = (...args: string[]): string => runCliOk(dataDir, args);
 
 /** The JSON a `--json` command printed (its last line). */
 function json<T = Record<string, unknown>>(...args: string[]): T {
@@ -63,50 +44,16 @@ interface KeyJson {
 /** What `ollama-gate usage --json` prints per row. */
 type UsageJson = UsageRow;
 
-/** `ollama-gate serve` in its own process. */
-class ServeProcess {
-  readonly output: string[] = [];
-  private constructor(readonly child: ChildProcess) {
-    const collect = (chunk: Buffer) => this.output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-  }
-
-  static async start(upstream: string, ...extra: string[]): Promise<{ serve: ServeProcess; url: string }> {
-    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', upstream, '--data-dir', dataDir, ...extra], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: ENV,
-    });
-    const serve = new ServeProcess(child);
-    running.push(serve);
-    const line = await serve.waitForLine(/Listening on (http:\/\/\S+)/, 10_000);
-    return { serve, url: line.match(/Listening on (http:\/\/\S+)/)![1]! };
-  }
-
-  async waitForLine(pattern: RegExp, timeoutMs = 5_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const line = this.output.find((l) => pattern.test(l));
-      if (line) return line;
-      if (this.child.exitCode !== null || Date.now() > deadline) throw new Error(`no output line matching ${pattern}; got:\n${this.output.join('\n')}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve(this.child.exitCode);
-    return new Promise((resolve) => {
-      this.child.once('exit', (code) => resolve(code));
-      this.child.kill(signal);
-    });
-  }
+/** `ollama-gate serve` in its own process, stopped after the test. */
+async function startServe(upstream: string, ...args: string[]): Promise<{ serve: ServeProcess; url: string }> {
+  const started = await ServeProcess.start(dataDir, upstream, { args });
+  running.push(started.serve);
+  return started;
 }
 
 let running: ServeProcess[] = [];
 
-beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build it first with "npx tsc -p tsconfig.build.json"`);
-});
+beforeAll(requireBuiltCli);
 beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'gate-cli-policy-'));
 });
@@ -194,7 +141,7 @@ describe('keys rotate', () => {
     const fake = await startFakeOllama();
     try {
       const added = json<KeyJson>('keys', 'add', 'alice', '--rpm', '100', '--json');
-      const { url } = await ServeProcess.start(fake.url);
+      const { url } = await startServe(fake.url);
       const tags = (secret: string) => fetch(`${url}/api/tags`, { headers: { Authorization: `Bearer ${secret}` } }).then((r) => r.status);
       expect(await tags(added.key!)).toBe(200);
 
@@ -233,7 +180,7 @@ describe('usage', () => {
     try {
       const alice = json<KeyJson>('keys', 'add', 'alice', '--json');
       const bob = json<KeyJson>('keys', 'add', 'bob', '--json');
-      const { serve, url } = await ServeProcess.start(fake.url);
+      const { serve, url } = await startServe(fake.url);
       const post = (secret: string, path: string, body: unknown) =>
         fetch(`${url}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${secret}` }, body: JSON.stringify(body) }).then(async (r) => {
           await r.arrayBuffer();
@@ -316,7 +263,7 @@ describe('serve --tls', () => {
   it('prints its HTTPS URL and the SHA-256 fingerprint of the certificate it keeps in the data dir', async () => {
     const fake = await startFakeOllama();
     try {
-      const { serve, url } = await ServeProcess.start(fake.url, '--tls', '--tls-port', '0');
+      const { serve, url } = await startServe(fake.url, '--tls', '--tls-port', '0');
       const httpsLine = await serve.waitForLine(/HTTPS on (https:\/\/\S+)/);
       const httpsUrl = httpsLine.match(/HTTPS on (https:\/\/\S+)/)![1]!;
       expect(httpsUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
@@ -344,7 +291,7 @@ describe('serve --tls', () => {
       expect(await serve.stop('SIGTERM')).toBe(0);
 
       // The next run keeps the same certificate.
-      const again = await ServeProcess.start(fake.url, '--tls', '--tls-port', '0');
+      const again = await startServe(fake.url, '--tls', '--tls-port', '0');
       const line = await again.serve.waitForLine(/SHA-256 fingerprint/);
       expect(line).toContain(printed);
     } finally {
@@ -356,7 +303,7 @@ describe('serve --tls', () => {
     const fake = await startFakeOllama();
     try {
       const missing = join(dataDir, 'missing.crt');
-      const { serve, url } = await ServeProcess.start(fake.url, '--tls-port', '0', '--tls-cert', missing, '--tls-key', join(dataDir, 'missing.key'));
+      const { serve, url } = await startServe(fake.url, '--tls-port', '0', '--tls-cert', missing, '--tls-key', join(dataDir, 'missing.key'));
       const line = await serve.waitForLine(/HTTPS: /);
       expect(line).toContain(missing);
       expect((await fetch(`${url}/`)).status).toBe(200);

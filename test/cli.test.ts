@@ -1,8 +1,4 @@
-/**
- * The built CLI (`node dist/cli/ollama-gate.js`), run as a user would, against a temp data dir.
- * dist is built by `npx tsc -p tsconfig.build.json` before the tests run (see `npm test`).
- */
-import { spawnSync } from 'node:child_process';
+/** The built CLI (`node dist/cli/ollama-gate.js`), run as a user would, against a temp data dir. */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -12,37 +8,18 @@ import { openStore } from '../electron/cli/open-store.js';
 import { systemClock } from '../electron/core/clock.js';
 import { KeyRing } from '../electron/core/keyring.js';
 import { displayPrefix } from '../electron/core/keys.js';
+import { type CliRun, requireBuiltCli, runCli, runCliOk } from './support/cli.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist', 'cli', 'ollama-gate.js');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let dataDir: string;
 let storeFile: string;
 
 /** Runs the CLI with `--data-dir` pointing at this test's temp dir. */
-function cli(...args: string[]): Run {
-  const result = spawnSync(process.execPath, [CLI, ...args, '--data-dir', dataDir], {
-    encoding: 'utf8',
-    timeout: 15_000,
-    env: { ...process.env, OLLAMA_GATE_DATA_DIR: undefined, NO_COLOR: '1' },
-  });
-  if (result.error) throw result.error;
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
+const cli = (...args: string[]): CliRun => runCli(dataDir, args);
 /** Runs the CLI and fails with its output when it does not exit 0. */
-function ok(...args: string[]): string {
-  const run = cli(...args);
-  expect(run.code, `ollama-gate ${args.join(' ')}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`).toBe(0);
-  return run.stdout;
-}
+const ok = (...args: string[]): string => runCliOk(dataDir, args);
 
 interface AddedKey {
   id: string;
@@ -73,9 +50,7 @@ function storeText(): string {
   return readFileSync(storeFile, 'utf8');
 }
 
-beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build it first with "npx tsc -p tsconfig.build.json"`);
-});
+beforeAll(requireBuiltCli);
 
 beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'og-cli-'));

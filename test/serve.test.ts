@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,49 +6,11 @@ import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadTlsMaterial } from '../electron/core/tls.js';
+import { CLI, CLI_ENV, ServeProcess, runCliOk } from './support/cli.js';
 import { type FakeOllama, startFakeOllama } from './support/fake-ollama.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'ollama-gate.js');
-/** Tests talk to loopback only: no looking for Ollama on this machine's LAN addresses. */
-const ENV = { ...process.env, OLLAMA_GATE_LAN_CHECK: '0' };
-
 function cli(dataDir: string, ...args: string[]): string {
-  return execFileSync(process.execPath, [CLI, ...args, '--data-dir', dataDir], { encoding: 'utf8', env: ENV });
-}
-
-/** `ollama-gate serve` as a user runs it: its own process, its own store, real sockets. */
-class ServeProcess {
-  readonly output: string[] = [];
-  private constructor(readonly child: ChildProcess) {
-    const collect = (chunk: Buffer) => this.output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-  }
-
-  static async start(dataDir: string, upstream: string, env: NodeJS.ProcessEnv = ENV): Promise<{ serve: ServeProcess; url: string }> {
-    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', upstream, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    const serve = new ServeProcess(child);
-    const line = await serve.waitForLine(/Listening on (http:\/\/\S+)/);
-    return { serve, url: line.match(/Listening on (http:\/\/\S+)/)![1]! };
-  }
-
-  async waitForLine(pattern: RegExp, timeoutMs = 5_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const line = this.output.find((l) => pattern.test(l));
-      if (line) return line;
-      if (Date.now() > deadline) throw new Error(`no output line matching ${pattern}; got:\n${this.output.join('\n')}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.child.exitCode !== null) return Promise.resolve(this.child.exitCode);
-    return new Promise((resolve) => {
-      this.child.once('exit', (code) => resolve(code));
-      this.child.kill(signal);
-    });
-  }
+  return runCliOk(dataDir, args);
 }
 
 describe('ollama-gate serve', () => {
@@ -131,7 +93,7 @@ describe('ollama-gate serve', () => {
     writeFileSync(caFile, tls.cert);
     const created = JSON.parse(cli(dataDir, 'keys', 'add', 'tls', '--json').trim().split('\n').at(-1)!);
     try {
-      const trusting = await ServeProcess.start(dataDir, upstream, { ...ENV, NODE_EXTRA_CA_CERTS: caFile });
+      const trusting = await ServeProcess.start(dataDir, upstream, { env: { ...CLI_ENV, NODE_EXTRA_CA_CERTS: caFile } });
       serve = trusting.serve;
       const chat = await fetch(`${trusting.url}/api/chat`, {
         method: 'POST',
@@ -157,7 +119,7 @@ describe('ollama-gate serve', () => {
   it('refuses to start on a corrupt store, names the file and leaves it untouched', async () => {
     const file = join(dataDir, 'gate.json');
     writeFileSync(file, '{"keys": [ broken');
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: ENV });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -171,7 +133,7 @@ describe('ollama-gate serve', () => {
     const first = await ServeProcess.start(dataDir, fake.url);
     serve = first.serve;
     const port = new URL(first.url).port;
-    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', port, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: ENV });
+    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', port, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
