@@ -1,15 +1,9 @@
+import type { SessionView } from '../shared/contract.js';
 import type { Clock } from './clock.js';
 import type { KeyRecord } from './keys.js';
 
-/** An IP trusted through `POST /auth`, for clients that cannot send a key on every request. */
-export interface Session {
-  ip: string;
-  keyId: string;
-  user: string;
-  createdAt: number;
-  lastSeenAt: number;
-  expiresAt: number;
-}
+/** An IP trusted through `POST /auth`, for clients that cannot send a key on every request: what the window shows. */
+export type Session = SessionView;
 
 /**
  * IP trust with a sliding expiry. A session lives only as long as its key is usable: the caller
