@@ -8,6 +8,7 @@ import { GateStore, type JsonDocument, STORE_NAME, StoreError, defaultDataDir } 
 import { KeyRing } from './keyring.js';
 import { newKeyRecord } from './keys.js';
 import { DEFAULT_SETTINGS } from './settings.js';
+import { MemoryDocument } from '../../test/support/memory-document.js';
 
 let dir: string;
 let file: string;
@@ -246,21 +247,13 @@ describe('GateStore on conf: a file it cannot use is left untouched', () => {
 
 describe('GateStore: last-use times', () => {
   it("writes every key's last use of a flush in one synced file write", () => {
-    const writes: string[] = [];
-    const document: JsonDocument = {
-      path: '/data/Ollama Gate/gate.json',
-      store: { keys: [] },
-      set(key, value) {
-        writes.push(key);
-        (this as { store: Record<string, unknown> }).store = { ...this.store, [key]: value };
-      },
-    };
+    const document = new MemoryDocument();
     const ring = new KeyRing(new GateStore(document), systemClock);
     const keys = ['alice', 'bob', 'carol'].map((user) => ring.create({ user }).key);
-    writes.length = 0;
+    const before = document.writes.length;
     keys.forEach((key, i) => ring.touch(key.id, `10.0.0.${i + 1}`));
     ring.flushTouches();
-    expect(writes).toEqual(['keys']);
+    expect(document.writes.slice(before)).toEqual(['keys']);
     const stored = (document.store.keys as Array<{ user: string; lastUsedIp: string | null }>).map((k) => [k.user, k.lastUsedIp]);
     expect(stored).toEqual([
       ['alice', '10.0.0.1'],

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { IpcMainInvokeEvent, WebContents } from 'electron';
-import { GateStore, type JsonDocument } from '../core/gate-store.js';
+import { MemoryDocument } from '../../test/support/memory-document.js';
+import { GateStore } from '../core/gate-store.js';
 import { createGateway } from '../core/gateway.js';
 import { HealthMonitor } from '../core/health-monitor.js';
 import { type GateService, createGateService } from '../core/service.js';
@@ -14,18 +15,6 @@ vi.mock('electron', () => {
 const { registerIpc, isTrustedSender } = await import('./ipc.js');
 
 const APP_URL = 'app://gate/index.html';
-
-/** A store file in memory: GateStore over a plain object. */
-class MemoryDocument implements JsonDocument {
-  readonly path = '/nowhere/gate.json';
-  private data: Record<string, unknown> = {};
-  get store() {
-    return structuredClone(this.data);
-  }
-  set(key: string, value: unknown) {
-    this.data[key] = structuredClone(value);
-  }
-}
 
 type Handler = (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<GateResult<unknown>>;
 

@@ -1,23 +1,13 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { GateStore, type JsonDocument } from '../../core/gate-store.js';
+import { MemoryDocument } from '../../../test/support/memory-document.js';
+import { GateStore } from '../../core/gate-store.js';
 import { createGateway } from '../../core/gateway.js';
 import { HealthMonitor } from '../../core/health-monitor.js';
 import { type GateService, createGateService } from '../../core/service.js';
 import type { DesktopSettings } from '../../shared/contract.js';
 import { type TrayConnection, type TrayHost, connectTray, trayLanguage } from './connect.js';
 import type { TrayState } from './menu.js';
-
-class MemoryDocument implements JsonDocument {
-  readonly path = '/nowhere/gate.json';
-  private data: Record<string, unknown> = {};
-  get store() {
-    return structuredClone(this.data);
-  }
-  set(key: string, value: unknown) {
-    this.data[key] = structuredClone(value);
-  }
-}
 
 describe('the tray connected to the real service', () => {
   let service: GateService;
