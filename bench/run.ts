@@ -30,7 +30,8 @@ interface Plan {
   settleMs: number;
   idleSettleMs: number;
   chat: { connections: number[]; warmupSeconds: number; seconds: number };
-  delay: { streams: number; lines: number; intervalMs: number; rampMs: number };
+  /** `warmupLines`: each target first serves one unmeasured batch of this many lines per stream */
+  delay: { streams: number; lines: number; intervalMs: number; rampMs: number; warmupLines: number };
   hold: { rounds: number; streams: number; lines: number; intervalMs: number; rampMs: number };
   profileSeconds: number;
   /** how many disturbed measurements may be repeated in one run */
@@ -44,7 +45,7 @@ const FULL: Plan = {
   settleMs: 500,
   idleSettleMs: 3_000,
   chat: { connections: [1, 64], warmupSeconds: 1, seconds: 5 },
-  delay: { streams: 50, lines: 60, intervalMs: 20, rampMs: 20 },
+  delay: { streams: 50, lines: 60, intervalMs: 20, rampMs: 20, warmupLines: 20 },
   hold: { rounds: 2, streams: 1_000, lines: 50, intervalMs: 100, rampMs: 1_000 },
   profileSeconds: 10,
   repeats: 8,
@@ -56,7 +57,7 @@ const QUICK: Plan = {
   settleMs: 200,
   idleSettleMs: 1_000,
   chat: { connections: [1, 64], warmupSeconds: 0.5, seconds: 1.5 },
-  delay: { streams: 20, lines: 20, intervalMs: 20, rampMs: 20 },
+  delay: { streams: 20, lines: 20, intervalMs: 20, rampMs: 20, warmupLines: 5 },
   hold: { rounds: 1, streams: 200, lines: 20, intervalMs: 100, rampMs: 200 },
   profileSeconds: 3,
   repeats: 0,
@@ -274,6 +275,16 @@ async function measureStreams(bench: Bench, kind: 'delay' | 'hold'): Promise<voi
   const into = kind === 'delay' ? bench.results.delay : bench.results.hold;
   const shape = kind === 'delay' ? plan.delay : plan.hold;
   const rounds = kind === 'delay' ? plan.rounds : plan.hold.rounds;
+  if (kind === 'delay') {
+    // Like the chat load's warm-up: the gate in front of the stream upstream has served only the
+    // bench's check requests when this starts, while the node proxy's code was warmed by the chat
+    // load. Unmeasured, every target alike.
+    for (const t of bench.targets) {
+      const { streams, intervalMs, rampMs, warmupLines: lines } = plan.delay;
+      await bench.worker.run({ kind: 'streams', endpoint: t.stream, streams, lines, intervalMs, rampMs, timeoutMs: rampMs + lines * intervalMs + 60_000 });
+    }
+    await sleep(plan.settleMs);
+  }
   for (let round = 0; round < rounds; round++) {
     for (const t of rotate(bench.targets, round)) {
       const label = `${kind.padEnd(6)} round ${round + 1}/${rounds}  x${String(shape.streams).padEnd(5)} ${t.name.padEnd(7)}`;
@@ -515,7 +526,8 @@ ${transcript.filter((l) => l.startsWith('  ')).join('\n')}
   Proxy CPU per request: the proxy's utime + stime from /proc over warm-up and measurement, divided by the answers
   of both (the warm-up's counted at the measured rate). On a 2-core machine shared by load generator, upstream and
   proxy, this cost is what decides the throughput ratios.
-- Stream delay: ${plan.delay.streams} concurrent streams of ${plan.delay.lines} lines every ${plan.delay.intervalMs} ms, ${plan.rounds} rounds; each line carries
+- Stream delay: ${plan.delay.streams} concurrent streams of ${plan.delay.lines} lines every ${plan.delay.intervalMs} ms, ${plan.rounds} rounds, after one unmeasured
+  batch of ${plan.delay.warmupLines} lines per stream through every target (as the chat load's warm-up); each line carries
   the upstream's \`process.hrtime.bigint()\` at write time (CLOCK_MONOTONIC, common to all processes), subtracted from the
   client's reading at the socket read. A merged read is one socket read that delivered two or more complete lines.
 - Held streams: ${plan.hold.streams} concurrent streams (started over ${plan.hold.rampMs} ms) of ${plan.hold.lines} lines every ${plan.hold.intervalMs} ms,
