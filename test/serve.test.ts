@@ -129,6 +129,22 @@ describe('ollama-gate serve', () => {
     expect(readFileSync(file, 'utf8')).toBe('{"keys": [ broken');
   });
 
+  it('keeps serving when its store file breaks while it runs, reports it once, and stops cleanly', { timeout: 20_000 }, async () => {
+    const created = JSON.parse(cli(dataDir, 'keys', 'add', 'alice', '--json').trim().split('\n').at(-1)!);
+    const started = await ServeProcess.start(dataDir, fake.url);
+    serve = started.serve;
+    const ask = () => fetch(`${started.url}/api/tags`, { headers: { 'X-API-Key': created.key } });
+    expect((await ask()).status).toBe(200);
+    const file = join(dataDir, 'gate.json');
+    writeFileSync(file, '{"keys": [ broken');
+    // The last use is written back within 5 s: to a file it cannot read now.
+    await serve.waitForLine(/could not save when keys were last used: cannot read the store file/, 8_000);
+    expect((await ask()).status).toBe(200);
+    expect(await serve.stop()).toBe(0);
+    expect(serve.output.filter((line) => line.includes('could not save when keys were last used'))).toHaveLength(1);
+    expect(readFileSync(file, 'utf8')).toBe('{"keys": [ broken');
+  });
+
   it('says clearly when its port is already taken', async () => {
     const first = await ServeProcess.start(dataDir, fake.url);
     serve = first.serve;

@@ -58,4 +58,44 @@ describe('JsonFile', () => {
     expect(readdirSync(dir).sort()).toEqual(['blocked.json', 'gate.json']);
     expect(readFileSync(path, 'utf8')).toBe('{"keys": [');
   });
+
+  describe('update (in the background)', () => {
+    it('writes the same bytes as set, mode 0600, and resolves with what it wrote', async () => {
+      const path = join(dir, 'gate.json');
+      const viaSet = new JsonFile(join(dir, 'set.json'));
+      viaSet.set('keys', [{ id: 'a' }]);
+      viaSet.set('settings', { port: 9000 });
+      const file = new JsonFile(path);
+      file.set('keys', [{ id: 'a' }]);
+      const written = await file.update((document) => ({ ...document, settings: { port: 9000 } }));
+      expect(written).toEqual({ keys: [{ id: 'a' }], settings: { port: 9000 } });
+      expect(readFileSync(path, 'utf8')).toBe(readFileSync(viaSet.path, 'utf8'));
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+    });
+
+    it('gives up on a file that keeps changing under it, leaving the last writer its file and no temporary one', async () => {
+      const path = join(dir, 'gate.json');
+      const file = new JsonFile(path);
+      file.set('keys', []);
+      let calls = 0;
+      const update = file.update((document) => {
+        calls++;
+        // Another writer replaces the file after each read.
+        writeFileSync(path, JSON.stringify({ keys: [{ id: `other-${calls}` }] }));
+        return { ...document, settings: { port: 9000 } };
+      });
+      await expect(update).rejects.toThrow(/kept changing/);
+      expect(calls).toBe(5);
+      expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ keys: [{ id: 'other-5' }] });
+      expect(readdirSync(dir)).toEqual(['gate.json']);
+    });
+
+    it('leaves a broken file as it is', async () => {
+      const path = join(dir, 'gate.json');
+      writeFileSync(path, '{"keys": [');
+      await expect(new JsonFile(path).update((document) => document)).rejects.toThrow(SyntaxError);
+      expect(readFileSync(path, 'utf8')).toBe('{"keys": [');
+      expect(readdirSync(dir)).toEqual(['gate.json']);
+    });
+  });
 });

@@ -1,8 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { type JsonDocument, parseStoreDocument } from '../core/gate-store.js';
-
-let writes = 0;
+import type { JsonDocument } from '../core/gate-store.js';
+import { type StoreDocument, parseStoreDocument, readStoreText, replaceStoreFile, serializeStoreDocument, updateStoreFile } from '../core/store-file.js';
 
 /**
  * The CLI's store file, in the format electron-store writes in the desktop app (it is the same
@@ -19,36 +16,16 @@ export class JsonFile implements JsonDocument {
     private readonly mode = 0o600,
   ) {}
 
-  get store(): Record<string, unknown> {
-    let text: string;
-    try {
-      text = readFileSync(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw error;
-    }
-    return parseStoreDocument(text);
+  get store(): StoreDocument {
+    const text = readStoreText(this.path);
+    return text === undefined ? {} : parseStoreDocument(text);
   }
 
   set(key: string, value: unknown): void {
-    this.write({ ...this.store, [key]: value });
+    replaceStoreFile(this.path, serializeStoreDocument({ ...this.store, [key]: value }), this.mode);
   }
 
-  private write(document: Record<string, unknown>): void {
-    mkdirSync(dirname(this.path), { recursive: true });
-    const temporary = `${this.path}.${process.pid}.${++writes}.tmp`;
-    try {
-      const fd = openSync(temporary, 'wx', this.mode);
-      try {
-        writeSync(fd, JSON.stringify(document, undefined, '\t'));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temporary, this.path);
-    } catch (error) {
-      rmSync(temporary, { force: true });
-      throw error;
-    }
+  update(change: (document: StoreDocument) => StoreDocument): Promise<StoreDocument> {
+    return updateStoreFile(this.path, this.mode, change);
   }
 }

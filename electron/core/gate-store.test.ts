@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -73,14 +73,14 @@ describe('GateStore on conf: round trip', () => {
     expect(store.storedSettings()).toEqual({});
   });
 
-  it('keeps keys across openings: add, update, remove', () => {
+  it('keeps keys across openings: add, update, remove', async () => {
     const first = open();
     const ring = new KeyRing(first, systemClock);
     const alice = ring.create({ user: 'alice', scope: 'full' });
     const bob = ring.create({ user: 'bob' });
     ring.setEnabled(bob.key.id, false);
     ring.touch(alice.key.id, '10.1.2.3');
-    ring.close();
+    await ring.close();
 
     const second = open();
     expect(second.list()).toEqual(first.list());
@@ -246,13 +246,13 @@ describe('GateStore on conf: a file it cannot use is left untouched', () => {
 });
 
 describe('GateStore: last-use times', () => {
-  it("writes every key's last use of a flush in one synced file write", () => {
+  it("writes every key's last use of a flush in one synced file write", async () => {
     const document = new MemoryDocument();
     const ring = new KeyRing(new GateStore(document), systemClock);
     const keys = ['alice', 'bob', 'carol'].map((user) => ring.create({ user }).key);
     const before = document.writes.length;
     keys.forEach((key, i) => ring.touch(key.id, `10.0.0.${i + 1}`));
-    ring.flushTouches();
+    await ring.flushTouches();
     expect(document.writes.slice(before)).toEqual(['keys']);
     const stored = (document.store.keys as Array<{ user: string; lastUsedIp: string | null }>).map((k) => [k.user, k.lastUsedIp]);
     expect(stored).toEqual([
@@ -260,7 +260,39 @@ describe('GateStore: last-use times', () => {
       ['bob', '10.0.0.2'],
       ['carol', '10.0.0.3'],
     ]);
-    ring.close();
+    await ring.close();
+  });
+
+  it('writes them in the background, to a file another process changed meanwhile without losing its change', async () => {
+    const store = open();
+    const alice = new KeyRing(store, systemClock).create({ user: 'alice' }).key;
+    const written = store.updateEachInBackground(new Map([[alice.id, { lastUsedAt: 1_000, lastUsedIp: '10.0.0.1' }]]));
+    // Not written yet: the write and its sync to disk happen off the event loop.
+    expect(open().list()[0]!.lastUsedIp).toBeNull();
+    // Meanwhile another process adds a key.
+    const bob = new KeyRing(open(), systemClock).create({ user: 'bob' }).key;
+    await written;
+    expect(open().list()).toEqual([
+      { ...alice, lastUsedAt: 1_000, lastUsedIp: '10.0.0.1' },
+      { ...bob, lastUsedAt: null, lastUsedIp: null },
+    ]);
+    expect(store.list()[0]!.lastUsedIp).toBe('10.0.0.1');
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a running gate whose store file breaks keeps serving: the failure is reported and the last use kept', async () => {
+    const store = open();
+    const ring = new KeyRing(store, systemClock);
+    const alice = ring.create({ user: 'alice' });
+    ring.touch(alice.key.id, '10.0.0.1');
+    writeFileSync(file, '{broken');
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    await ring.flushTouches();
+    expect(errors).toHaveBeenCalledWith(expect.stringMatching(/could not save when keys were last used: cannot read the store file .*gate\.json: it is not valid JSON/));
+    expect(readFileSync(file, 'utf8')).toBe('{broken');
+    expect(ring.verify(alice.secret)).toMatchObject({ ok: true });
+    expect(ring.get(alice.key.id)!.lastUsedIp).toBe('10.0.0.1');
+    await ring.close();
   });
 });
 

@@ -3,8 +3,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { notArray, proxySettingsFields } from './api-schemas.js';
-import type { KeyRecord, KeyStore } from './keys.js';
+import type { KeyPatches, KeyRecord, KeyStore } from './keys.js';
 import { DEFAULT_SETTINGS, type GateSettings, type SettingsProvider } from './settings.js';
+import { type StoreDocument, parseStoreDocument } from './store-file.js';
 
 /**
  * The JSON document both hosts persist: a JsonFile in the CLI, `electron-store` in the desktop
@@ -12,8 +13,14 @@ import { DEFAULT_SETTINGS, type GateSettings, type SettingsProvider } from './se
  */
 export interface JsonDocument {
   readonly path: string;
-  readonly store: Record<string, unknown>;
+  readonly store: StoreDocument;
   set(key: string, value: unknown): void;
+  /**
+   * Replaces the document with what `change` makes of it, writing in the background and starting
+   * again if the file changed meanwhile (store-file.ts's updateStoreFile). Without it, writes are
+   * made at once with `set`.
+   */
+  update?(change: (document: StoreDocument) => StoreDocument): Promise<unknown>;
 }
 
 export const STORE_NAME = 'gate';
@@ -30,12 +37,6 @@ export const STORE_FILE_OPTIONS = {
   accessPropertiesByDotNotation: false,
   deserialize: parseStoreDocument,
 };
-
-export function parseStoreDocument(text: string): Record<string, unknown> {
-  const value: unknown = JSON.parse(text);
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new SyntaxError('the top level is not a JSON object');
-  return value as Record<string, unknown>;
-}
 
 /** a number other than ±Infinity, which `v.number()` alone takes (JSON's `1e999` parses to it) */
 const finite = v.pipe(v.number(), v.finite());
@@ -127,9 +128,31 @@ export class GateStore implements KeyStore, SettingsProvider {
   }
 
   /** One read and one write of the file, however many keys change: each write is synced to disk. */
-  updateEach(patches: ReadonlyMap<string, Partial<Omit<KeyRecord, 'id'>>>): void {
+  updateEach(patches: KeyPatches): void {
     if (patches.size === 0) return;
-    this.writeKeys(this.read().keys.map((k) => (patches.has(k.id) ? { ...k, ...patches.get(k.id) } : k)));
+    this.writeKeys(patched(this.read().keys, patches));
+  }
+
+  /**
+   * updateEach for what a busy gate writes every few seconds (when keys were last used): the file
+   * is written and synced to disk in the background, and the patches are applied again if another
+   * writer changed the file meanwhile. A document that cannot write in the background writes at once.
+   */
+  async updateEachInBackground(patches: KeyPatches): Promise<void> {
+    if (patches.size === 0) return;
+    const update = this.document.update?.bind(this.document);
+    if (!update) return this.updateEach(patches);
+    try {
+      await update((raw) => {
+        const keys = patched(this.parse(raw).keys, patches);
+        this.checkWritable(keys);
+        return { ...raw, keys };
+      });
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw error instanceof SyntaxError ? unreadableStore(this.document.path, error) : cannotWrite(this.document.path, error);
+    }
+    this.refresh();
   }
 
   remove(id: string): void {
@@ -189,26 +212,38 @@ export class GateStore implements KeyStore, SettingsProvider {
   }
 
   private writeKeys(keys: KeyRecord[]): void {
-    // Checked before writing, so a bad record never reaches the file.
+    this.checkWritable(keys);
+    try {
+      this.document.set('keys', keys);
+    } catch (error) {
+      throw cannotWrite(this.document.path, error);
+    }
+    this.refresh();
+  }
+
+  /** Checked before writing, so a bad record never reaches the file, and a read-only file is not replaced. */
+  private checkWritable(keys: KeyRecord[]): void {
     const valid = v.safeParse(keysSchema, keys);
     if (!valid.success) throw new StoreError(`refusing to write an invalid key: ${valid.issues.map((i) => `${v.getDotPath(i) ?? ''}: ${i.message}`).join('; ')}`);
     try {
       // Both hosts replace the file by renaming a new one over it, which a read-only file would not stop.
       if (existsSync(this.document.path)) accessSync(this.document.path, constants.W_OK);
-      this.document.set('keys', keys);
     } catch (error) {
-      throw new StoreError(`could not write ${this.document.path}: ${describe(error)}; nothing was changed`, { cause: error });
+      throw cannotWrite(this.document.path, error);
     }
-    this.refresh();
   }
 
   private read(): Document {
-    let raw: Record<string, unknown>;
+    let raw: StoreDocument;
     try {
       raw = this.document.store;
     } catch (error) {
       throw unreadableStore(this.document.path, error);
     }
+    return this.parse(raw);
+  }
+
+  private parse(raw: StoreDocument): Document {
     const parsed = v.safeParse(documentSchema, raw);
     if (!parsed.success) {
       const problems = parsed.issues.map((i) => `${v.getDotPath(i) || '(root)'}: ${i.message}`).join('; ');
@@ -222,9 +257,17 @@ export class GateStore implements KeyStore, SettingsProvider {
   }
 }
 
+function patched(keys: KeyRecord[], patches: KeyPatches): KeyRecord[] {
+  return keys.map((k) => (patches.has(k.id) ? { ...k, ...patches.get(k.id) } : k));
+}
+
 /** The error for a store file that cannot be read or parsed: it names the file and promises it was not touched. */
 export function unreadableStore(path: string, error: unknown): StoreError {
   return new StoreError(`cannot read the store file ${path}: ${describe(error)}. It was left untouched; fix it or move it away`, { cause: error });
+}
+
+function cannotWrite(path: string, error: unknown): StoreError {
+  return new StoreError(`could not write ${path}: ${describe(error)}; nothing was changed`, { cause: error });
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -255,7 +255,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       for (const server of closing) server.closeAllConnections();
       await closed;
       await upstream.close();
-      keys.flushTouches();
+      await keys.flushTouches();
       await usage.flush().catch((error: unknown) => console.error(`ollama-gate: could not save usage: ${(error as Error).message}`));
       setStatus({ ...status, state: 'stopped', urls: [], error: null, tls: null });
     },

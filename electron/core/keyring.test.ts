@@ -278,7 +278,7 @@ describe('touch and flushTouches', () => {
     vi.useRealTimers();
   });
 
-  it('shows the last use at once but writes it to the store only on flushTouches', () => {
+  it('shows the last use at once but writes it to the store only on flushTouches', async () => {
     const { ring, store, clock } = setup();
     const { key } = ring.create({ user: 'alice' });
     clock.advance(5);
@@ -289,55 +289,116 @@ describe('touch and flushTouches', () => {
     expect(ring.get(key.id)).toMatchObject({ lastUsedAt: clock.now(), lastUsedIp: '192.168.1.20' });
     expect(ring.list()[0]).toMatchObject({ lastUsedAt: clock.now(), lastUsedIp: '192.168.1.20' });
 
-    ring.flushTouches();
+    await ring.flushTouches();
     expect(store.updates).toEqual([{ id: key.id, patch: { lastUsedAt: clock.now(), lastUsedIp: '192.168.1.20' } }]);
     expect(store.list()[0]).toMatchObject({ lastUsedAt: clock.now(), lastUsedIp: '192.168.1.20' });
-    ring.close();
+    await ring.close();
   });
 
-  it('writes many touches of one key as a single update with the latest use', () => {
+  it('writes many touches of one key as a single update with the latest use', async () => {
     const { ring, store, clock } = setup();
     const { key } = ring.create({ user: 'alice' });
     for (let i = 1; i <= 100; i++) {
       clock.advance(1);
       ring.touch(key.id, `10.0.0.${i}`);
     }
-    ring.flushTouches();
+    await ring.flushTouches();
     expect(store.updates).toHaveLength(1);
     expect(store.updates[0]!.patch).toEqual({ lastUsedAt: clock.now(), lastUsedIp: '10.0.0.100' });
-    ring.flushTouches();
+    await ring.flushTouches();
     expect(store.updates).toHaveLength(1);
-    ring.close();
+    await ring.close();
   });
 
-  it('flushes by itself within 5 seconds', () => {
+  it('flushes by itself within 5 seconds', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { ring, store } = setup();
     const { key } = ring.create({ user: 'alice' });
     ring.touch(key.id, '10.0.0.1');
-    vi.advanceTimersByTime(4_999);
+    await vi.advanceTimersByTimeAsync(4_999);
     expect(store.updates).toEqual([]);
-    vi.advanceTimersByTime(1);
+    await vi.advanceTimersByTimeAsync(1);
     expect(store.updates).toHaveLength(1);
-    ring.close();
+    await ring.close();
   });
 
-  it('flushes pending touches on close', () => {
+  it('flushes pending touches on close', async () => {
     const { ring, store } = setup();
     const { key } = ring.create({ user: 'alice' });
     ring.touch(key.id, '10.0.0.1');
-    ring.close();
+    await ring.close();
     expect(store.list()[0]!.lastUsedIp).toBe('10.0.0.1');
   });
 
-  it('drops the touch of a key removed before the flush', () => {
+  it('drops the touch of a key removed before the flush', async () => {
     const { ring, store } = setup();
     const { key } = ring.create({ user: 'alice' });
     ring.touch(key.id, '10.0.0.1');
     ring.remove(key.id);
-    ring.flushTouches();
+    await ring.flushTouches();
     expect(store.updates).toEqual([]);
-    ring.close();
+    await ring.close();
+  });
+
+  it('survives a store it cannot write: reports it once, keeps showing the use and writes it once the store works again', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { ring, store, clock } = setup();
+    const { key } = ring.create({ user: 'alice' });
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    let broken = true;
+    const updateEach = store.updateEach.bind(store);
+    store.updateEach = (patches) => {
+      if (broken) throw new Error('the disk is full');
+      updateEach(patches);
+    };
+    try {
+      clock.advance(5);
+      ring.touch(key.id, '10.0.0.7');
+      await expect(ring.flushTouches()).resolves.toBeUndefined();
+      await expect(ring.flushTouches()).resolves.toBeUndefined();
+      expect(errors.mock.calls.map((call) => String(call[0]))).toEqual(['ollama-gate: could not save when keys were last used: the disk is full']);
+      expect(ring.get(key.id)).toMatchObject({ lastUsedAt: clock.now(), lastUsedIp: '10.0.0.7' });
+      expect(store.list()[0]!.lastUsedIp).toBeNull();
+
+      // Retried by itself, with no new request to trigger it.
+      broken = false;
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(store.list()[0]).toMatchObject({ lastUsedAt: clock.now(), lastUsedIp: '10.0.0.7' });
+    } finally {
+      errors.mockRestore();
+      await ring.close();
+    }
+  });
+
+  it('keeps a use made while its flush was being written for the next flush', async () => {
+    const { ring, store, clock } = setup();
+    const { key } = ring.create({ user: 'alice' });
+    // A background write that finishes when the test says so.
+    const writes: Array<() => void> = [];
+    const updateEach = store.updateEach.bind(store);
+    Object.assign(store, {
+      updateEachInBackground: async (patches: Parameters<typeof store.updateEach>[0]) => {
+        await new Promise<void>((resolve) => writes.push(resolve));
+        updateEach(patches);
+      },
+    });
+    clock.advance(5);
+    ring.touch(key.id, '10.0.0.1');
+    const first = ring.flushTouches();
+    await vi.waitFor(() => expect(writes).toHaveLength(1));
+    clock.advance(5);
+    ring.touch(key.id, '10.0.0.2');
+    writes[0]!();
+    await first;
+    expect(store.list()[0]!.lastUsedIp).toBe('10.0.0.1');
+    expect(ring.get(key.id)!.lastUsedIp).toBe('10.0.0.2');
+
+    const second = ring.flushTouches();
+    await vi.waitFor(() => expect(writes).toHaveLength(2));
+    writes[1]!();
+    await second;
+    expect(store.list()[0]).toMatchObject({ lastUsedAt: clock.now(), lastUsedIp: '10.0.0.2' });
+    await ring.close();
   });
 });
 

@@ -23,16 +23,26 @@ export interface CreatedKey {
 /** How often last-used times are written back: never on the request path, at most this often. */
 const TOUCH_FLUSH_MS = 5_000;
 
+interface Touch {
+  lastUsedAt: number;
+  lastUsedIp: string;
+}
+
 /**
  * The keys the gate knows, indexed by hash so a presented key is verified with one map lookup
  * (no per-key comparison whose timing could leak anything). It wraps a KeyStore and rebuilds its
  * index whenever the store says it changed.
  */
+
 export class KeyRing {
   private byHash = new Map<string, KeyRecord>();
   private byId = new Map<string, KeyRecord>();
-  private pendingTouches = new Map<string, { lastUsedAt: number; lastUsedIp: string }>();
+  private pendingTouches = new Map<string, Touch>();
   private flushTimer: NodeJS.Timeout | undefined;
+  /** the last-use write in progress, or the last one */
+  private flushing: Promise<void> = Promise.resolve();
+  /** the last write failure reported, so a store that stays broken is reported once, not every flush */
+  private lastFlushError: string | undefined;
   private listeners = new Set<(keys: KeyRecord[]) => void>();
   private unsubscribeStore: (() => void) | undefined;
   private allowLists = false;
@@ -157,24 +167,58 @@ export class KeyRing {
     } else {
       this.pendingTouches.set(id, { lastUsedAt: this.clock.now(), lastUsedIp: ip });
     }
-    this.flushTimer ??= setTimeout(() => this.flushTouches(), TOUCH_FLUSH_MS).unref();
+    this.scheduleFlush();
   }
 
-  flushTouches(): void {
+  /**
+   * Writes every key used since the last flush, in one store write, in the background where the
+   * store can. Never rejects: a store that cannot be written (broken, read-only, disk full) must
+   * not take the gate down, so the failure is reported and the uses wait for the next flush.
+   * Flushes run one after another; the promise settles when this one's write has.
+   */
+  flushTouches(): Promise<void> {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    // Every key used since the last flush, in one store write: a write is a synced file replace.
-    const touches = new Map([...this.pendingTouches].filter(([id]) => this.byId.has(id)));
-    this.pendingTouches.clear();
-    if (touches.size === 0) return;
-    this.store.updateEach(touches);
-    for (const [id, touch] of touches) Object.assign(this.byId.get(id)!, touch);
+    this.flushing = this.flushing.then(() => this.writeTouches());
+    return this.flushing;
   }
 
-  close(): void {
-    this.flushTouches();
+  /** Writes the last uses pending now. They stay pending (and shown) until written; a newer use stays for the next flush. */
+  private async writeTouches(): Promise<void> {
+    const touches = new Map<string, Touch>();
+    for (const [id, touch] of this.pendingTouches) {
+      if (this.byId.has(id)) touches.set(id, { ...touch });
+      else this.pendingTouches.delete(id); // removed meanwhile, maybe by another process
+    }
+    if (touches.size === 0) return;
+    try {
+      await (this.store.updateEachInBackground ? this.store.updateEachInBackground(touches) : this.store.updateEach(touches));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== this.lastFlushError) console.error(`ollama-gate: could not save when keys were last used: ${message}`);
+      this.lastFlushError = message;
+      this.scheduleFlush();
+      return;
+    }
+    this.lastFlushError = undefined;
+    for (const [id, touch] of touches) {
+      const pending = this.pendingTouches.get(id);
+      if (pending?.lastUsedAt === touch.lastUsedAt && pending.lastUsedIp === touch.lastUsedIp) this.pendingTouches.delete(id);
+      const key = this.byId.get(id);
+      if (key) Object.assign(key, touch);
+    }
+  }
+
+  private scheduleFlush(): void {
+    this.flushTimer ??= setTimeout(() => void this.flushTouches(), TOUCH_FLUSH_MS).unref();
+  }
+
+  /** Writes the pending last uses and stops listening; resolves when they are written (or could not be). */
+  close(): Promise<void> {
+    const flushed = this.flushTouches();
     this.unsubscribeStore?.();
     this.listeners.clear();
+    return flushed;
   }
 
   private patch(id: string, patch: Partial<Omit<KeyRecord, 'id'>>): void {

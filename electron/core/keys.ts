@@ -21,13 +21,18 @@ export interface KeyRecord extends KeyFields {
   lastUsedIp: string | null;
 }
 
+/** New field values for some keys, by key id. */
+export type KeyPatches = ReadonlyMap<string, Partial<Omit<KeyRecord, 'id'>>>;
+
 /** Where keys live. The core reads and patches through this; hosts back it with a file (conf / electron-store). */
 export interface KeyStore {
   list(): KeyRecord[];
   add(record: KeyRecord): void;
   update(id: string, patch: Partial<Omit<KeyRecord, 'id'>>): void;
   /** Several keys' patches in one write (the last-use times of every key a flush covers). */
-  updateEach(patches: ReadonlyMap<string, Partial<Omit<KeyRecord, 'id'>>>): void;
+  updateEach(patches: KeyPatches): void;
+  /** updateEach with the write off the event loop, where the store can (a file's sync to disk can take long). */
+  updateEachInBackground?(patches: KeyPatches): Promise<void>;
   remove(id: string): void;
   /** Called when keys change outside this process's calls (another process edited the file). */
   subscribe?(listener: () => void): () => void;
@@ -98,7 +103,7 @@ export class MemoryKeyStore implements KeyStore {
     const index = this.records.findIndex((r) => r.id === id);
     if (index >= 0) this.records[index] = { ...this.records[index]!, ...patch };
   }
-  updateEach(patches: ReadonlyMap<string, Partial<Omit<KeyRecord, 'id'>>>): void {
+  updateEach(patches: KeyPatches): void {
     for (const [id, patch] of patches) this.update(id, patch);
   }
   remove(id: string): void {

@@ -127,6 +127,23 @@ describe('openAppStore (electron-store, with electron mocked)', () => {
     expect(readFile(dir).__internal__).toEqual({ migrations: { version: '0.1.0' } });
   });
 
+  it('writes last-use times in the background in the bytes electron-store writes, keeping its other sections', async () => {
+    const store = openAppStore(dir);
+    const key = { id: 'k1', user: 'alice', name: null, scope: 'inference' as const, models: [], rpm: null, concurrency: null, dailyTokens: null, hash: 'c'.repeat(64), prefix: 'og_y', createdAt: 1, enabled: true, expiresAt: null, lastUsedAt: null, lastUsedIp: null };
+    store.gate.add(key);
+    const written = store.gate.updateEachInBackground(new Map([['k1', { lastUsedAt: 5, lastUsedIp: '10.0.0.9' }]]));
+    expect(readFile(dir).keys).toEqual([key]);
+    await written;
+    const after = readFileSync(join(dir, 'gate.json'), 'utf8');
+    expect(JSON.parse(after)).toEqual({ ...readFile(dir), keys: [{ ...key, lastUsedAt: 5, lastUsedIp: '10.0.0.9' }] });
+    expect(readFile(dir)).toMatchObject({ desktop: DESKTOP_DEFAULTS, __internal__: { migrations: { version: '0.1.0' } } });
+    // What conf itself would write for the same document.
+    const conf = openWithConf(dir);
+    conf.set('keys', conf.get('keys'));
+    expect(readFileSync(join(dir, 'gate.json'), 'utf8')).toBe(after);
+    expect(store.gate.list()[0]!.lastUsedIp).toBe('10.0.0.9');
+  });
+
   it.each([
     ['not JSON', '{ not json', /not valid JSON/],
     ['not an object', '[1, 2]', /the top level is not a JSON object/],

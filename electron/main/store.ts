@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Conf from 'conf';
 import type { Options } from 'conf';
 import ElectronStore from 'electron-store';
 import * as v from 'valibot';
 import { notArray } from '../core/api-schemas.js';
-import { GateStore, STORE_FILE_OPTIONS, STORE_NAME, parseStoreDocument, unreadableStore } from '../core/gate-store.js';
+import { GateStore, type JsonDocument, STORE_FILE_OPTIONS, STORE_NAME, unreadableStore } from '../core/gate-store.js';
+import { parseStoreDocument, readStoreText, updateStoreFile } from '../core/store-file.js';
 import type { DesktopSettings } from '../shared/contract.js';
 
 /**
@@ -91,13 +91,8 @@ export function storeOptions(): StoreOptions {
 
 /** Throws when an existing store file is not JSON, not an object, or has a section of the wrong kind. */
 function checkSections(path: string): void {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
+  const text = readStoreText(path);
+  if (text === undefined) return;
   const document = parseStoreDocument(text);
   if ('keys' in document && !Array.isArray(document.keys)) throw new Error('"keys" is not a list');
   for (const section of ['settings', 'desktop']) {
@@ -138,5 +133,16 @@ export function openAppStore(userData: string): AppStore {
   } catch (error) {
     throw unreadableStore(path, error);
   }
-  return { gate: new GateStore(document), desktop: new DesktopSettingsStore(document), path: document.path };
+  const store = document;
+  const gateDocument: JsonDocument = {
+    path: store.path,
+    get store() {
+      return store.store;
+    },
+    set: (key, value) => store.set(key, value),
+    // Last-use times, written in the background in the layout electron-store writes (conf reads the
+    // file afresh on every access, so it sees them).
+    update: (change) => updateStoreFile(store.path, STORE_FILE_OPTIONS.configFileMode, change),
+  };
+  return { gate: new GateStore(gateDocument), desktop: new DesktopSettingsStore(document), path: document.path };
 }
