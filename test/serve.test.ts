@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadTlsMaterial } from '../electron/core/tls.js';
-import { CLI, CLI_ENV, ServeProcess, runCliOk } from './support/cli.js';
+import { CLI, CLI_CWD, CLI_ENV, ServeProcess, runCliOk } from './support/cli.js';
 import { type FakeOllama, startFakeOllama } from './support/fake-ollama.js';
 
 function cli(dataDir: string, ...args: string[]): string {
@@ -40,6 +40,7 @@ describe('ollama-gate serve', () => {
     expect(line).toMatch(/alice .*GET \/api\/tags -> 200/);
     expect(await serve.stop('SIGTERM')).toBe(0);
     expect(serve.output.join('\n')).not.toContain(created.key);
+    expect(serve.output.join('\n')).not.toMatch(/error/i);
     expect(readFileSync(join(dataDir, 'logs', 'gate.log'), 'utf8')).toContain(`[${id}]`);
   });
 
@@ -119,7 +120,7 @@ describe('ollama-gate serve', () => {
   it('refuses to start on a corrupt store, names the file and leaves it untouched', async () => {
     const file = join(dataDir, 'gate.json');
     writeFileSync(file, '{"keys": [ broken');
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV, cwd: CLI_CWD });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -149,7 +150,7 @@ describe('ollama-gate serve', () => {
     const first = await ServeProcess.start(dataDir, fake.url);
     serve = first.serve;
     const port = new URL(first.url).port;
-    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', port, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV });
+    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', port, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV, cwd: CLI_CWD });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -119,6 +119,9 @@ async function startAdmin(service: AdminService, port: number): Promise<AdminSer
 const SHUTDOWN_GRACE_MS = 10_000;
 
 function configureLog(file: string): void {
+  // electron-log looks for the app's name in a package.json above the main module (an ES module
+  // has none it can see) or the working directory: named here, it works from any directory.
+  log.transports.file.setAppName('Ollama Gate');
   log.transports.file.resolvePathFn = () => file;
   log.transports.file.maxSize = 10 * 1024 * 1024;
   log.transports.console.format = '{h}:{i}:{s} {text}';

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'ollama-gate.js');
@@ -12,6 +13,12 @@ export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'ollama-
  * Tests talk to loopback only (no looking for Ollama on this machine's LAN addresses), never touch
  * the user's data dir, and read plain output.
  */
+/**
+ * Where the CLI runs: not the repository, as for a user who installed it and runs it from their
+ * home (a cwd with the project's package.json hides what only works from the source tree).
+ */
+export const CLI_CWD = tmpdir();
+
 export const CLI_ENV: NodeJS.ProcessEnv = { ...process.env, OLLAMA_GATE_LAN_CHECK: '0', OLLAMA_GATE_DATA_DIR: undefined, NO_COLOR: '1' };
 
 export interface CliRun {
@@ -26,7 +33,7 @@ export function requireBuiltCli(): void {
 
 /** Runs a CLI command with `--data-dir` pointing at `dataDir`. */
 export function runCli(dataDir: string, args: string[], env: NodeJS.ProcessEnv = CLI_ENV): CliRun {
-  const result = spawnSync(process.execPath, [CLI, ...args, '--data-dir', dataDir], { encoding: 'utf8', timeout: 15_000, env });
+  const result = spawnSync(process.execPath, [CLI, ...args, '--data-dir', dataDir], { encoding: 'utf8', timeout: 15_000, env, cwd: CLI_CWD });
   if (result.error) throw result.error;
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -50,7 +57,7 @@ export class ServeProcess {
   /** Starts `serve` on a free loopback port in front of `upstream` and waits until it listens. */
   static async start(dataDir: string, upstream: string, options: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<{ serve: ServeProcess; url: string }> {
     const args = [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', upstream, '--data-dir', dataDir, ...(options.args ?? [])];
-    const serve = new ServeProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? CLI_ENV }));
+    const serve = new ServeProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? CLI_ENV, cwd: CLI_CWD }));
     const line = await serve.waitForLine(/Listening on (http:\/\/\S+)/, 10_000);
     return { serve, url: line.match(/Listening on (http:\/\/\S+)/)![1]! };
   }
