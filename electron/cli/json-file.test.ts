@@ -73,6 +73,21 @@ describe('JsonFile', () => {
       expect(statSync(path).mode & 0o777).toBe(0o600);
     });
 
+    it('makes its change again on what another writer wrote meanwhile, so neither change is lost', async () => {
+      const path = join(dir, 'gate.json');
+      const file = new JsonFile(path);
+      file.set('keys', [{ id: 'a' }]);
+      const seen: unknown[] = [];
+      await file.update((document) => {
+        seen.push(document);
+        // Another writer adds a key after this change read the file (once).
+        if (seen.length === 1) new JsonFile(path).set('keys', [{ id: 'a' }, { id: 'b' }]);
+        return { ...document, settings: { port: 9000 } };
+      });
+      expect(seen).toEqual([{ keys: [{ id: 'a' }] }, { keys: [{ id: 'a' }, { id: 'b' }] }]);
+      expect(new JsonFile(path).store).toEqual({ keys: [{ id: 'a' }, { id: 'b' }], settings: { port: 9000 } });
+    });
+
     it('gives up on a file that keeps changing under it, leaving the last writer its file and no temporary one', async () => {
       const path = join(dir, 'gate.json');
       const file = new JsonFile(path);

@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** A store file's top level: a JSON object. */
@@ -60,22 +60,26 @@ export function replaceStoreFile(path: string, text: string, mode: number): void
 const UPDATE_ATTEMPTS = 5;
 
 /**
- * Applies `change` to the file's document like replaceStoreFile, with the write and the sync to disk
- * off the event loop: a sync can take many milliseconds on a busy disk, and a gate's event loop
- * carries every stream. The new file is renamed over the old one only if the old one is still what
- * `change` was given (another process, or this one, may have written meanwhile); otherwise `change`
- * runs again on what the file holds now. Resolves with the document written.
+ * Replaces the file with what `change` makes of its text (undefined when there is no file yet),
+ * like replaceStoreFile but with the read, the write and the sync to disk off the event loop: a
+ * sync can take many milliseconds on a busy disk, and a gate's event loop carries every stream.
+ * The new file is renamed over the old one only if the old one is still what `change` was given
+ * (another process, or this one, may have written meanwhile); otherwise `change` runs again on
+ * what the file holds now, so no writer's change is lost.
  */
-export async function updateStoreFile(path: string, mode: number, change: (document: StoreDocument) => StoreDocument): Promise<StoreDocument> {
-  mkdirSync(dirname(path), { recursive: true });
+export async function updateFile(path: string, mode: number, change: (text: string | undefined) => string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
-    const before = readStoreText(path);
-    const next = change(before === undefined ? {} : parseStoreDocument(before));
+    const before = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    const text = change(before);
     const temporary = temporaryPath(path);
     try {
       const file = await open(temporary, 'wx', mode);
       try {
-        await file.writeFile(serializeStoreDocument(next));
+        await file.writeFile(text);
         await file.sync();
       } finally {
         await file.close();
@@ -83,7 +87,7 @@ export async function updateStoreFile(path: string, mode: number, change: (docum
       // Compared and renamed in one go on the event loop: nothing of this process can write in between.
       if (readStoreText(path) === before) {
         renameSync(temporary, path);
-        return next;
+        return;
       }
       await rm(temporary, { force: true });
     } catch (error) {
@@ -92,4 +96,11 @@ export async function updateStoreFile(path: string, mode: number, change: (docum
     }
   }
   throw new Error(`it kept changing while it was written (${UPDATE_ATTEMPTS} attempts)`);
+}
+
+/** updateFile for a store document; resolves with the document written. */
+export async function updateStoreFile(path: string, mode: number, change: (document: StoreDocument) => StoreDocument): Promise<StoreDocument> {
+  let written: StoreDocument = {};
+  await updateFile(path, mode, (text) => serializeStoreDocument((written = change(text === undefined ? {} : parseStoreDocument(text)))));
+  return written;
 }

@@ -272,6 +272,24 @@ describe('UsageLedger on disk', () => {
     mkdirSync(file);
     const ledger = new UsageLedger(new FakeClock(DAY2), file);
     await expect(ledger.load()).rejects.toThrow(`cannot read usage file ${file}`);
+    ledger.record(sample());
+    await expect(ledger.flush()).rejects.toThrow(`could not write usage file ${file}: EISDIR`);
+    expect(ledger.query()[0]!.requests).toBe(1);
+  });
+
+  it('two ledgers on one file (the app and `serve`) flushing at the same moment keep both counts: a flush is made again on what the other wrote', async () => {
+    const file = join(dir, 'usage.json');
+    const app = new UsageLedger(new FakeClock(DAY2), file);
+    const cli = new UsageLedger(new FakeClock(DAY2), file);
+    for (let round = 0; round < 20; round++) {
+      app.record(sample({ promptTokens: 1, completionTokens: 0 }));
+      cli.record(sample({ promptTokens: 1, completionTokens: 0 }));
+      await Promise.all([app.flush(), cli.flush()]);
+    }
+    const reader = new UsageLedger(new FakeClock(DAY2), file);
+    await reader.load();
+    expect(reader.query()[0]).toMatchObject({ requests: 40, promptTokens: 40 });
+    expect(readdirSync(dir)).toEqual(['usage.json']);
   });
 
   it('without a file, flush is a no-op and nothing is written', async () => {

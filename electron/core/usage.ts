@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Clock } from './clock.js';
+import { updateFile } from './store-file.js';
 import type { UsageRow } from '../shared/contract.js';
 
 /** Per-key usage counts, beside the store file in the data directory. */
@@ -50,8 +49,9 @@ export function utcDay(time: number): string {
 
 /**
  * Per key and per day counters, kept in memory and merged into a JSON file in the background.
- * A flush adds only what this process recorded since its last flush to what the file holds, so
- * two processes sharing a data directory (the app and `ollama-gate serve`) both keep their counts.
+ * A flush adds only what this process recorded since its last flush to what the file holds (and
+ * adds it again if another process replaced the file meanwhile), so two processes sharing a data
+ * directory (the app and `ollama-gate serve`) both keep their counts, even flushing at once.
  */
 export class UsageLedger {
   private totals = new Map<string, UsageRow>();
@@ -113,9 +113,13 @@ export class UsageLedger {
     const batch = this.pending;
     this.pending = new Map();
     try {
-      const merged = new Map((await readRows(file)).map((row) => [rowKey(row.day, row.keyId), row]));
-      for (const row of batch.values()) addInto(merged, row);
-      await writeRows(file, [...merged.values()]);
+      let merged = new Map<string, UsageRow>();
+      // Added to what the file holds when it is replaced: made again if another process wrote meanwhile.
+      await updateFile(file, 0o600, (text) => {
+        merged = new Map(parseRows(file, text).map((row) => [rowKey(row.day, row.keyId), row]));
+        for (const row of batch.values()) addInto(merged, row);
+        return `${JSON.stringify({ version: 1, rows: [...merged.values()] })}\n`;
+      });
       // The file's view, plus anything recorded while it was being written.
       for (const row of this.pending.values()) addInto(merged, row);
       this.totals = merged;
@@ -123,7 +127,7 @@ export class UsageLedger {
       // Nothing is lost: the batch waits for the next flush.
       for (const row of batch.values()) addInto(this.pending, row);
       this.timer ??= setTimeout(() => void this.flush().catch(reportFlushError), FLUSH_INTERVAL_MS).unref();
-      throw error;
+      throw error instanceof UsageFileError ? error : new UsageFileError(`could not write usage file ${file}: ${(error as Error).message}`, { cause: error });
     }
   }
 }
@@ -160,29 +164,33 @@ function addInto(rows: Map<string, UsageRow>, delta: UsageRow): void {
 }
 
 async function readRows(file: string): Promise<UsageRow[]> {
-  let text: string;
+  let text: string | undefined;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new Error(`cannot read usage file ${file}: ${(error as Error).message}`, { cause: error });
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw cannotRead(file, error);
   }
+  return parseRows(file, text);
+}
+
+/** The rows of a usage file's text (none when there is no file). */
+function parseRows(file: string, text: string | undefined): UsageRow[] {
+  if (text === undefined) return [];
   try {
     const parsed = JSON.parse(text) as { rows?: unknown };
     if (!Array.isArray(parsed.rows)) throw new Error('no "rows" array');
     return parsed.rows.filter(isUsageRow);
   } catch (error) {
-    throw new Error(`the usage file ${file} is not valid (${(error as Error).message}); it was left untouched`, { cause: error });
+    throw new UsageFileError(`the usage file ${file} is not valid (${(error as Error).message}); it was left untouched`, { cause: error });
   }
 }
 
-/** Written beside the file, then renamed over it: a crash or a full disk never leaves half a file. */
-async function writeRows(file: string, rows: UsageRow[]): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temporary, JSON.stringify({ version: 1, rows }) + '\n', { mode: 0o600 });
-  await rename(temporary, file);
+function cannotRead(file: string, error: unknown): UsageFileError {
+  return new UsageFileError(`cannot read usage file ${file}: ${(error as Error).message}`, { cause: error });
 }
+
+/** A usage file that cannot be read, parsed or written; the message names it. */
+class UsageFileError extends Error {}
 
 function isUsageRow(value: unknown): value is UsageRow {
   if (!value || typeof value !== 'object') return false;
