@@ -9,6 +9,7 @@ import { type Harness, startHarness } from '../../test/support/gate-harness.js';
 import { createGateway } from './gateway.js';
 import { MemoryKeyStore } from './keys.js';
 import { staticSettings } from './settings.js';
+import { monthFile, utcDay } from './usage.js';
 import { startFakeOllama } from '../../test/support/fake-ollama.js';
 
 const chat = (url: string, secret: string, model = 'llama3.2', content = 'hi there') =>
@@ -164,7 +165,7 @@ describe('usage accounting', () => {
       await chat(`http://127.0.0.1:${port}`, secret);
       await chat(`http://127.0.0.1:${port}`, secret);
       await first.close();
-      expect(JSON.parse(readFileSync(join(dir, 'usage.json'), 'utf8')).rows).toHaveLength(1);
+      expect(JSON.parse(readFileSync(monthFile(join(dir, 'usage.json'), utcDay(Date.now()).slice(0, 7)), 'utf8')).rows).toHaveLength(1);
 
       const second = createGateway({ keys: store, settings, usageFile: join(dir, 'usage.json') });
       await second.listen();

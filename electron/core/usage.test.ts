@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Clock } from './clock.js';
-import { UsageLedger, type UsageSample, utcDay } from './usage.js';
+import { UsageLedger, type UsageSample, monthFile, utcDay } from './usage.js';
 
 class FakeClock implements Clock {
   constructor(public time: number) {}
@@ -211,8 +211,9 @@ describe('UsageLedger on disk', () => {
       ledger.record(sample());
       await ledger.flush();
     }
-    expect(readdirSync(dir)).toEqual(['usage.json']);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ version: 1, rows: [{ keyId: 'k1', requests: 3 }] });
+    expect(readdirSync(dir)).toEqual(['usage-2026-11.json']);
+    expect(JSON.parse(readFileSync(monthFile(file, '2026-11'), 'utf8'))).toMatchObject({ version: 1, rows: [{ keyId: 'k1', requests: 3 }] });
+    expect(statSync(monthFile(file, '2026-11')).mode & 0o777).toBe(0o600);
   });
 
   it('creates the directory of the usage file when missing', async () => {
@@ -220,7 +221,7 @@ describe('UsageLedger on disk', () => {
     const ledger = new UsageLedger(new FakeClock(DAY2), file);
     ledger.record(sample());
     await ledger.flush();
-    expect(JSON.parse(readFileSync(file, 'utf8')).rows).toHaveLength(1);
+    expect(JSON.parse(readFileSync(monthFile(file, '2026-11'), 'utf8')).rows).toHaveLength(1);
   });
 
   it('does not write on record: flushes happen later, in the background', async () => {
@@ -233,7 +234,7 @@ describe('UsageLedger on disk', () => {
       await vi.advanceTimersByTimeAsync(2_000);
       vi.useRealTimers();
       await ledger.flush(); // waits for the background write to finish
-      expect(JSON.parse(readFileSync(file, 'utf8')).rows[0].requests).toBe(1);
+      expect(JSON.parse(readFileSync(monthFile(file, '2026-11'), 'utf8')).rows[0].requests).toBe(1);
     } finally {
       vi.useRealTimers();
     }
@@ -243,27 +244,39 @@ describe('UsageLedger on disk', () => {
     ['not JSON', '{"rows": [ broken'],
     ['JSON without rows', '{"version": 1}'],
     ['JSON null', 'null'],
-  ])('a corrupt usage file (%s): load names it, it stays untouched, and flushes keep the counts pending', async (_what, content) => {
+  ])('a corrupt month file (%s): load names it, it stays untouched, and flushes keep the counts pending', async (_what, content) => {
     vi.spyOn(console, 'error').mockImplementation(() => {});
     const file = join(dir, 'usage.json');
-    writeFileSync(file, content);
+    const month = monthFile(file, '2026-11');
+    writeFileSync(month, content);
     const ledger = new UsageLedger(new FakeClock(DAY2), file);
-    await expect(ledger.load()).rejects.toThrow(file);
+    await expect(ledger.load()).rejects.toThrow(month);
     await expect(ledger.load()).rejects.toThrow(/not valid/);
     ledger.record(sample());
     ledger.record(sample());
     expect(ledger.query()[0]!.requests).toBe(2); // counted in memory all the same
-    await expect(ledger.flush()).rejects.toThrow(file);
-    expect(readFileSync(file, 'utf8')).toBe(content);
-    expect(readdirSync(dir)).toEqual(['usage.json']);
+    await expect(ledger.flush()).rejects.toThrow(month);
+    expect(readFileSync(month, 'utf8')).toBe(content);
+    expect(readdirSync(dir)).toEqual(['usage-2026-11.json']);
 
     // Once the user moves the broken file away, the pending counts are written, none lost.
-    rmSync(file);
+    rmSync(month);
     ledger.record(sample());
     await ledger.flush();
     const reader = new UsageLedger(new FakeClock(DAY2), file);
     await reader.load();
     expect(reader.query()[0]!.requests).toBe(3);
+  });
+
+  it('a corrupt usage.json (from before month files): load names it, it stays untouched, and new counts are still saved', async () => {
+    const file = join(dir, 'usage.json');
+    writeFileSync(file, '{"rows": [ broken');
+    const ledger = new UsageLedger(new FakeClock(DAY2), file);
+    await expect(ledger.load()).rejects.toThrow(file);
+    ledger.record(sample());
+    await ledger.flush();
+    expect(readFileSync(file, 'utf8')).toBe('{"rows": [ broken');
+    expect(JSON.parse(readFileSync(monthFile(file, '2026-11'), 'utf8')).rows[0].requests).toBe(1);
   });
 
   it('a usage file that cannot be read (a directory) is an error naming it', async () => {
@@ -272,8 +285,10 @@ describe('UsageLedger on disk', () => {
     mkdirSync(file);
     const ledger = new UsageLedger(new FakeClock(DAY2), file);
     await expect(ledger.load()).rejects.toThrow(`cannot read usage file ${file}`);
+    const month = monthFile(file, '2026-11');
+    mkdirSync(month);
     ledger.record(sample());
-    await expect(ledger.flush()).rejects.toThrow(`could not write usage file ${file}: EISDIR`);
+    await expect(ledger.flush()).rejects.toThrow(`could not write usage file ${month}: EISDIR`);
     expect(ledger.query()[0]!.requests).toBe(1);
   });
 
@@ -289,7 +304,35 @@ describe('UsageLedger on disk', () => {
     const reader = new UsageLedger(new FakeClock(DAY2), file);
     await reader.load();
     expect(reader.query()[0]).toMatchObject({ requests: 40, promptTokens: 40 });
-    expect(readdirSync(dir)).toEqual(['usage.json']);
+    expect(readdirSync(dir)).toEqual(['usage-2026-11.json']);
+  });
+
+  it('writes each month to its own file, and adds in what usage.json held before month files', async () => {
+    const file = join(dir, 'usage.json');
+    const row = (day: string, requests: number) => ({ day, keyId: 'k1', user: 'alice', requests, errors: 0, promptTokens: requests, completionTokens: 0, bytesIn: 0, bytesOut: 0, durationMs: 0 });
+    // An older version's file: every month in one file, the current day included.
+    const old = JSON.stringify({ version: 1, rows: [row('2026-09-30', 1), row('2026-11-27', 2)] });
+    writeFileSync(file, old);
+    const ledger = new UsageLedger(new FakeClock(DAY2), file);
+    await ledger.load();
+    ledger.record(sample({ time: Date.UTC(2026, 9, 31, 12) })); // a late flush of October
+    ledger.record(sample());
+    ledger.record(sample({ time: Date.UTC(2026, 11, 1, 0, 0) })); // just past midnight into December
+    await ledger.flush();
+    expect(readdirSync(dir).sort()).toEqual(['usage-2026-10.json', 'usage-2026-11.json', 'usage-2026-12.json', 'usage.json']);
+    expect(readFileSync(file, 'utf8')).toBe(old);
+    expect(JSON.parse(readFileSync(monthFile(file, '2026-11'), 'utf8')).rows).toEqual([expect.objectContaining({ day: '2026-11-27', requests: 1 })]);
+    expect(ledger.tokensToday('k1')).toBe(2 + 15);
+
+    const reader = new UsageLedger(new FakeClock(DAY2), file);
+    await reader.load();
+    expect(reader.query().map((r) => [r.day, r.requests])).toEqual([
+      ['2026-12-01', 1],
+      ['2026-11-27', 3],
+      ['2026-10-31', 1],
+      ['2026-09-30', 1],
+    ]);
+    expect(reader.tokensToday('k1')).toBe(2 + 15);
   });
 
   it('without a file, flush is a no-op and nothing is written', async () => {

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Clock } from './clock.js';
 import { updateFile } from './store-file.js';
 import type { UsageRow } from '../shared/contract.js';
@@ -48,36 +49,47 @@ export function utcDay(time: number): string {
 }
 
 /**
- * Per key and per day counters, kept in memory and merged into a JSON file in the background.
+ * Per key and per day counters, kept in memory and merged into JSON files in the background, one
+ * file per month (usage-2026-11.json beside usage.json): a flush rewrites only its month's file,
+ * so what it costs does not grow with the months of history. usage.json, where versions before
+ * monthly files kept everything, is read and never written again.
+ *
  * A flush adds only what this process recorded since its last flush to what the file holds (and
  * adds it again if another process replaced the file meanwhile), so two processes sharing a data
  * directory (the app and `ollama-gate serve`) both keep their counts, even flushing at once.
  */
 export class UsageLedger {
-  private totals = new Map<string, UsageRow>();
+  /** every row, by month (YYYY-MM): what the files hold plus what is pending */
+  private totals = new Map<string, Map<string, UsageRow>>();
   private pending = new Map<string, UsageRow>();
+  /** usage.json's rows, by month */
+  private legacy = new Map<string, Map<string, UsageRow>>();
+  /** each month file's rows, as last read or written */
+  private months = new Map<string, Map<string, UsageRow>>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly clock: Clock,
-    /** where usage is kept; undefined keeps it in memory only */
+    /** where usage is kept (usage.json; the month files go beside it); undefined keeps it in memory only */
     private readonly file?: string,
   ) {}
 
-  /** Loads what earlier runs recorded. A missing file is an empty ledger; a broken one is an error, left untouched. */
+  /** Loads what earlier runs recorded. No files is an empty ledger; a broken one is an error, left untouched. */
   async load(): Promise<void> {
     if (!this.file) return;
-    const rows = await readRows(this.file);
-    this.totals = new Map(rows.map((row) => [rowKey(row.day, row.keyId), row]));
-    for (const row of this.pending.values()) addInto(this.totals, row);
+    this.legacy = byMonth((await readRows(this.file)).values());
+    this.months = new Map();
+    for (const [month, path] of await monthFiles(this.file)) this.months.set(month, await readRows(path));
+    this.totals = new Map();
+    for (const month of new Set([...this.legacy.keys(), ...this.months.keys(), ...byMonth(this.pending.values()).keys()])) this.rebuildMonth(month);
   }
 
   /** Called for every finished request: counts it into today's row of its key, without allocating once the row exists. */
   record(sample: UsageSample): void {
     const day = utcDay(sample.time);
     const key = rowKey(day, sample.keyId);
-    addSample(this.totals, key, day, sample);
+    addSample(this.monthRows(day), key, day, sample);
     if (!this.file) return;
     addSample(this.pending, key, day, sample);
     this.timer ??= setTimeout(() => void this.flush().catch(reportFlushError), FLUSH_INTERVAL_MS).unref();
@@ -85,18 +97,20 @@ export class UsageLedger {
 
   /** Prompt plus completion tokens a key used today (UTC): what a daily budget is checked against. */
   tokensToday(keyId: string): number {
-    const row = this.totals.get(rowKey(utcDay(this.clock.now()), keyId));
+    const day = utcDay(this.clock.now());
+    const row = this.totals.get(monthOf(day))?.get(rowKey(day, keyId));
     return row ? row.promptTokens + row.completionTokens : 0;
   }
 
   query(filter: UsageFilter = {}): UsageRow[] {
     return [...this.totals.values()]
+      .flatMap((rows) => [...rows.values()])
       .filter((row) => (!filter.since || row.day >= filter.since) && (!filter.keyId || row.keyId === filter.keyId))
       .sort((a, b) => b.day.localeCompare(a.day) || a.user.localeCompare(b.user) || a.keyId.localeCompare(b.keyId))
       .map((row) => ({ ...row }));
   }
 
-  /** Writes pending counts out, merged with what the file holds now (another process may have added to it). */
+  /** Writes pending counts out, merged with what the files hold now (another process may have added to them). */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -108,28 +122,80 @@ export class UsageLedger {
     return run;
   }
 
+  private monthRows(day: string): Map<string, UsageRow> {
+    const month = monthOf(day);
+    let rows = this.totals.get(month);
+    if (!rows) this.totals.set(month, (rows = new Map()));
+    return rows;
+  }
+
+  /** A month's totals anew: usage.json's rows, its file's and what is pending. */
+  private rebuildMonth(month: string): void {
+    const rows = new Map<string, UsageRow>();
+    for (const source of [this.legacy.get(month), this.months.get(month)]) for (const row of source?.values() ?? []) addInto(rows, row);
+    for (const row of this.pending.values()) if (monthOf(row.day) === month) addInto(rows, row);
+    this.totals.set(month, rows);
+  }
+
   private async writePending(file: string): Promise<void> {
     if (this.pending.size === 0) return;
-    const batch = this.pending;
+    const batches = byMonth(this.pending.values());
     this.pending = new Map();
-    try {
-      let merged = new Map<string, UsageRow>();
-      // Added to what the file holds when it is replaced: made again if another process wrote meanwhile.
-      await updateFile(file, 0o600, (text) => {
-        merged = new Map(parseRows(file, text).map((row) => [rowKey(row.day, row.keyId), row]));
-        for (const row of batch.values()) addInto(merged, row);
-        return `${JSON.stringify({ version: 1, rows: [...merged.values()] })}\n`;
-      });
-      // The file's view, plus anything recorded while it was being written.
-      for (const row of this.pending.values()) addInto(merged, row);
-      this.totals = merged;
-    } catch (error) {
-      // Nothing is lost: the batch waits for the next flush.
-      for (const row of batch.values()) addInto(this.pending, row);
-      this.timer ??= setTimeout(() => void this.flush().catch(reportFlushError), FLUSH_INTERVAL_MS).unref();
-      throw error instanceof UsageFileError ? error : new UsageFileError(`could not write usage file ${file}: ${(error as Error).message}`, { cause: error });
+    for (const [month, batch] of batches) {
+      const path = monthFile(file, month);
+      try {
+        let written = new Map<string, UsageRow>();
+        // Added to what the file holds when it is replaced: made again if another process wrote meanwhile.
+        await updateFile(path, 0o600, (text) => {
+          written = parseRows(path, text);
+          for (const row of batch.values()) addInto(written, row);
+          return `${JSON.stringify({ version: 1, rows: [...written.values()] })}\n`;
+        });
+        batches.delete(month);
+        this.months.set(month, written);
+        // The file's view, plus anything recorded while it was being written.
+        this.rebuildMonth(month);
+      } catch (error) {
+        // Nothing is lost: what was not written waits for the next flush.
+        for (const rest of batches.values()) for (const row of rest.values()) addInto(this.pending, row);
+        this.timer ??= setTimeout(() => void this.flush().catch(reportFlushError), FLUSH_INTERVAL_MS).unref();
+        throw error instanceof UsageFileError ? error : new UsageFileError(`could not write usage file ${path}: ${(error as Error).message}`, { cause: error });
+      }
     }
   }
+}
+
+/** The file a month's rows are kept in: usage-2026-11.json beside usage.json. */
+export function monthFile(file: string, month: string): string {
+  return join(dirname(file), `${basename(file, '.json')}-${month}.json`);
+}
+
+/** The month files beside `file`, as [month, path]. */
+async function monthFiles(file: string): Promise<Array<[string, string]>> {
+  const prefix = `${basename(file, '.json')}-`;
+  const names = await readdir(dirname(file)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw cannotRead(dirname(file), error);
+  });
+  return names.flatMap((name): Array<[string, string]> => {
+    const month = name.startsWith(prefix) ? /^(\d{4}-\d{2})\.json$/.exec(name.slice(prefix.length))?.[1] : undefined;
+    return month ? [[month, join(dirname(file), name)]] : [];
+  });
+}
+
+function monthOf(day: string): string {
+  return day.slice(0, 7);
+}
+
+function byMonth(rows: Iterable<UsageRow>): Map<string, Map<string, UsageRow>> {
+  const months = new Map<string, Map<string, UsageRow>>();
+  for (const row of rows) {
+    const month = monthOf(row.day);
+    let into = months.get(month);
+    if (!into) months.set(month, (into = new Map()));
+    addInto(into, row);
+  }
+  return months;
 }
 
 function rowKey(day: string, keyId: string): string {
@@ -163,7 +229,7 @@ function addInto(rows: Map<string, UsageRow>, delta: UsageRow): void {
   for (const counter of COUNTERS) row[counter] += delta[counter];
 }
 
-async function readRows(file: string): Promise<UsageRow[]> {
+async function readRows(file: string): Promise<Map<string, UsageRow>> {
   let text: string | undefined;
   try {
     text = await readFile(file, 'utf8');
@@ -173,13 +239,13 @@ async function readRows(file: string): Promise<UsageRow[]> {
   return parseRows(file, text);
 }
 
-/** The rows of a usage file's text (none when there is no file). */
-function parseRows(file: string, text: string | undefined): UsageRow[] {
-  if (text === undefined) return [];
+/** The rows of a usage file's text (none when there is no file), by row key. */
+function parseRows(file: string, text: string | undefined): Map<string, UsageRow> {
+  if (text === undefined) return new Map();
   try {
     const parsed = JSON.parse(text) as { rows?: unknown };
     if (!Array.isArray(parsed.rows)) throw new Error('no "rows" array');
-    return parsed.rows.filter(isUsageRow);
+    return new Map(parsed.rows.filter(isUsageRow).map((row) => [rowKey(row.day, row.keyId), row]));
   } catch (error) {
     throw new UsageFileError(`the usage file ${file} is not valid (${(error as Error).message}); it was left untouched`, { cause: error });
   }
