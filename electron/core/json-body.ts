@@ -10,6 +10,11 @@ export interface InspectedBody {
   apiKey?: unknown;
   hasApiKey: boolean;
   model?: string;
+  /**
+   * The other members asked for with `modelMembers` that the body sets (to anything but null), as
+   * Ollama reads them: a string, or undefined when the value is not one.
+   */
+  otherModels?: Array<[member: string, value: string | undefined]>;
 }
 
 export interface InspectOptions {
@@ -19,6 +24,8 @@ export interface InspectOptions {
    * parsed at all: its model is found by walking the top-level members.
    */
   exactModel?: boolean;
+  /** other top-level members naming a model that matter with exactModel (`source` of /api/copy…) */
+  modelMembers?: readonly string[];
 }
 
 const API_KEY = Buffer.from('api_key');
@@ -26,7 +33,7 @@ const API_KEY = Buffer.from('api_key');
 const UNICODE_ESCAPE = Buffer.from('\\u');
 
 /** Inspects a complete body. Anything that is not a JSON object passes through untouched. */
-export function inspectJsonBody(raw: Buffer, { exactModel = true }: InspectOptions = {}): InspectedBody {
+export function inspectJsonBody(raw: Buffer, { exactModel = true, modelMembers = [] }: InspectOptions = {}): InspectedBody {
   const start = skipWhitespace(raw, 0);
   if (raw[start] !== 0x7b /* { */) return { body: raw, hasApiKey: false };
   // Without the bytes `api_key` (plain or escaped) no member can be called that; when the model
@@ -40,24 +47,36 @@ export function inspectJsonBody(raw: Buffer, { exactModel = true }: InspectOptio
   }
   if (!isPlainObject(parsed)) return { body: raw, hasApiKey: false };
   const model = readModel(raw, start);
+  const others = modelMembers.length > 0 ? readMembers(raw, start, modelMembers) : undefined;
+  const otherModels = others && [...others];
   // A body written with escapes (`"api\u005fkey"`) has no literal marker; JSON.parse saw it anyway.
-  if (!Object.hasOwn(parsed, 'api_key')) return { body: raw, hasApiKey: false, model };
-  return { body: removeTopLevelMember(raw, 'api_key'), apiKey: parsed.api_key, hasApiKey: true, model };
+  if (!Object.hasOwn(parsed, 'api_key')) return { body: raw, hasApiKey: false, model, otherModels };
+  return { body: removeTopLevelMember(raw, 'api_key'), apiKey: parsed.api_key, hasApiKey: true, model, otherModels };
+}
+
+const MODEL_NAMES = ['model', 'name'] as const;
+
+/**
+ * The model a body names, as Ollama reads it: the last non-null `model` in any case (undefined
+ * when that one is not a string), else the same for `name` (see readMembers).
+ */
+function readModel(raw: Buffer, open: number): string | undefined {
+  const members = readMembers(raw, open, MODEL_NAMES);
+  return members && (members.get('model') ?? members.get('name'));
 }
 
 /**
- * The model a body names, as Ollama reads it. Go's encoding/json matches keys to struct fields
- * without regard to case, and a later key overwrites an earlier one: to Ollama,
+ * Top-level string members of a body, as Ollama reads them. Go's encoding/json matches keys to
+ * struct fields without regard to case, and a later key overwrites an earlier one: to Ollama,
  * `{"model":"llama3","MODEL":"qwen"}` asks for qwen, and a later `"model":null` changes nothing.
- * So this is the last top-level non-null member called `model` in any case (undefined when that
- * one is not a string), else the same for `name`; read in text order, which JSON.parse would lose.
- * Undefined for a body that is not valid JSON as far as the walk sees.
+ * So for each of `names` (lowercase) this holds the last top-level non-null member of that name in
+ * any case (undefined when that one is not a string), read in text order, which JSON.parse would
+ * lose. Undefined for a body that is not valid JSON as far as the walk sees.
  */
-function readModel(raw: Buffer, open: number): string | undefined {
-  let model: string | undefined;
-  let name: string | undefined;
+function readMembers<N extends string>(raw: Buffer, open: number, names: readonly N[]): Map<N, string | undefined> | undefined {
+  const found = new Map<N, string | undefined>();
   let i = skipWhitespace(raw, open + 1);
-  if (raw[i] === 0x7d /* } */) return undefined;
+  if (raw[i] === 0x7d /* } */) return found;
   while (i < raw.length) {
     if (raw[i] !== 0x22 /* " */) return undefined;
     const keyStart = i;
@@ -67,15 +86,13 @@ function readModel(raw: Buffer, open: number): string | undefined {
     const valueStart = skipWhitespace(raw, i + 1);
     const valueEnd = skipValue(raw, valueStart);
     if (valueEnd === valueStart) return undefined;
-    const key = keyName(raw, keyStart, keyEnd);
+    const key = keyName(raw, keyStart, keyEnd, names);
     // null leaves a Go string field as it was; any other non-string fails Ollama's decoding.
     if (key !== undefined && !isNull(raw, valueStart, valueEnd)) {
-      const value = raw[valueStart] === 0x22 ? stringValue(raw, valueStart, valueEnd) : undefined;
-      if (key === 'model') model = value;
-      else name = value;
+      found.set(key, raw[valueStart] === 0x22 ? stringValue(raw, valueStart, valueEnd) : undefined);
     }
     i = skipWhitespace(raw, valueEnd);
-    if (raw[i] === 0x7d) return model ?? name;
+    if (raw[i] === 0x7d) return found;
     if (raw[i] !== 0x2c /* , */) return undefined;
     i = skipWhitespace(raw, i + 1);
   }
@@ -86,22 +103,22 @@ function isNull(raw: Buffer, start: number, end: number): boolean {
   return end - start === 4 && raw[start] === 0x6e && raw[start + 1] === 0x75 && raw[start + 2] === 0x6c && raw[start + 3] === 0x6c;
 }
 
-/** `model` or `name` when the key token (quotes included) spells one in any case, else undefined. */
-function keyName(raw: Buffer, start: number, end: number): 'model' | 'name' | undefined {
-  const backslash = raw.indexOf(0x5c /* \ */, start);
-  if (backslash !== -1 && backslash < end) {
-    // An escaped key (`"mod\u0065l"`): decoded, then compared as Go's case folding would.
-    let key: string;
-    try {
-      key = (JSON.parse(raw.toString('utf8', start, end)) as string).toLowerCase();
-    } catch {
-      return undefined;
+/** Which of `names` the key token (quotes included) spells, in any case, as Go's decoder matches field names. */
+function keyName<N extends string>(raw: Buffer, start: number, end: number, names: readonly N[]): N | undefined {
+  for (let i = start + 1; i < end - 1; i++) {
+    if (raw[i] === 0x5c /* \ */ || raw[i]! >= 0x80) {
+      // Escaped (`"mod\u0065l"`) or not ASCII: decoded, then folded as Go folds, where the long s
+      // (ſ) matches s and the Kelvin sign (K) matches k.
+      let key: string;
+      try {
+        key = (JSON.parse(raw.toString('utf8', start, end)) as string).toUpperCase().toLowerCase();
+      } catch {
+        return undefined;
+      }
+      return names.find((name) => name === key);
     }
-    return key === 'model' || key === 'name' ? key : undefined;
   }
-  if (foldedEquals(raw, start + 1, end - 1, 'model')) return 'model';
-  if (foldedEquals(raw, start + 1, end - 1, 'name')) return 'name';
-  return undefined;
+  return names.find((name) => foldedEquals(raw, start + 1, end - 1, name));
 }
 
 /** Whether raw[start, end) is `word` (lowercase letters) in any ASCII case. */

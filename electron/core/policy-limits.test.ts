@@ -58,6 +58,34 @@ describe('model allow-lists', () => {
     expect(h.fake.requests.filter((r) => r.path === '/api/chat')).toHaveLength(1);
   });
 
+  it('refuses a copy or a create that would take a model outside the list, or write over one', async () => {
+    h = await startHarness();
+    const { id, secret } = h.addKey('frank', 'full');
+    h.gate.keys.update(id, { models: ['llama3*'] });
+    const post = (path: string, body: string) => fetch(`${h!.url}${path}`, { method: 'POST', headers: { 'X-API-Key': secret }, body });
+    const refusals = [
+      ['/api/copy', '{"source":"qwen2.5:7b","destination":"llama3-mine"}', /model "qwen2.5:7b" \("source"\) is not allowed/],
+      ['/api/copy', '{"source":"llama3.2","destination":"qwen2.5:7b"}', /model "qwen2.5:7b" \("destination"\) is not allowed/],
+      // Go matches "ſource" (a long s) and "SOURCE" to Source, and keeps the last.
+      ['/api/copy', '{"source":"llama3.2","\u017fource":"qwen2.5:7b","destination":"llama3-mine"}', /"source"/],
+      ['/api/copy', '{"source":"llama3.2","SOURCE":"qwen2.5:7b","destination":"llama3-mine"}', /"source"/],
+      ['/api/copy', '{"source":5,"destination":"llama3-mine"}', /"source" must name a model this key may use/],
+      ['/api/create', '{"model":"llama3-mine","from":"qwen2.5:7b"}', /model "qwen2.5:7b" \("from"\) is not allowed/],
+    ] as const;
+    for (const [path, body, message] of refusals) {
+      const refused = await post(path, body);
+      expect(refused.status, body).toBe(403);
+      expect((await refused.json()).error).toMatch(message);
+    }
+    // The same written in raw UTF-8 rather than escaped.
+    expect((await post('/api/copy', '{"source":"llama3.2","ſource":"qwen2.5:7b","destination":"llama3-mine"}')).status).toBe(403);
+    expect(h.fake.requests.filter((r) => r.path === '/api/copy' || r.path === '/api/create')).toHaveLength(0);
+
+    expect((await post('/api/copy', '{"source":"llama3.2","destination":"llama3-mine"}')).status).not.toBe(403);
+    expect((await post('/api/create', '{"model":"llama3-mine","from":"llama3.2","stream":false}')).status).not.toBe(403);
+    expect(h.fake.requests.filter((r) => r.path === '/api/copy' || r.path === '/api/create')).toHaveLength(2);
+  });
+
   it('shows ollama-js and the OpenAI SDK only the allowed models', async () => {
     h = await startHarness();
     const { id, secret } = h.addKey('bob');

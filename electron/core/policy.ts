@@ -47,6 +47,12 @@ export function modelAllowed(patterns: readonly string[], model: string): boolea
   });
 }
 
+/** Body members beyond `model` that name a model Ollama reads, per path: checked against a key's allow-list. */
+export const MODEL_MEMBERS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['/api/copy', ['source', 'destination']],
+  ['/api/create', ['from']],
+]);
+
 /** Paths whose answer lists models: for a key with an allow-list, the list is filtered to what it may use. */
 export const MODEL_LIST_PATHS = new Set(['/api/tags', '/api/ps', '/v1/models']);
 

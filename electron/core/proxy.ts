@@ -15,7 +15,7 @@ import type { KeyLimits, Lockout } from './limits.js';
 import { normalizeIp } from './network.js';
 import { newRequestId } from './request-id.js';
 import { type RequestTarget, parseTarget } from './request-target.js';
-import { MODEL_LIST_PATHS, checkScope, filterModelList, modelAllowed } from './policy.js';
+import { MODEL_LIST_PATHS, MODEL_MEMBERS, checkScope, filterModelList, modelAllowed } from './policy.js';
 import type { SessionCache } from './sessions.js';
 import type { SettingsProvider } from './settings.js';
 import { TokenTap } from './token-tap.js';
@@ -54,6 +54,8 @@ interface Exchange {
   presentedPrefix: string | null;
   decision: 'public' | 'allowed' | 'denied';
   model: string | null;
+  /** other members naming a model (`source` and `destination` of /api/copy, `from` of /api/create), read for keys with an allow-list */
+  otherModels: Array<[member: string, value: string | undefined]>;
   ttfbMs: number | null;
   bytesIn: number;
   /** the most body bytes this request may send (0 = no limit): blob uploads have none */
@@ -122,6 +124,7 @@ function startExchange(req: IncomingMessage, res: ServerResponse, deps: ProxyDep
     presentedPrefix: null,
     decision: 'public',
     model: null,
+    otherModels: [],
     ttfbMs: null,
     bytesIn: 0,
     maxBodyBytes: 0,
@@ -268,6 +271,13 @@ function refuseIfLockedOut(exchange: Exchange, deps: ProxyDeps): void {
 /** A key with an allow-list may only name allowed models; a model it cannot check is refused, not guessed. */
 function checkModel(key: KeyRecord, exchange: Exchange, bodyTruncated: boolean): void {
   if (key.models.length === 0) return;
+  // A copy or a create from a model the key may not use would hand it that model under a new name.
+  for (const [member, value] of exchange.otherModels) {
+    if (value === undefined) throw new GateError('model_not_allowed', `"${member}" must name a model this key may use`);
+    if (!modelAllowed(key.models, value)) {
+      throw new GateError('model_not_allowed', `model "${value}" ("${member}") is not allowed for this key (allowed: ${key.models.join(', ')})`);
+    }
+  }
   const path = exchange.url.pathname;
   const model = path.startsWith('/v1/models/') ? safeDecode(path.slice('/v1/models/'.length)) : exchange.model;
   if (model === null) {
@@ -339,8 +349,10 @@ async function prepareBody(req: IncomingMessage, exchange: Exchange, limit: numb
   if (!complete) {
     return { body: Readable.from(prefixThenRest(chunks, req, exchange), { objectMode: false }), bodyApiKey: undefined, bodyTruncated: true };
   }
-  const inspected = inspectJsonBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), { exactModel });
+  const modelMembers = exactModel ? MODEL_MEMBERS.get(exchange.url.pathname) : undefined;
+  const inspected = inspectJsonBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), { exactModel, modelMembers });
   exchange.model = inspected.model ?? null;
+  exchange.otherModels = inspected.otherModels ?? [];
   return { body: inspected.body, bodyApiKey: inspected.hasApiKey ? inspected.apiKey : undefined, bodyTruncated: false };
 }
 
