@@ -33,7 +33,6 @@ interface Touch {
  * (no per-key comparison whose timing could leak anything). It wraps a KeyStore and rebuilds its
  * index whenever the store says it changed.
  */
-
 export class KeyRing {
   private byHash = new Map<string, KeyRecord>();
   private byId = new Map<string, KeyRecord>();
