@@ -118,7 +118,8 @@ function keyName<N extends string>(raw: Buffer, start: number, end: number, name
       return names.find((name) => name === key);
     }
   }
-  return names.find((name) => foldedEquals(raw, start + 1, end - 1, name));
+  for (const name of names) if (foldedEquals(raw, start + 1, end - 1, name)) return name;
+  return undefined;
 }
 
 /** Whether raw[start, end) is `word` (lowercase letters) in any ASCII case. */
