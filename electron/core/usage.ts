@@ -4,7 +4,10 @@ import type { Clock } from './clock.js';
 import { updateFile } from './store-file.js';
 import type { UsageRow } from '../shared/contract.js';
 
-/** Per-key usage counts, beside the store file in the data directory. */
+/**
+ * Per-key usage counts, beside the store file in the data directory: earlier builds' single file,
+ * read only, and the name the month files are made from (usage-2026-11.json).
+ */
 export const USAGE_FILE = 'usage.json';
 
 /** What one key did on one day (UTC), as the contract declares it. */
