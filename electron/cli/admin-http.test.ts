@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeOllama, startFakeOllama } from '../../test/support/fake-ollama.js';
+import { type RawAnswer, type RawRequestOptions, rawRequest } from '../../test/support/raw-request.js';
 import { createGateway } from '../core/gateway.js';
 import { HealthMonitor } from '../core/health-monitor.js';
 import { type GateService, createGateService } from '../core/service.js';
@@ -11,25 +11,8 @@ import type { GateStore } from '../core/gate-store.js';
 import { ADMIN_COOKIE, type AdminServer, refuseForeign, rendererFile, startAdminServer } from './admin-http.js';
 import { openStore } from './open-store.js';
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A raw HTTP request, so a test can send any Host, Origin or path (fetch normalises them). */
-function send(port: number, path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: { host: `127.0.0.1:${port}`, ...options.headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
+/** A raw request to the admin on `port`, so a test can send any Host, Origin or path (fetch normalises them). */
+const send = (port: number, path: string, options?: RawRequestOptions): Promise<RawAnswer> => rawRequest(`http://127.0.0.1:${port}${path}`, options);
 
 describe('the headless web admin', () => {
   let dir: string;

@@ -1,32 +1,14 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { type IncomingMessage, createServer, request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { type AddressInfo, type Socket, connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOllama } from '../../test/support/fake-ollama.js';
+import { rawRequest } from '../../test/support/raw-request.js';
 import { type Harness, startHarness } from '../../test/support/gate-harness.js';
 import { createGateway } from './gateway.js';
 import { MemoryKeyStore } from './keys.js';
 import { DEFAULT_SETTINGS, staticSettings } from './settings.js';
-
-/** A raw HTTP exchange, so tests control every header and see every byte. */
-function rawRequest(
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
-): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
-  return new Promise((resolve, reject) => {
-    // Node frames a DELETE body only with an explicit length.
-    const length = options.body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(options.body)) };
-    const req = httpRequest(url, { method: options.method ?? 'GET', headers: { ...length, ...options.headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
 
 const chatBody = (extra: Record<string, unknown> = {}) => JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi there' }], stream: false, ...extra });
 

@@ -4,40 +4,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeOllama, startFakeOllama } from '../support/fake-ollama.js';
+import { type RawAnswer, type RawRequestOptions, rawRequest } from '../support/raw-request.js';
 import { CLI, ROOT, type Serve, startServe } from './support.js';
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A raw request: the path goes out exactly as written (no `..` folding), and a stream is cut after a moment. */
-function send(base: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', done);
-      // An event stream never ends by itself: what arrived in a second is enough to judge it.
-      setTimeout(() => {
-        req.destroy();
-        done();
-      }, 1_000).unref();
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
+/** A raw request (the path goes out as written); an event stream is judged by what arrives in a second. */
+const send = (base: string, path: string, options?: RawRequestOptions): Promise<RawAnswer> => rawRequest(new URL(base).origin + path, { cutAfterMs: 1_000, ...options });
 
 describe('the proxy port never serves the admin', () => {
   let fake: FakeOllama;
@@ -90,7 +66,7 @@ describe('the proxy port never serves the admin', () => {
   ];
 
   /** Anything that would show the admin answered: its UI, a GateResult, its events, its cookie, its data. */
-  function expectNoAdmin(answer: Answer, what: string) {
+  function expectNoAdmin(answer: RawAnswer, what: string) {
     expect(answer.body, what).not.toContain('<div id="root">');
     expect(answer.body, what).not.toMatch(/^\s*\{\s*"ok"\s*:/);
     expect(answer.body, what).not.toContain('isolation-canary');
