@@ -74,8 +74,6 @@ export interface LockoutPolicy {
 
 const MAX_TRACKED_IPS = 10_000;
 
-export const DEFAULT_LOCKOUT: LockoutPolicy = { maxFailures: 10, windowSeconds: 60, cooldownSeconds: 300 };
-
 /** Repeated wrong keys from one address lock that address out for a while; other addresses are unaffected. */
 export class Lockout {
   private failures = new Map<string, number[]>();
