@@ -1,12 +1,12 @@
-/** The results table, the issue's targets checked against it, and the machine it ran on. */
+/** The results table, the performance targets' verdicts (judged in run.ts), and the machine it ran on. */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
-export const TARGETS = ['direct', 'gate', 'node', 'nginx'] as const;
+export const TARGETS = ['direct', 'gate', 'node', 'undici', 'nginx'] as const;
 export type TargetName = (typeof TARGETS)[number];
 export type PerTarget = Partial<Record<TargetName, number>>;
 
-/** How a row compares the gate with direct, the bare Node proxy and nginx. */
+/** How a row compares the gate with direct, the bare node:http and undici proxies, and nginx. */
 type Comparison = 'ratio' | 'diff' | 'none';
 
 export interface Row {
@@ -35,7 +35,7 @@ function compareCell(row: Row, other: TargetName): string {
 }
 
 export function renderTable(rows: Row[], targets: readonly TargetName[]): string {
-  const others = (['direct', 'node', 'nginx'] as const).filter((t) => targets.includes(t));
+  const others = (['direct', 'node', 'undici', 'nginx'] as const).filter((t) => targets.includes(t));
   const header = ['', ...targets, ...others.map((t) => `gate vs ${t}`)];
   const body = rows.map((row) => [row.label, ...targets.map((t) => row.text?.[t] ?? fmt(row.values[t], row.digits)), ...others.map((t) => compareCell(row, t))]);
   const all = [header, ...body];

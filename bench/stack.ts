@@ -48,14 +48,22 @@ export async function startUpstreams(children: Children, tmp: string): Promise<{
   return { addresses, pid: child.pid ?? 0 };
 }
 
-/** The bare Node proxy (node-proxy.ts): one port per upstream, in the order given. */
-export async function startNodeProxy(children: Children, tmp: string, key: string, upstreams: string[]): Promise<{ ports: number[]; pid: number }> {
-  const child = children.spawn('node-proxy', process.execPath, ['--import', 'tsx', join(ROOT, 'bench/node-proxy.ts'), key, ...upstreams], join(tmp, 'node-proxy.log'), {
-    ipc: true,
-    cwd: ROOT,
-  });
-  const [ports] = (await Promise.race([once(child, 'message'), Children.died('bench/node-proxy.ts', child)])) as [number[]];
+/** A bare proxy (node-proxy.ts, undici-proxy.ts): one port per upstream, in the order given, announced over IPC. */
+async function startBareProxy(children: Children, tmp: string, name: string, key: string, upstreams: string[]): Promise<{ ports: number[]; pid: number }> {
+  const file = `bench/${name}.ts`;
+  const child = children.spawn(name, process.execPath, ['--import', 'tsx', join(ROOT, file), key, ...upstreams], join(tmp, `${name}.log`), { ipc: true, cwd: ROOT });
+  const [ports] = (await Promise.race([once(child, 'message'), Children.died(file, child)])) as [number[]];
   return { ports, pid: child.pid ?? 0 };
+}
+
+/** The bare Node proxy (node-proxy.ts: node:http both ways): one port per upstream, in the order given. */
+export function startNodeProxy(children: Children, tmp: string, key: string, upstreams: string[]): Promise<{ ports: number[]; pid: number }> {
+  return startBareProxy(children, tmp, 'node-proxy', key, upstreams);
+}
+
+/** The bare undici proxy (undici-proxy.ts: node:http in front, an undici Pool behind): one port per upstream, in the order given. */
+export function startUndiciProxy(children: Children, tmp: string, key: string, upstreams: string[]): Promise<{ ports: number[]; pid: number }> {
+  return startBareProxy(children, tmp, 'undici-proxy', key, upstreams);
 }
 
 export async function startWorker(children: Children, tmp: string): Promise<LoadWorker> {
