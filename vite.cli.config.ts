@@ -5,8 +5,8 @@ import { defineConfig } from 'vite';
  * The headless CLI as one minified module (dist/cli/ollama-gate.js, package.json "bin"), the file
  * users run. One file keeps an idle `serve` small: a single module record, valibot reduced to the
  * functions the schemas use, and no unminified sources held in the heap (about 3 MB of RSS
- * against the per-file output of tsc). electron-log (CommonJS) and selfsigned (loaded only for
- * HTTPS) are loaded from node_modules.
+ * against the per-file output of tsc). electron-log and undici (CommonJS, which an ES bundle cannot
+ * require) and selfsigned (loaded only for HTTPS) are loaded from node_modules.
  */
 export default defineConfig({
   build: {
@@ -19,7 +19,7 @@ export default defineConfig({
     copyPublicDir: false,
     lib: { entry: 'electron/cli/index.ts', formats: ['es'], fileName: () => 'ollama-gate.js' },
     rolldownOptions: {
-      external: [/^node:/, ...builtinModules, /^electron-log(\/|$)/, /^selfsigned(\/|$)/],
+      external: [/^node:/, ...builtinModules, /^electron-log(\/|$)/, /^undici(\/|$)/, /^selfsigned(\/|$)/],
     },
   },
 });

@@ -61,3 +61,43 @@ export function preflightHeaders(origin: string | undefined, allowed: readonly s
     'Access-Control-Max-Age': '43200',
   };
 }
+
+/**
+ * The CORS headers for a request's Origin as a flat `[name, value, …]` list, worked out once per
+ * origin for the configured origins (a browser sends the same one every time; a flood of made-up
+ * ones is not cached past a few).
+ */
+export class CorsHeaderCache {
+  private allowed: readonly string[] = [];
+  private byOrigin = new Map<string | undefined, string[]>();
+
+  addTo(headers: string[], origin: string | undefined, allowed: readonly string[]): void {
+    if (allowed !== this.allowed && !sameList(allowed, this.allowed)) {
+      this.allowed = [...allowed];
+      this.byOrigin.clear();
+    }
+    let pairs = this.byOrigin.get(origin);
+    if (!pairs) {
+      pairs = Object.entries(corsHeaders(origin, allowed)).flat();
+      if (this.byOrigin.size >= 64) this.byOrigin.clear();
+      this.byOrigin.set(origin, pairs);
+    }
+    for (const item of pairs) headers.push(item);
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
+/**
+ * Whether an IP's trust (a `POST /auth` session) may carry this request. A browser on a trusted
+ * machine sends the machine's IP with every page's requests, so trust is for programs, not pages:
+ * never for a request from an Origin that is not named in the allowed list (`*` names none), nor
+ * for one a browser marks as coming from another site (`Sec-Fetch-Site`) without such an Origin
+ * (an `<img>` or a form posts without CORS).
+ */
+export function ipTrustAllowed(origin: string | undefined, fetchSite: string | undefined, allowed: readonly string[]): boolean {
+  if (origin !== undefined) return allowed.some((pattern) => pattern !== '*' && matchesOrigin(origin, pattern));
+  return fetchSite === undefined || fetchSite === 'none' || fetchSite === 'same-origin';
+}

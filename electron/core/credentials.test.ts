@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { KEY_HEADERS, keyFromHeadersOrQuery } from './credentials.js';
+import { parseTarget } from './request-target.js';
 
 const KEY = 'og_abcdefghijklmnopqrstuvwxyz012345';
 
@@ -9,7 +10,7 @@ function basic(userAndPassword: string): string {
 }
 
 function presented(headers: IncomingHttpHeaders, query?: string) {
-  return keyFromHeadersOrQuery(headers, query === undefined ? undefined : new URLSearchParams(query));
+  return keyFromHeadersOrQuery(headers, query === undefined ? undefined : parseTarget(`/api/tags?${query}`).query.key);
 }
 
 describe('keyFromHeadersOrQuery: each source', () => {

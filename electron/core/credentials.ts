@@ -12,9 +12,10 @@ export interface PresentedKey {
 /**
  * The key a request carries in its headers or query string, in the seed proxy's order:
  * X-API-Key, Bearer, Basic (password, or user name when the password is empty), bare
- * Authorization, `?api_key=`. The body, last in that order, is read separately (see json-body.ts).
+ * Authorization, `?api_key=` (found by request-target.ts). The body, last in that order, is read
+ * separately (see json-body.ts).
  */
-export function keyFromHeadersOrQuery(headers: IncomingHttpHeaders, query: URLSearchParams | undefined): PresentedKey | undefined {
+export function keyFromHeadersOrQuery(headers: IncomingHttpHeaders, queryKey: string | undefined): PresentedKey | undefined {
   const xApiKey = firstValue(headers['x-api-key'])?.trim();
   if (xApiKey) return { secret: xApiKey, source: 'x-api-key' };
 
@@ -32,8 +33,7 @@ export function keyFromHeadersOrQuery(headers: IncomingHttpHeaders, query: URLSe
     }
   }
 
-  const fromQuery = query?.get('api_key')?.trim();
-  if (fromQuery) return { secret: fromQuery, source: 'query' };
+  if (queryKey) return { secret: queryKey, source: 'query' };
   return undefined;
 }
 

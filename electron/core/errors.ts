@@ -1,29 +1,32 @@
 import type { ServerResponse } from 'node:http';
-import { BODY_TIMEOUT, CONNECT_TIMEOUT, HEADERS_TIMEOUT } from './upstream.js';
+import type { Outcome } from '../shared/contract.js';
 
 /**
  * Every error the gate itself answers with, in one table: its status, the OpenAI error type used on
- * `/v1/*`. Auth failures are 400/401/403 only: clients retry 429 and 5xx, which would hammer a
- * wrong key. 429 is for limits, where a retry after Retry-After is exactly right.
+ * `/v1/*`, and how the request log counts it. Auth failures are 400/401/403 only: clients retry 429
+ * and 5xx, which would hammer a wrong key. 429 is for limits, where a retry after Retry-After is
+ * exactly right; 503 for a gate too busy with strangers to read one more body.
  */
 const ERROR_TABLE = {
-  missing_key: { status: 401, type: 'invalid_request_error', code: 'missing_api_key' },
-  invalid_key: { status: 403, type: 'invalid_request_error', code: 'invalid_api_key' },
-  disabled_key: { status: 403, type: 'invalid_request_error', code: 'invalid_api_key' },
-  expired_key: { status: 403, type: 'invalid_request_error', code: 'invalid_api_key' },
-  sessions_off: { status: 403, type: 'invalid_request_error', code: 'sessions_disabled' },
-  out_of_scope: { status: 403, type: 'permission_error', code: 'insufficient_scope' },
-  model_not_allowed: { status: 403, type: 'permission_error', code: 'model_not_allowed' },
-  rate_limited: { status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded' },
-  locked_out: { status: 429, type: 'rate_limit_error', code: 'too_many_failed_keys' },
-  not_exposed: { status: 404, type: 'not_found_error', code: 'not_found' },
-  bad_request: { status: 400, type: 'invalid_request_error', code: 'bad_request' },
-  method_not_allowed: { status: 405, type: 'invalid_request_error', code: 'method_not_allowed' },
-  body_too_large: { status: 413, type: 'invalid_request_error', code: 'body_too_large' },
-  upstream_unreachable: { status: 502, type: 'api_error', code: 'upstream_unreachable' },
-  upstream_timeout: { status: 504, type: 'api_error', code: 'upstream_timeout' },
-  internal: { status: 500, type: 'api_error', code: 'internal_error' },
-} as const;
+  missing_key: { status: 401, type: 'invalid_request_error', code: 'missing_api_key', outcome: 'denied' },
+  invalid_key: { status: 403, type: 'invalid_request_error', code: 'invalid_api_key', outcome: 'denied' },
+  disabled_key: { status: 403, type: 'invalid_request_error', code: 'invalid_api_key', outcome: 'denied' },
+  expired_key: { status: 403, type: 'invalid_request_error', code: 'invalid_api_key', outcome: 'denied' },
+  sessions_off: { status: 403, type: 'invalid_request_error', code: 'sessions_disabled', outcome: 'denied' },
+  out_of_scope: { status: 403, type: 'permission_error', code: 'insufficient_scope', outcome: 'denied' },
+  model_not_allowed: { status: 403, type: 'permission_error', code: 'model_not_allowed', outcome: 'denied' },
+  rate_limited: { status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded', outcome: 'denied' },
+  locked_out: { status: 429, type: 'rate_limit_error', code: 'too_many_failed_keys', outcome: 'denied' },
+  not_exposed: { status: 404, type: 'not_found_error', code: 'not_found', outcome: 'error' },
+  bad_request: { status: 400, type: 'invalid_request_error', code: 'bad_request', outcome: 'denied' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error', code: 'method_not_allowed', outcome: 'error' },
+  body_timeout: { status: 408, type: 'invalid_request_error', code: 'request_timeout', outcome: 'error' },
+  body_too_large: { status: 413, type: 'invalid_request_error', code: 'body_too_large', outcome: 'error' },
+  busy: { status: 503, type: 'api_error', code: 'gate_busy', outcome: 'denied' },
+  upstream_unreachable: { status: 502, type: 'api_error', code: 'upstream_unreachable', outcome: 'upstream_error' },
+  upstream_timeout: { status: 504, type: 'api_error', code: 'upstream_timeout', outcome: 'upstream_error' },
+  internal: { status: 500, type: 'api_error', code: 'internal_error', outcome: 'error' },
+} as const satisfies Record<string, { status: number; type: string; code: string; outcome: Outcome }>;
 
 export type GateErrorCode = keyof typeof ERROR_TABLE;
 
@@ -39,9 +42,9 @@ export class GateError extends Error {
     this.status = ERROR_TABLE[code].status;
   }
 
-  /** refused by the gate's rules (auth, scope, limits), as opposed to failed */
-  get isDenial(): boolean {
-    return this.status === 400 || this.status === 401 || this.status === 403 || this.status === 429;
+  /** how the request log counts a request that ended in this error */
+  get outcome(): Outcome {
+    return ERROR_TABLE[this.code].outcome;
   }
 }
 
@@ -57,8 +60,10 @@ export function errorBody(path: string, error: GateError): string {
 /**
  * Answers with the error, after `headers` (a flat `[name, value, …]` list the gate puts on every
  * answer); returns the body's length (0 when the answer had already begun and the stream is cut).
+ * With `close`, the connection ends after the answer: the request's body was not read, so what
+ * follows on the connection cannot be told from it.
  */
-export function sendError(res: ServerResponse, path: string, error: GateError, headers: readonly string[] = []): number {
+export function sendError(res: ServerResponse, path: string, error: GateError, headers: readonly string[] = [], close = false): number {
   if (res.headersSent) {
     res.destroy();
     return 0;
@@ -68,6 +73,7 @@ export function sendError(res: ServerResponse, path: string, error: GateError, h
   const all = [...headers];
   for (const name in error.headers) all.push(name, error.headers[name]!);
   all.push('Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(length));
+  if (close) all.push('Connection', 'close');
   res.writeHead(error.status, all);
   res.end(body);
   return length;
@@ -75,7 +81,8 @@ export function sendError(res: ServerResponse, path: string, error: GateError, h
 
 /**
  * Transport failures talking to Ollama, mapped once: refused, reset or unresolvable means Ollama is
- * not there (502); a timeout we configured means it is there but too slow (504).
+ * not there (502); a timeout we configured means it is there but too slow (504). undici reports its
+ * own failures with `UND_ERR_*` codes, the system's with errno codes (on the error or its cause).
  */
 const UPSTREAM_ERRORS: Record<string, { code: GateErrorCode; message: string }> = {
   ECONNREFUSED: { code: 'upstream_unreachable', message: 'Ollama is not running or refused the connection' },
@@ -85,13 +92,20 @@ const UPSTREAM_ERRORS: Record<string, { code: GateErrorCode; message: string }> 
   ENOTFOUND: { code: 'upstream_unreachable', message: 'Ollama host name could not be resolved' },
   EAI_AGAIN: { code: 'upstream_unreachable', message: 'Ollama host name could not be resolved' },
   EPIPE: { code: 'upstream_unreachable', message: 'Ollama closed the connection' },
-  [CONNECT_TIMEOUT]: { code: 'upstream_timeout', message: 'timed out connecting to Ollama' },
-  [HEADERS_TIMEOUT]: { code: 'upstream_timeout', message: 'Ollama did not answer in time' },
-  [BODY_TIMEOUT]: { code: 'upstream_timeout', message: 'Ollama stopped sending in time' },
+  UND_ERR_SOCKET: { code: 'upstream_unreachable', message: 'Ollama closed the connection' },
+  UND_ERR_CLOSED: { code: 'upstream_unreachable', message: 'the connection to Ollama was closed' },
+  UND_ERR_DESTROYED: { code: 'upstream_unreachable', message: 'the connection to Ollama was closed' },
+  UND_ERR_INFO: { code: 'upstream_unreachable', message: 'Ollama sent an answer the gate cannot read' },
+  HPE_INVALID_CONSTANT: { code: 'upstream_unreachable', message: 'Ollama sent an answer the gate cannot read' },
+  UND_ERR_HEADERS_OVERFLOW: { code: 'upstream_unreachable', message: "Ollama's answer headers are too large" },
+  UND_ERR_CONNECT_TIMEOUT: { code: 'upstream_timeout', message: 'timed out connecting to Ollama' },
+  UND_ERR_HEADERS_TIMEOUT: { code: 'upstream_timeout', message: 'Ollama did not answer in time' },
+  UND_ERR_BODY_TIMEOUT: { code: 'upstream_timeout', message: 'Ollama stopped sending in time' },
   ETIMEDOUT: { code: 'upstream_timeout', message: 'timed out connecting to Ollama' },
 };
 
 export function upstreamError(error: unknown, upstreamUrl: string): GateError {
+  if (error instanceof GateError) return error; // the request body failed on its way (too large, too slow)
   const code = errorCode(error);
   const known = code ? UPSTREAM_ERRORS[code] : undefined;
   if (known) return new GateError(known.code, `${known.message} (${upstreamUrl}, ${code})`);

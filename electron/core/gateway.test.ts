@@ -50,14 +50,18 @@ describe('gateway routes, auth and forwarding', () => {
     it('OPTIONS preflight is answered by the gate with CORS headers and never reaches Ollama', async () => {
       const res = await rawRequest(`${h.url}/api/chat`, {
         method: 'OPTIONS',
-        headers: { Origin: 'http://example.com', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type' },
+        headers: { Origin: 'http://localhost:5173', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type' },
       });
       expect(res.status).toBe(204);
-      expect(res.headers['access-control-allow-origin']).toBe('*');
+      // The default list allows this machine's own pages, not any site's.
+      expect(res.headers['access-control-allow-origin']).toBe('http://localhost:5173');
       expect(res.headers['access-control-allow-headers']).toMatch(/Authorization/);
       expect(res.headers['access-control-allow-headers']).toMatch(/X-API-Key/);
       expect(res.headers['access-control-allow-headers']).toMatch(/Content-Type/);
       expect(h.fake.requests).toHaveLength(0);
+      const foreign = await rawRequest(`${h.url}/api/chat`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'DELETE' } });
+      expect(foreign.status).toBe(204);
+      expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
     });
 
     it('every response carries an X-Request-Id that matches its log entry', async () => {
@@ -221,7 +225,8 @@ describe('gateway routes, auth and forwarding', () => {
         headers: { Host: 'gate.example.lan:8000', Origin: 'http://evil.example', Cookie: 'ollama_gate_admin=secret', 'X-API-Key': alice.secret, Connection: 'keep-alive, X-Private', 'X-Private': 'secret', 'X-Custom': 'kept' },
       });
       expect(res.status).toBe(200);
-      expect(res.headers['access-control-allow-origin']).toBe('*');
+      // A foreign site is not in the default CORS list: its page may not read the answer.
+      expect(res.headers['access-control-allow-origin']).toBeUndefined();
       const seen = await h.fake.waitForRequest((r) => r.path === '/api/tags');
       expect(seen.headers.host).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(seen.headers.origin).toBeUndefined();

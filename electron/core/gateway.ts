@@ -6,11 +6,13 @@ import { type OllamaHealth, findExposure, probeOllama } from './health.js';
 import { KeyRing } from './keyring.js';
 import type { KeyStore } from './keys.js';
 import { lanAddresses, listeningUrls } from './network.js';
-import { type ListenError, closeListener, openListener } from './listener.js';
+import { type ListenError, applyClientLimits, closeListener, openListener } from './listener.js';
 import { loadTlsMaterial } from './tls.js';
-import { createRequestHandler } from './proxy.js';
+import { ByteBudget } from './request-body.js';
+import { createRequestHandler } from './request-handler.js';
 import { SessionCache } from './sessions.js';
 import { type SettingsProvider, staticSettings } from './settings.js';
+import { UploadedBlobs } from './uploaded-blobs.js';
 import { UpstreamPool } from './upstream.js';
 import { UsageLedger } from './usage.js';
 import { KeyLimits, Lockout } from './limits.js';
@@ -63,7 +65,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   const clock = options.clock ?? systemClock;
   const settings = options.settings ?? staticSettings();
   const keys = new KeyRing(options.keys, clock);
-  const sessions = new SessionCache(clock, () => settings.current().sessionTtlSeconds, (id) => keys.isUsable(id));
+  const sessions = new SessionCache(
+    clock,
+    { ttlSeconds: () => settings.current().sessionTtlSeconds, maxPerKey: () => settings.current().maxSessionsPerKey },
+    (id, secretHash) => keys.isUsable(id, secretHash),
+  );
   const events = new GateEmitter();
   const upstream = new UpstreamPool();
   const healthTimeoutMs = options.healthTimeoutMs ?? 3_000;
@@ -86,7 +92,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     });
   });
 
-  // A key disabled, expired or removed (here or by another process) ends its sessions at once.
+  // A key disabled, expired, removed or rotated (here or by another process) ends its sessions at once.
   keys.onChange(() => sessions.prune());
 
   const exposureAddresses = options.exposureAddresses ?? lanAddresses;
@@ -127,6 +133,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     clock,
     limits,
     lockout,
+    unauthenticatedBodies: new ByteBudget(() => settings.current().unauthenticatedBodyBudgetBytes),
+    blobs: new UploadedBlobs(),
     version: GATE_VERSION,
     health: checkHealth,
     status: () => status,
@@ -148,8 +156,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     events.emit('status', next);
   };
   const clientLimits = () => {
-    const { maxHeaderBytes, clientHeadersTimeoutMs } = settings.current();
-    return { maxHeaderBytes, headersTimeoutMs: clientHeadersTimeoutMs };
+    const { maxHeaderBytes, clientHeadersTimeoutMs, clientIdleTimeoutMs, maxConnections } = settings.current();
+    return { maxHeaderBytes, headersTimeoutMs: clientHeadersTimeoutMs, idleTimeoutMs: clientIdleTimeoutMs, maxConnections };
   };
   const adopt = (server: Server, host: string, port: number): GateStatus => {
     listener = { server, host, port };
@@ -213,6 +221,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const { host, port } = settings.current();
       const previous = listener;
       if (!previous) return status; // stopped: the new settings apply at the next listen()
+      for (const server of [previous.server, secure?.server]) if (server) applyClientLimits(server, clientLimits());
       await syncTls();
       const boundPort = (previous.server.address() as AddressInfo).port;
       if (previous.host === host && (previous.port === port || boundPort === port)) return status;

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import { Agent, type Dispatcher } from 'undici';
 import * as v from 'valibot';
 import type { HealthView, InstalledModel, LoadedModel } from '../shared/contract.js';
 import { findExposure, probeFailure } from './health.js';
@@ -50,7 +49,8 @@ export class HealthMonitor {
   private history: HealthView['latency'] = [];
   private exposure: { upstream: string; at: number; addresses: string[] } | undefined;
   private readonly listeners = new Set<(health: HealthView) => void>();
-  private readonly agents: ProbeAgents | undefined;
+  /** keep-alive connections for the probes (none when a test brings its own probe) */
+  private readonly agent: Agent | undefined;
   private readonly probe: ProbeFunction;
   private readonly now: () => number;
   private readonly intervalMs: number;
@@ -68,10 +68,9 @@ export class HealthMonitor {
     this.now = options.now ?? (() => Date.now());
     if (options.probe) this.probe = options.probe;
     else {
-      const options = { keepAlive: true, timeout: 10_000 };
-      const agents = { http: new http.Agent(options), https: new https.Agent(options) };
-      this.agents = agents;
-      this.probe = (upstream, timeoutMs) => probeOllama(agents, upstream, timeoutMs);
+      const agent = new Agent({ keepAliveTimeout: 10_000 });
+      this.agent = agent;
+      this.probe = (upstream, timeoutMs) => probeOllama(agent, upstream, timeoutMs);
     }
   }
 
@@ -91,8 +90,7 @@ export class HealthMonitor {
   async close(): Promise<void> {
     this.stop();
     this.listeners.clear();
-    this.agents?.http.destroy();
-    this.agents?.https.destroy();
+    await this.agent?.destroy().catch(() => undefined);
   }
 
   current(): HealthView | undefined {
@@ -216,23 +214,16 @@ const psSchema = v.object({
   ),
 });
 
-/** Keep-alive connections for the probes, one agent per scheme. */
-export interface ProbeAgents {
-  http: http.Agent;
-  https: https.Agent;
-}
-
 /**
  * Asks Ollama for `/api/version`, `/api/tags` and `/api/ps` at once. Only the version decides
  * whether it is reachable; a failing model list leaves that list empty.
  */
-export async function probeOllama(agents: ProbeAgents, upstream: string, timeoutMs: number): Promise<HealthProbe> {
+export async function probeOllama(dispatcher: Dispatcher, upstream: string, timeoutMs: number): Promise<HealthProbe> {
   const base = new URL(upstream);
-  const agent = base.protocol === 'https:' ? agents.https : agents.http;
   const basePath = base.pathname.replace(/\/+$/, '');
   const get = async (path: string): Promise<{ status: number; json: unknown; ms: number }> => {
     const started = performance.now();
-    const { status, text } = await getText(new URL(`${basePath}${path}`, base.origin), { timeoutMs, agent });
+    const { status, text } = await getText(new URL(`${basePath}${path}`, base.origin), { timeoutMs, dispatcher });
     let json: unknown = null;
     try {
       json = JSON.parse(text);

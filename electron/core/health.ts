@@ -18,7 +18,7 @@ export async function probeOllama(target: UpstreamTarget, timeoutMs: number, now
   const { url } = target;
   const started = performance.now();
   try {
-    const { status, text } = await getText(`${target.origin}${target.basePath}/api/version`, { timeoutMs, agent: target.agent });
+    const { status, text } = await getText(`${target.origin}${target.basePath}/api/version`, { timeoutMs, dispatcher: target.pool });
     const latencyMs = round(performance.now() - started);
     if (status !== 200) {
       return { reachable: false, version: null, latencyMs, error: `Ollama answered ${status} to /api/version`, checkedAt: now(), exposedOn: [] };

@@ -259,7 +259,7 @@ describe('inspectJsonBody: a model only logged (exactModel: false)', () => {
   it('reads the model without parsing a body that cannot hold api_key, and forwards the very same buffer', () => {
     const raw = buf('{"model":"llama3.2:1b","messages":[{"role":"user","content":"say \\"model\\": x"}],"stream":false}');
     const result = inspectJsonBody(raw, { exactModel: false });
-    expect(result).toEqual({ body: raw, hasApiKey: false, model: 'llama3.2:1b' });
+    expect(result).toEqual({ body: raw, hasApiKey: false, model: 'llama3.2:1b', shape: 'object' });
     expect(result.body).toBe(raw);
   });
 

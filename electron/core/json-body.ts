@@ -15,6 +15,13 @@ export interface InspectedBody {
    * Ollama reads them: a string, or undefined when the value is not one.
    */
   otherModels?: Array<[member: string, value: string | undefined]>;
+  /**
+   * What the body is to Ollama's decoder, which reads the first JSON value and ignores what follows:
+   * `object` is one JSON object and nothing else; `trailing` a JSON object followed by more bytes (a
+   * second value, junk), which the gate refuses rather than guess which part decides; `other`
+   * anything else (not JSON, not an object), which Ollama refuses.
+   */
+  shape: 'object' | 'trailing' | 'other';
 }
 
 export interface InspectOptions {
@@ -35,33 +42,69 @@ const UNICODE_ESCAPE = Buffer.from('\\u');
 /** Inspects a complete body. Anything that is not a JSON object passes through untouched. */
 export function inspectJsonBody(raw: Buffer, { exactModel = true, modelMembers = [] }: InspectOptions = {}): InspectedBody {
   const start = skipWhitespace(raw, 0);
-  if (raw[start] !== 0x7b /* { */) return { body: raw, hasApiKey: false };
+  if (raw[start] !== 0x7b /* { */) return { body: raw, hasApiKey: false, shape: 'other' };
   // Without the bytes `api_key` (plain or escaped) no member can be called that; when the model
   // is only logged, nothing else needs the parsed object.
-  if (!exactModel && !raw.includes(API_KEY) && !raw.includes(UNICODE_ESCAPE)) return { body: raw, hasApiKey: false, model: readModel(raw, start) };
+  if (!exactModel && !raw.includes(API_KEY) && !raw.includes(UNICODE_ESCAPE)) {
+    const read = readMembers(raw, start, MODEL_NAMES);
+    if (!read) return { body: raw, hasApiKey: false, shape: 'other' };
+    return { body: raw, hasApiKey: false, model: modelOf(read.found), shape: onlyWhitespaceFrom(raw, read.end) ? 'object' : 'trailing' };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString('utf8'));
   } catch {
-    return { body: raw, hasApiKey: false };
+    return { body: raw, hasApiKey: false, shape: startsWithJsonObject(raw, start) ? 'trailing' : 'other' };
   }
-  if (!isPlainObject(parsed)) return { body: raw, hasApiKey: false };
-  const model = readModel(raw, start);
-  const others = modelMembers.length > 0 ? readMembers(raw, start, modelMembers) : undefined;
+  if (!isPlainObject(parsed)) return { body: raw, hasApiKey: false, shape: 'other' };
+  const model = modelOf(readMembers(raw, start, MODEL_NAMES)?.found);
+  const others = modelMembers.length > 0 ? readMembers(raw, start, modelMembers)?.found : undefined;
   const otherModels = others && [...others];
   // A body written with escapes (`"api\u005fkey"`) has no literal marker; JSON.parse saw it anyway.
-  if (!Object.hasOwn(parsed, 'api_key')) return { body: raw, hasApiKey: false, model, otherModels };
-  return { body: removeTopLevelMember(raw, 'api_key'), apiKey: parsed.api_key, hasApiKey: true, model, otherModels };
+  if (!Object.hasOwn(parsed, 'api_key')) return { body: raw, hasApiKey: false, model, otherModels, shape: 'object' };
+  return { body: removeTopLevelMember(raw, 'api_key'), apiKey: parsed.api_key, hasApiKey: true, model, otherModels, shape: 'object' };
+}
+
+/** Whether the body opens with a complete, valid JSON object (and so has more after it). */
+function startsWithJsonObject(raw: Buffer, start: number): boolean {
+  const end = skipValue(raw, start);
+  if (raw[end - 1] !== 0x7d /* } */) return false;
+  try {
+    JSON.parse(raw.toString('utf8', start, end));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onlyWhitespaceFrom(raw: Buffer, at: number): boolean {
+  return skipWhitespace(raw, at) >= raw.length;
+}
+
+/**
+ * Every top-level member whose name is one of `names` in any case (as Go's decoder matches field
+ * names), each occurrence in text order with its value decoded; undefined for a body that is not
+ * one JSON object. Policy reads all of them, not just the one Ollama keeps: a model is allowed only
+ * when every member that could name it is.
+ */
+export function membersNamed(raw: Buffer, names: readonly string[]): Array<[name: string, value: unknown]> | undefined {
+  const start = skipWhitespace(raw, 0);
+  if (raw[start] !== 0x7b) return undefined;
+  const found: Array<[string, unknown]> = [];
+  try {
+    const end = walkMembers(raw, start, names, (name, valueStart, valueEnd) => {
+      found.push([name, JSON.parse(raw.toString('utf8', valueStart, valueEnd))]);
+    });
+    return end === undefined ? undefined : found;
+  } catch {
+    return undefined; // a value the walk passed but JSON does not take
+  }
 }
 
 const MODEL_NAMES = ['model', 'name'] as const;
 
-/**
- * The model a body names, as Ollama reads it: the last non-null `model` in any case (undefined
- * when that one is not a string), else the same for `name` (see readMembers).
- */
-function readModel(raw: Buffer, open: number): string | undefined {
-  const members = readMembers(raw, open, MODEL_NAMES);
+/** The model a body names, as Ollama reads it: the last non-null `model`, else the same for `name` (see readMembers). */
+function modelOf(members: Map<'model' | 'name', string | undefined> | undefined): string | undefined {
   return members && (members.get('model') ?? members.get('name'));
 }
 
@@ -71,12 +114,25 @@ function readModel(raw: Buffer, open: number): string | undefined {
  * `{"model":"llama3","MODEL":"qwen"}` asks for qwen, and a later `"model":null` changes nothing.
  * So for each of `names` (lowercase) this holds the last top-level non-null member of that name in
  * any case (undefined when that one is not a string), read in text order, which JSON.parse would
- * lose. Undefined for a body that is not valid JSON as far as the walk sees.
+ * lose; and where the object ends. Undefined for a body that is not valid JSON as far as the walk sees.
  */
-function readMembers<N extends string>(raw: Buffer, open: number, names: readonly N[]): Map<N, string | undefined> | undefined {
+function readMembers<N extends string>(raw: Buffer, open: number, names: readonly N[]): { found: Map<N, string | undefined>; end: number } | undefined {
   const found = new Map<N, string | undefined>();
+  const end = walkMembers(raw, open, names, (key, valueStart, valueEnd) => {
+    // null leaves a Go string field as it was; any other non-string fails Ollama's decoding.
+    if (!isNull(raw, valueStart, valueEnd)) found.set(key, raw[valueStart] === 0x22 ? stringValue(raw, valueStart, valueEnd) : undefined);
+  });
+  return end === undefined ? undefined : { found, end };
+}
+
+/**
+ * Walks the top-level members of the object opening at `open`, calling `visit` for each whose name
+ * is one of `names` (folded as Go folds); returns the offset just past the closing brace, or
+ * undefined when the walk finds something that is not JSON.
+ */
+function walkMembers<N extends string>(raw: Buffer, open: number, names: readonly N[], visit: (name: N, valueStart: number, valueEnd: number) => void): number | undefined {
   let i = skipWhitespace(raw, open + 1);
-  if (raw[i] === 0x7d /* } */) return found;
+  if (raw[i] === 0x7d /* } */) return i + 1;
   while (i < raw.length) {
     if (raw[i] !== 0x22 /* " */) return undefined;
     const keyStart = i;
@@ -87,12 +143,9 @@ function readMembers<N extends string>(raw: Buffer, open: number, names: readonl
     const valueEnd = skipValue(raw, valueStart);
     if (valueEnd === valueStart) return undefined;
     const key = keyName(raw, keyStart, keyEnd, names);
-    // null leaves a Go string field as it was; any other non-string fails Ollama's decoding.
-    if (key !== undefined && !isNull(raw, valueStart, valueEnd)) {
-      found.set(key, raw[valueStart] === 0x22 ? stringValue(raw, valueStart, valueEnd) : undefined);
-    }
+    if (key !== undefined) visit(key, valueStart, valueEnd);
     i = skipWhitespace(raw, valueEnd);
-    if (raw[i] === 0x7d) return found;
+    if (raw[i] === 0x7d) return i + 1;
     if (raw[i] !== 0x2c /* , */) return undefined;
     i = skipWhitespace(raw, i + 1);
   }

@@ -103,10 +103,13 @@ export class KeyRing {
     return { ok: true, key };
   }
 
-  /** Whether a key (looked up fresh) may still be used now; sessions ask this on every request. */
-  isUsable(id: string): boolean {
+  /**
+   * Whether a key (looked up fresh) may still be used now, and still with the secret whose hash is
+   * given: sessions ask this on every request, so a rotation anywhere ends the old secret's trust.
+   */
+  isUsable(id: string, secretHash?: string): boolean {
     const key = this.byId.get(id);
-    return key !== undefined && key.enabled && !isExpired(key, this.clock.now());
+    return key !== undefined && key.enabled && !isExpired(key, this.clock.now()) && (secretHash === undefined || key.hash === secretHash);
   }
 
   create(fields: Partial<KeySettings> & { user: string }): CreatedKey {

@@ -11,12 +11,16 @@ export class ListenError extends Error {
   }
 }
 
-/** What a client may send before the gate gives up on it: these guard against slow or oversized headers. */
+/** What a client may cost before the gate gives up on it: these guard against slow, idle or oversized clients. */
 export interface ClientLimits {
   /** all request headers together (Node's default is 16 KiB) */
   maxHeaderBytes: number;
-  /** how long a client may take to send its headers (slowloris) */
+  /** how long a client may take to send its headers, also on a new connection that sends nothing (slowloris) */
   headersTimeoutMs: number;
+  /** how long a kept-alive connection may sit idle between requests */
+  idleTimeoutMs: number;
+  /** connections at once; more are closed as they arrive */
+  maxConnections: number;
 }
 
 /** Starts an HTTP listener, or an HTTPS one when given a certificate; rejects with a readable ListenError. */
@@ -28,16 +32,24 @@ export function openListener(handler: RequestListener, host: string, port: numbe
     // How often Node looks for clients past headersTimeout; its 30 s default would let them linger.
     connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 2))),
     maxHeaderSize: limits.maxHeaderBytes,
-    keepAliveTimeout: 65_000,
     noDelay: true,
   };
   // An https.Server serves the same handler; typed as http.Server for the parts both share.
   const server = tls ? (createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler) as unknown as Server) : createServer(options, handler);
+  applyClientLimits(server, limits);
   server.on('clientError', answerClientError);
+  // "Expect: 100-continue" reaches the handler, which says "continue" only when it wants the body.
+  server.on('checkContinue', handler);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(new ListenError(listenErrorMessage(error, host, port), error.code, { cause: error })));
     server.listen(port, host, () => resolve(server));
   });
+}
+
+/** The limits a running listener can take on without a restart. */
+export function applyClientLimits(server: Server, limits: ClientLimits): void {
+  server.keepAliveTimeout = limits.idleTimeoutMs;
+  server.maxConnections = limits.maxConnections;
 }
 
 /** Requests too broken for the handler: the status that fits, a JSON reason, and the connection closed. */
@@ -54,7 +66,9 @@ function answerClientError(error: NodeJS.ErrnoException, socket: import('node:st
   }
   const [status, reason, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'Bad Request', 'malformed HTTP request'];
   const body = JSON.stringify({ error: message });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  // Closed once the answer is out: an HTTP server keeps a half-closed socket open until the client
+  // closes its side, and a client that never does would hold it for good.
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => socket.destroy());
 }
 
 /** Stops accepting; `force` also cuts open requests, otherwise they finish and idle connections close. */

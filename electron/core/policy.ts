@@ -1,3 +1,4 @@
+import { membersNamed } from './json-body.js';
 import type { Scope } from './keys.js';
 
 /**
@@ -31,27 +32,109 @@ export function checkScope(scope: Scope, path: string): ScopeDecision {
 }
 
 /**
- * Whether a model name matches a key's allow-list. Patterns may end in or contain `*`; a pattern
- * without a tag also matches the name with `:latest`, as Ollama treats `llama3` and `llama3:latest` alike.
+ * Whether a model name matches a key's allow-list. Names are compared as Ollama resolves them
+ * (`registry.ollama.ai/library/llama3` is `llama3`, no tag is `:latest`, any case). `*` stands for
+ * any run of characters within one path segment: `llama3*` matches `llama3.2:1b`, never a name on
+ * another registry such as `llama3.evil.com/x/y`, nor a pinned `name@digest`.
  */
 export function modelAllowed(patterns: readonly string[], model: string): boolean {
   if (patterns.length === 0) return true;
-  const name = model.trim().toLowerCase();
+  const name = canonicalModelName(model);
   const untagged = name.endsWith(':latest') ? name.slice(0, -':latest'.length) : name;
-  return patterns.some((pattern) => {
-    const p = pattern.trim().toLowerCase();
-    if (!p) return false;
-    if (!p.includes('*')) return p === name || p === untagged || `${p}:latest` === name;
-    const regex = new RegExp('^' + p.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  return patterns.some((raw) => {
+    const pattern = canonicalModelName(raw);
+    if (!pattern) return false;
+    if (!pattern.includes('*')) return pattern === name || pattern === untagged || `${pattern}:latest` === name;
+    const regex = new RegExp('^' + pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/@]*') + '$');
     return regex.test(name) || regex.test(untagged);
   });
 }
 
-/** Body members beyond `model` that name a model Ollama reads, per path: checked against a key's allow-list. */
-export const MODEL_MEMBERS: ReadonlyMap<string, readonly string[]> = new Map([
-  ['/api/copy', ['source', 'destination']],
-  ['/api/create', ['from']],
-]);
+const DEFAULT_REGISTRY = 'registry.ollama.ai/';
+const DEFAULT_NAMESPACE = 'library/';
+
+/** A model name in its shortest form, as Ollama would resolve it: lower case, without the default registry and namespace. */
+function canonicalModelName(model: string): string {
+  let name = model.trim().toLowerCase();
+  if (name.startsWith(DEFAULT_REGISTRY)) name = name.slice(DEFAULT_REGISTRY.length);
+  if (name.startsWith(DEFAULT_NAMESPACE) && name.split('/').length === 2) name = name.slice(DEFAULT_NAMESPACE.length);
+  return name;
+}
+
+/**
+ * Top-level body members that name a model or a model's base, anywhere a key with an allow-list
+ * sends a body: `model` and `name` (the same field to Ollama's older routes), the `source` and
+ * `destination` of /api/copy, the `from` of /api/create. Every occurrence must be allowed.
+ */
+export const MODEL_NAME_MEMBERS = ['model', 'name', 'source', 'destination', 'from'] as const;
+/** /api/create members that point at uploaded files (`{"file name": "sha256:…"}`): each digest must be one this key uploaded. */
+export const BLOB_MEMBERS = ['files', 'adapters'] as const;
+/** /api/create members that carry a Modelfile (text, `FROM base`) or a path to one on Ollama's machine. */
+export const MODELFILE_MEMBERS = ['modelfile', 'path'] as const;
+const CHECKED_MEMBERS = [...MODEL_NAME_MEMBERS, ...BLOB_MEMBERS, ...MODELFILE_MEMBERS];
+
+/** What policy knows of a request body for a key with an allow-list. */
+export type BodyForPolicy =
+  | { kind: 'none' }
+  /** read whole: its bytes */
+  | { kind: 'read'; bytes: Buffer; shape: 'object' | 'trailing' | 'other' }
+  /** too large to read (it streams through): its model cannot be checked */
+  | { kind: 'unread' };
+
+/**
+ * The model checks for a key with an allow-list; the refusal's message, or undefined when allowed.
+ * What cannot be read is refused, not guessed: a body that is not one JSON object, one too large to
+ * read, a Modelfile path, a blob this key did not upload.
+ */
+export function refuseModels(patterns: readonly string[], path: string, body: BodyForPolicy, uploaded: (digest: string) => boolean): string | undefined {
+  if (patterns.length === 0) return undefined;
+  const allowedList = patterns.join(', ');
+  const notAllowed = (model: string, member?: string) => `model "${model}"${member ? ` ("${member}")` : ''} is not allowed for this key (allowed: ${allowedList})`;
+  if (path.startsWith('/v1/models/')) {
+    const model = path.slice('/v1/models/'.length);
+    if (!modelAllowed(patterns, model)) return notAllowed(model);
+  }
+  if (body.kind === 'none' || path.startsWith('/api/blobs/')) return undefined;
+  if (body.kind === 'unread') return "the request body is too large to check its model against this key's allowed models";
+  if (body.shape !== 'object') return "this key may use only some models, and the request body is not a JSON object the gate can read a model from";
+  const members = membersNamed(body.bytes, CHECKED_MEMBERS);
+  if (!members) return "this key may use only some models, and the request body is not a JSON object the gate can read a model from";
+  let named = false;
+  for (const [member, value] of members) {
+    if (value === null) continue; // leaves Ollama's field as it was: an earlier value, checked on its own
+    if ((MODEL_NAME_MEMBERS as readonly string[]).includes(member)) {
+      if (typeof value !== 'string') return `"${member}" must name a model this key may use`;
+      if (!modelAllowed(patterns, value)) return notAllowed(value, member === 'model' || member === 'name' ? undefined : member);
+      named = true;
+    } else if ((BLOB_MEMBERS as readonly string[]).includes(member)) {
+      const digests = typeof value === 'object' && !Array.isArray(value) ? Object.values(value) : [value];
+      for (const digest of digests) {
+        if (typeof digest !== 'string' || !uploaded(digest)) {
+          return `"${member}" may only name files this key has uploaded (POST /api/blobs); ${JSON.stringify(digest)} is not one`;
+        }
+      }
+    } else if (member === 'modelfile') {
+      const refusal = refuseModelfile(patterns, value, notAllowed);
+      if (refusal) return refusal;
+    } else {
+      return `"${member}" points at a Modelfile on Ollama's machine, which a key limited to some models may not use`;
+    }
+  }
+  if (!named) return `this key may use only some models (${allowedList}): name one in "model"`;
+  return undefined;
+}
+
+/** A Modelfile's bases: every FROM must be an allowed model; an ADAPTER is a file the gate cannot check. */
+function refuseModelfile(patterns: readonly string[], text: unknown, notAllowed: (model: string, member: string) => string): string | undefined {
+  if (typeof text !== 'string') return '"modelfile" must be text';
+  for (const line of text.split(/\r?\n/)) {
+    const [instruction = '', base = ''] = line.trim().split(/\s+/, 2);
+    const upper = instruction.toUpperCase();
+    if (upper === 'FROM' && !modelAllowed(patterns, base)) return notAllowed(base, 'FROM');
+    if (upper === 'ADAPTER') return 'a Modelfile ADAPTER names a file the gate cannot check for a key limited to some models';
+  }
+  return undefined;
+}
 
 /** Paths whose answer lists models: for a key with an allow-list, the list is filtered to what it may use. */
 export const MODEL_LIST_PATHS = new Set(['/api/tags', '/api/ps', '/v1/models']);

@@ -25,7 +25,7 @@ function setup(ttlSeconds = 3600) {
   const clock = new FakeClock();
   let ttl = ttlSeconds;
   const unusable = new Set<string>();
-  const cache = new SessionCache(clock, () => ttl, (id) => !unusable.has(id));
+  const cache = new SessionCache(clock, { ttlSeconds: () => ttl, maxPerKey: () => 32 }, (id) => !unusable.has(id));
   return {
     clock,
     cache,
@@ -201,7 +201,7 @@ describe('SessionCache: a key that stops being usable ends its sessions at once'
     function withRing() {
       const clock = new FakeClock();
       const ring = new KeyRing(new MemoryKeyStore(), clock);
-      const cache = new SessionCache(clock, () => 3600, (id) => ring.isUsable(id));
+      const cache = new SessionCache(clock, { ttlSeconds: () => 3600, maxPerKey: () => 32 }, (id, hash) => ring.isUsable(id, hash));
       const { key: k } = ring.create({ user: 'alice', expiresAt: clock.now() + 120 * SECOND });
       cache.create('10.0.0.9', k);
       return { clock, ring, cache, k };

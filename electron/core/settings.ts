@@ -6,12 +6,32 @@ import type { ProxySettings } from '../shared/contract.js';
  */
 export type GateSettings = ProxySettings;
 
+/**
+ * The origins allowed by default: pages on this machine's own loopback names and desktop app shells
+ * (what Ollama itself allows). Programs (LangChain, the SDKs, curl) send no Origin and need no entry.
+ */
+export const LOCAL_ORIGINS = [
+  'http://localhost',
+  'https://localhost',
+  'http://localhost:*',
+  'https://localhost:*',
+  'http://127.0.0.1',
+  'https://127.0.0.1',
+  'http://127.0.0.1:*',
+  'https://127.0.0.1:*',
+  'app://*',
+  'file://*',
+  'tauri://*',
+  'vscode-webview://*',
+];
+
 export const DEFAULT_SETTINGS: GateSettings = {
   host: '0.0.0.0',
   port: 8000,
   upstream: 'http://127.0.0.1:11434',
   sessionTtlSeconds: 3600,
-  corsOrigins: ['*'],
+  maxSessionsPerKey: 32,
+  corsOrigins: LOCAL_ORIGINS,
   maxInspectBytes: 16 * 1024 * 1024,
   upstreamHeadersTimeoutMs: 0,
   upstreamBodyTimeoutMs: 0,
@@ -19,6 +39,11 @@ export const DEFAULT_SETTINGS: GateSettings = {
   maxHeaderBytes: 32 * 1024,
   clientHeadersTimeoutMs: 30_000,
   maxBodyBytes: 0,
+  clientBodyTimeoutMs: 30_000,
+  clientIdleTimeoutMs: 65_000,
+  maxConnections: 2_048,
+  maxUnauthenticatedBodyBytes: 1024 * 1024,
+  unauthenticatedBodyBudgetBytes: 64 * 1024 * 1024,
   logRequestBodies: false,
   lockoutMaxFailures: 10,
   lockoutWindowSeconds: 60,

@@ -202,8 +202,11 @@ export interface ProxySettings {
   upstream: string;
   /** how long `POST /auth` trusts an IP, renewed by use; 0 turns IP sessions off */
   sessionTtlSeconds: number;
-  /** origins allowed by CORS; `*` allows any */
+  /** how many IPs one key may trust at once; one more ends its least recently used session */
+  maxSessionsPerKey: number;
+  /** origins allowed by CORS; `*` allows any (with a key: IP trust is never given to a web page's request) */
   corsOrigins: string[];
+  /** how much of a body the gate reads to find its model and `api_key`; a longer one streams through unread */
   maxInspectBytes: number;
   /** 0 = wait forever (a model load sends nothing for minutes) */
   upstreamHeadersTimeoutMs: number;
@@ -215,6 +218,16 @@ export interface ProxySettings {
   clientHeadersTimeoutMs: number;
   /** largest request body outside blob uploads; more gets 413. 0 = no limit */
   maxBodyBytes: number;
+  /** the longest pause inside a request body; slower gets 408 */
+  clientBodyTimeoutMs: number;
+  /** how long a kept-alive connection may sit idle between requests */
+  clientIdleTimeoutMs: number;
+  /** client connections at once; more are closed as they arrive */
+  maxConnections: number;
+  /** body bytes the gate reads from a client whose key it does not know yet (looking for "api_key"); more gets 401 */
+  maxUnauthenticatedBodyBytes: number;
+  /** those bytes from all such clients together; over it, 503 with Retry-After */
+  unauthenticatedBodyBudgetBytes: number;
   /** log request bodies (prompts), shortened */
   logRequestBodies: boolean;
   /** wrong keys from one address within the window that lock it out; 0 turns lockout off */

@@ -259,7 +259,7 @@ export const en = {
   'settings.sessionTtl': 'IP session lifetime (seconds)',
   'settings.sessionTtlHint': 'How long POST /auth trusts an address after its last request. 0 turns sessions off.',
   'settings.cors': 'CORS origins',
-  'settings.corsHint': 'Web pages allowed to call the gate from a browser, one per line; * allows any.',
+  'settings.corsHint': 'Web pages allowed to call the gate from a browser, one per line (http://localhost:*, app://*); * allows any page that has a key. An IP trusted through /auth is never trusted for a page not listed by name.',
   'settings.logBodies': 'Log request bodies',
   'settings.logBodiesHint': 'Keeps prompts (shortened) in the log. Off by default: prompts are private.',
   'settings.app': 'App',
@@ -278,7 +278,7 @@ export const en = {
   'settings.error.port': 'A port from 1 to 65535.',
   'settings.error.upstream': 'An http:// or https:// URL, such as http://127.0.0.1:11434.',
   'settings.error.ttl': 'Whole seconds from 0 to 2592000 (30 days).',
-  'settings.error.origin': 'Each origin is * or like https://example.com:3000 (no path).',
+  'settings.error.origin': 'Each origin is * or a scheme and host, like https://example.com:3000 or app://* (no path).',
   'settings.error.samePort': 'HTTPS needs a port of its own.',
   'settings.error.certPair': 'Give both the certificate and its key, or neither.',
 } as const;

@@ -258,7 +258,7 @@ export const zhCN: Dictionary = {
   'settings.sessionTtl': 'IP 会话时长（秒）',
   'settings.sessionTtlHint': 'POST /auth 在最后一次请求后信任一个地址的时长。0 表示关闭会话。',
   'settings.cors': 'CORS 来源',
-  'settings.corsHint': '允许在浏览器中调用网关的网页，每行一个；* 表示任意来源。',
+  'settings.corsHint': '允许在浏览器中调用网关的网页，每行一个（如 http://localhost:*、app://*）；* 允许任何持有密钥的网页。通过 /auth 信任的 IP 不会信任未按名称列出的网页。',
   'settings.logBodies': '记录请求体',
   'settings.logBodiesHint': '在日志中保留（截短的）提示词。默认关闭：提示词属于隐私。',
   'settings.app': '应用',
@@ -277,7 +277,7 @@ export const zhCN: Dictionary = {
   'settings.error.port': '端口范围是 1 到 65535。',
   'settings.error.upstream': '请填写 http:// 或 https:// 开头的地址，例如 http://127.0.0.1:11434。',
   'settings.error.ttl': '0 到 2592000（30 天）之间的整数秒。',
-  'settings.error.origin': '每个来源为 * 或形如 https://example.com:3000（不带路径）。',
+  'settings.error.origin': '每个来源为 * 或“协议+主机”，如 https://example.com:3000 或 app://*（不带路径）。',
   'settings.error.samePort': 'HTTPS 需要单独的端口。',
   'settings.error.certPair': '证书和私钥要么都填，要么都不填。',
 };

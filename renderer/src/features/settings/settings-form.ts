@@ -48,7 +48,8 @@ export function settingsFormFromView(view: SettingsView): SettingsFormValues {
 export type ParsedSettings = { ok: true; patch: SettingsPatch } | { ok: false; errors: SettingsErrors };
 
 const HOST_PATTERN = /^(?:[0-9a-fA-F:.]+|[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?)$/;
-const ORIGIN_PATTERN = /^https?:\/\/[^/\s?#]+$/;
+/** A scheme and host, `*` allowed in either part: https://example.com:3000, http://localhost:*, app://* */
+const ORIGIN_PATTERN = /^[a-z*][a-z0-9+.*-]*:\/\/[^/\s?#]+$/i;
 
 /**
  * Checks the form as the gate will and returns only what changed: an untouched field is never

@@ -1,0 +1,137 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { preflightHeaders } from './cors.js';
+import { keyFromHeadersOrQuery } from './credentials.js';
+import { GateError } from './errors.js';
+import type { GateStatus } from './events.js';
+import type { OllamaHealth } from './health.js';
+import { inspectJsonBody } from './json-body.js';
+import { displayPrefix } from './keys.js';
+import { type AuthDeps, keyFromBody, refuseIfLockedOut, verifyKey } from './request-auth.js';
+import { BodyMeter, type ByteBudget } from './request-body.js';
+import type { RequestRecord } from './request-record.js';
+import type { SettingsProvider } from './settings.js';
+
+/** What the gate's own routes need. */
+export interface GateRouteDeps extends AuthDeps {
+  settings: SettingsProvider;
+  unauthenticatedBodies: ByteBudget;
+  version: string;
+  health(): Promise<OllamaHealth>;
+  status(): GateStatus;
+}
+
+/** The paths the gate answers itself; everything else is Ollama's. */
+export function isGateRoute(path: string): boolean {
+  return path === '/' || path === '/health' || path === '/auth';
+}
+
+/** `/`, `/health` and `/auth`, for a request whose path is one of them. */
+export async function answerGateRoute(req: IncomingMessage, res: ServerResponse, record: RequestRecord, deps: GateRouteDeps): Promise<void> {
+  const { method } = record;
+  const path = record.target!.path;
+  if (path === '/auth') {
+    if (method !== 'POST') throw new GateError('method_not_allowed', `${method} /auth is not supported; POST {"api_key": "..."}`);
+    return answerAuth(req, res, record, deps);
+  }
+  if (method !== 'GET' && method !== 'HEAD') throw new GateError('method_not_allowed', `${method} ${path} is not supported; use GET`);
+  if (path === '/') return answerJson(res, record, 200, infoBody(deps.version, deps.status().tls));
+  const ollama = await deps.health();
+  answerJson(res, record, ollama.reachable ? 200 : 503, healthBody(ollama, deps.version));
+}
+
+/** A CORS preflight, answered here for any path: the preflight headers include those of every answer. */
+export function answerPreflight(req: IncomingMessage, res: ServerResponse, record: RequestRecord, corsOrigins: readonly string[]): void {
+  const headers = ['X-Request-Id', record.id];
+  for (const [name, value] of Object.entries(preflightHeaders(req.headers.origin, corsOrigins))) headers.push(name, value);
+  res.writeHead(204, headers);
+  res.end();
+}
+
+export function answerJson(res: ServerResponse, record: RequestRecord, status: number, body: string): void {
+  const length = Buffer.byteLength(body);
+  res.writeHead(status, [...record.headers, 'Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(length)]);
+  if (record.method === 'HEAD') return void res.end();
+  record.ownBytesOut = length;
+  res.end(body);
+}
+
+/** `/auth` bodies hold one key; nothing bigger is read there. */
+const AUTH_BODY_LIMIT = 64 * 1024;
+
+/** The seed's `/auth`: a valid key trusts the caller's IP for a while, for clients that cannot send headers. */
+async function answerAuth(req: IncomingMessage, res: ServerResponse, record: RequestRecord, deps: GateRouteDeps): Promise<void> {
+  const settings = deps.settings.current();
+  record.decision = 'denied';
+  refuseIfLockedOut(record.ip, deps.lockout);
+  let presented = keyFromHeadersOrQuery(req.headers, record.target!.query.key);
+  if (!presented) {
+    const limit = Math.min(AUTH_BODY_LIMIT, settings.maxUnauthenticatedBodyBytes);
+    const meter = new BodyMeter({ readLimit: limit, maxBodyBytes: 0, idleMs: settings.clientBodyTimeoutMs, budget: deps.unauthenticatedBodies });
+    record.meter = meter;
+    try {
+      const body = await meter.read(req, res, false);
+      if (body.kind === 'partial') throw new GateError('body_too_large', 'the /auth body holds only {"api_key": "..."}');
+      const inspected = body.kind === 'read' ? inspectJsonBody(body.bytes) : undefined;
+      if (!inspected?.hasApiKey) throw new GateError('missing_key', 'API key required: POST {"api_key": "<key>"} or send it in a header');
+      presented = keyFromBody(inspected.apiKey);
+    } finally {
+      meter.repay();
+    }
+  }
+  record.keySource = presented.source;
+  record.presentedPrefix = displayPrefix(presented.secret);
+  const { key, refusal } = verifyKey(presented, record.ip, deps, settings.lockoutCooldownSeconds);
+  record.key = key ?? null;
+  if (refusal) throw refusal;
+  if (!deps.sessions.enabled) throw new GateError('sessions_off', 'IP sessions are turned off on this gate; send the key with every request instead');
+  deps.sessions.create(record.ip, key!);
+  record.decision = 'allowed';
+  const ttl = settings.sessionTtlSeconds;
+  answerJson(
+    res,
+    record,
+    200,
+    JSON.stringify({ status: 'success', message: `IP ${record.ip} is authorized for ${ttl} seconds, renewed with each request`, user: key!.user, expires_in: ttl }),
+  );
+}
+
+function healthBody(ollama: OllamaHealth, version: string): string {
+  return JSON.stringify({
+    status: ollama.reachable ? 'ok' : 'unavailable',
+    gate: { name: 'Ollama Gate', version, uptime_seconds: Math.round(process.uptime()) },
+    ollama: {
+      reachable: ollama.reachable,
+      version: ollama.version,
+      latency_ms: ollama.latencyMs,
+      error: ollama.error,
+      checked_at: new Date(ollama.checkedAt).toISOString(),
+      exposed_on: ollama.exposedOn,
+    },
+    warnings: ollama.exposedOn.map(
+      (address) => `Ollama also answers on ${address}, so clients there can bypass the gate: start Ollama with OLLAMA_HOST=127.0.0.1`,
+    ),
+  });
+}
+
+function infoBody(version: string, tls: GateStatus['tls']): string {
+  return JSON.stringify({
+    name: 'Ollama Gate',
+    version,
+    status: 'running',
+    description: 'API-key gate in front of Ollama',
+    https: tls?.fingerprint256 ? { port: tls.port, fingerprint_sha256: tls.fingerprint256 } : null,
+    auth: {
+      headers: ['Authorization: Bearer <key>', 'X-API-Key: <key>', 'Authorization: Basic (key as password)'],
+      query: '?api_key=<key>',
+      body: '{"api_key": "<key>"}',
+      session: 'POST /auth {"api_key": "<key>"} trusts your IP for a while',
+    },
+    endpoints: {
+      '/': 'this information',
+      '/health': "the gate's and Ollama's health",
+      '/auth': 'POST: trust this IP for a while',
+      '/api/*': 'Ollama API (needs a key)',
+      '/v1/*': 'OpenAI-compatible API (needs a key)',
+    },
+  });
+}

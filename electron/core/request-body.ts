@@ -1,0 +1,192 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GateError } from './errors.js';
+
+/**
+ * Bytes held for clients whose key the gate does not know yet, from all of them together. A body
+ * may carry its key (`"api_key"`), so the gate has to read some of it before it knows whom it
+ * serves; this bounds what strangers can make it hold at once.
+ */
+export class ByteBudget {
+  private used = 0;
+  constructor(private readonly limit: () => number) {}
+
+  /** Takes `bytes` from the budget, or returns false (taking nothing) when they do not fit. */
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.limit()) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+
+  get inUse(): number {
+    return this.used;
+  }
+}
+
+export interface BodyLimits {
+  /** read at most this much into memory; the rest stays unread */
+  readLimit: number;
+  /** the whole body may be at most this long (0 = no limit); over it: 413 */
+  maxBodyBytes: number;
+  /** the longest wait for the next piece of the body; over it: 408 (0 = none) */
+  idleMs: number;
+  /** for a client whose key is not known yet: what it reads is taken from this budget */
+  budget?: ByteBudget;
+}
+
+/** A request body as the gate reads it. */
+export type RequestBody =
+  | { kind: 'none' }
+  /** read whole, within the read limit */
+  | { kind: 'read'; bytes: Buffer }
+  /** longer than the read limit: what was read, and the rest still to come */
+  | { kind: 'partial'; prefix: Buffer[]; rest: () => AsyncIterable<Buffer> }
+  /** not read at all (a blob upload): it streams through as it comes */
+  | { kind: 'unread'; rest: () => AsyncIterable<Buffer> };
+
+/**
+ * Reads one request's body, counting its bytes as they come (`meter.bytes`, for the log). Every
+ * limit is enforced here: the whole body's size, the pause between its pieces, and for a client
+ * not yet known, the shared budget (`meter.borrowed` is what it holds; `meter.repay()` gives it back).
+ */
+export class BodyMeter {
+  bytes = 0;
+  borrowed = 0;
+  private budget: ByteBudget | undefined;
+
+  constructor(private readonly limits: BodyLimits) {
+    this.budget = limits.budget;
+  }
+
+  /** Gives back what this body took from the budget (the key is known now, or the request is over). */
+  repay(): void {
+    this.budget?.give(this.borrowed);
+    this.borrowed = 0;
+    this.budget = undefined;
+  }
+
+  count(length: number): void {
+    this.bytes += length;
+    const max = this.limits.maxBodyBytes;
+    if (max > 0 && this.bytes > max) throw bodyTooLarge(max);
+    if (this.budget) {
+      if (!this.budget.take(length)) throw new GateError('busy', 'the gate is holding too many request bodies of clients without a key; try again shortly, or send the key in a header', { 'Retry-After': '5' });
+      this.borrowed += length;
+    }
+  }
+
+  /** A declared length over the limit is refused before a byte is read. */
+  checkDeclared(req: IncomingMessage): void {
+    const max = this.limits.maxBodyBytes;
+    if (max > 0 && Number(req.headers['content-length'] ?? 0) > max) throw bodyTooLarge(max);
+  }
+
+  /**
+   * The body read until it ends or passes the read limit (then paused, the rest unread);
+   * `streamOnly` reads none of it.
+   */
+  async read(req: IncomingMessage, res: ServerResponse, streamOnly: boolean): Promise<RequestBody> {
+    this.checkDeclared(req);
+    if (!declaresBody(req)) return { kind: 'none' };
+    // A client that waits for "100 Continue" is told to go on only when its body is wanted.
+    if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
+    if (streamOnly) return { kind: 'unread', rest: () => this.stream(req) };
+    const { chunks, complete } = await this.readPrefix(req);
+    if (complete) return { kind: 'read', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
+    return { kind: 'partial', prefix: chunks, rest: () => this.stream(req) };
+  }
+
+  private readPrefix(req: IncomingMessage): Promise<{ chunks: Buffer[]; complete: boolean }> {
+    const { readLimit, idleMs } = this.limits;
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      // Listeners stay on a body that was read to its end: removing a Readable's listeners costs more
+      // than their being called once more (a late 'close') and ignored.
+      let settled = false;
+      const timer = idleMs > 0 ? setTimeout(() => fail(bodyTimeout(idleMs)), idleMs) : undefined;
+      const settle = () => {
+        settled = true;
+        clearTimeout(timer);
+      };
+      const fail = (error: Error) => {
+        if (settled) return;
+        settle();
+        req.off('data', onData);
+        reject(error);
+      };
+      const onData = (chunk: Buffer) => {
+        if (settled) return;
+        timer?.refresh();
+        chunks.push(chunk);
+        length += chunk.length;
+        try {
+          this.count(chunk.length);
+        } catch (error) {
+          return fail(error as Error);
+        }
+        if (length > readLimit) {
+          settle();
+          req.pause();
+          req.off('data', onData);
+          resolve({ chunks, complete: false });
+        }
+      };
+      req.on('data', onData);
+      req.on('end', () => {
+        if (settled) return;
+        settle();
+        resolve({ chunks, complete: true });
+      });
+      req.on('error', fail);
+      // Closed without an end (and without an error): the client went away mid-body. Every request
+      // closes once it is over, so the Error (and its stack) is made only when it is one.
+      req.on('close', () => settled || fail(new Error('the client closed the connection while sending its body')));
+    });
+  }
+
+  /**
+   * The rest of the body as it comes, counted. The pause limit runs only while waiting for the
+   * client: a body held back because Ollama reads slowly is not the client's delay.
+   */
+  private async *stream(req: IncomingMessage): AsyncIterable<Buffer> {
+    const { idleMs } = this.limits;
+    let waitingSince = 0;
+    const timer =
+      idleMs > 0
+        ? setInterval(() => {
+            if (waitingSince > 0 && performance.now() - waitingSince >= idleMs) req.destroy(bodyTimeout(idleMs));
+          }, Math.max(50, Math.min(1_000, idleMs / 4)))
+        : undefined;
+    try {
+      const chunks = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      for (;;) {
+        waitingSince = performance.now();
+        const next = await chunks.next();
+        waitingSince = 0;
+        if (next.done) return;
+        this.count(next.value.length);
+        yield next.value;
+      }
+    } finally {
+      clearInterval(timer);
+    }
+  }
+}
+
+/** Whether a request declares a body: a length above 0, or chunked. */
+export function declaresBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function bodyTooLarge(max: number): GateError {
+  return new GateError('body_too_large', `the request body is larger than this gate's limit of ${max} bytes`);
+}
+
+function bodyTimeout(ms: number): GateError {
+  return new GateError('body_timeout', `the request body stalled: nothing arrived for ${ms} ms`);
+}

@@ -1,0 +1,205 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { summarizeBody } from './body-log.js';
+import type { Clock } from './clock.js';
+import { CorsHeaderCache } from './cors.js';
+import { type PresentedKey, keyFromHeadersOrQuery } from './credentials.js';
+import { GateError, sendError } from './errors.js';
+import type { GateEmitter } from './events.js';
+import { type GateRouteDeps, answerGateRoute, answerJson, answerPreflight, isGateRoute } from './gate-routes.js';
+import { upstreamRequestHeaders } from './headers.js';
+import { type InspectedBody, inspectJsonBody } from './json-body.js';
+import { type KeyRecord, displayPrefix } from './keys.js';
+import type { KeyLimits } from './limits.js';
+import { normalizeIp } from './network.js';
+import { type BodyForPolicy, MODEL_LIST_PATHS, checkScope, refuseModels } from './policy.js';
+import { Relay } from './relay.js';
+import { keyFromBody, missingKey, refuseIfLockedOut, trustedSessionKey, verifyKey } from './request-auth.js';
+import { BodyMeter, type RequestBody, declaresBody } from './request-body.js';
+import { RequestRecord } from './request-record.js';
+import { type RequestTarget, parseTarget } from './request-target.js';
+import type { UploadedBlobs } from './uploaded-blobs.js';
+import type { UpstreamPool } from './upstream.js';
+
+export interface ProxyDeps extends GateRouteDeps {
+  upstream: UpstreamPool;
+  events: GateEmitter;
+  clock: Clock;
+  limits: KeyLimits;
+  blobs: UploadedBlobs;
+  /** told when a request's response is over (sent, failed or abandoned), whatever became of it */
+  closed?(): void;
+}
+
+/** The methods Ollama serves; anything else is refused before it costs anything. */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS']);
+
+/**
+ * The request path, as small steps that each return what they found: accept → target → (the gate's
+ * own routes) → credentials → authenticate → body → policy → admit → relay → finish. A step that
+ * refuses throws the gate's error; one place answers it and one place logs the request.
+ */
+export function createRequestHandler(deps: ProxyDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const cors = new CorsHeaderCache();
+  return (req, res) => {
+    const record = new RequestRecord(normalizeIp(req.socket.remoteAddress), req.method ?? 'GET', deps.clock.now());
+    cors.addTo(record.headers, req.headers.origin, deps.settings.current().corsOrigins);
+    // One listener per request does everything its end needs.
+    res.once('close', () => {
+      // A client that leaves before the answer ended stops Ollama too.
+      if (!res.writableFinished) record.relay?.clientLeft();
+      record.meter?.repay();
+      if (record.decision === 'allowed' && record.key) {
+        deps.limits.release(record.key.id);
+        rememberUpload(record, res, deps.blobs);
+      }
+      deps.events.emit('request', record.toLogEntry(res));
+      deps.closed?.();
+    });
+    handle(req, res, record, deps).catch((error: unknown) => fail(req, res, record, error));
+  };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, record: RequestRecord, deps: ProxyDeps): Promise<void> {
+  accept(req, res, record.method);
+  const target = (record.target = parseTarget(req.url ?? '/'));
+  if (record.method === 'OPTIONS') return answerPreflight(req, res, record, deps.settings.current().corsOrigins);
+  if (isGateRoute(target.path)) return answerGateRoute(req, res, record, deps);
+  return proxy(req, res, record, target, deps);
+}
+
+/** Methods whose requests never carry a body to Ollama. */
+const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * What the gate refuses before reading anything: a method Ollama does not serve, and a body on a
+ * GET, HEAD or OPTIONS (Ollama never reads one; unframed, it would become a second request).
+ */
+function accept(req: IncomingMessage, res: ServerResponse, method: string): void {
+  // Node stops reading a connection after an Upgrade request (the gate upgrades nothing): end it after this answer.
+  if (req.headers.upgrade !== undefined) res.shouldKeepAlive = false;
+  if (!METHODS.has(method)) throw new GateError('method_not_allowed', `${method} is not supported; Ollama's API uses GET, HEAD, POST and DELETE`, { Allow: 'GET, HEAD, POST, DELETE, OPTIONS' });
+  if (BODYLESS.has(method) && declaresBody(req)) throw new GateError('bad_request', `a ${method} request cannot carry a body`);
+}
+
+async function proxy(req: IncomingMessage, res: ServerResponse, record: RequestRecord, target: RequestTarget, deps: ProxyDeps): Promise<void> {
+  const settings = deps.settings.current();
+  record.decision = 'denied';
+  refuseIfLockedOut(record.ip, deps.lockout);
+
+  // Credentials in the headers or query are checked before a byte of the body is read.
+  const headerKey = keyFromHeadersOrQuery(req.headers, target.query.key);
+  let key = headerKey ? authenticate(headerKey, record, deps, settings.lockoutCooldownSeconds) : undefined;
+  const sessionKey = key ? undefined : trustedSessionKey(record.ip, req.headers, settings.corsOrigins, deps);
+
+  const blobUpload = target.path.startsWith('/api/blobs/');
+  // A blob is never searched for a key: without one already, it is not read at all.
+  if (blobUpload && !key && !sessionKey) throw missingKey();
+  const known = key ?? sessionKey;
+  const meter = new BodyMeter({
+    readLimit: known ? settings.maxInspectBytes : settings.maxUnauthenticatedBodyBytes,
+    maxBodyBytes: blobUpload ? 0 : settings.maxBodyBytes,
+    idleMs: settings.clientBodyTimeoutMs,
+    budget: known ? undefined : deps.unauthenticatedBodies,
+  });
+  record.meter = meter;
+  const body = await meter.read(req, res, blobUpload);
+  // The model decides something only for a key with an allow-list; otherwise it is just logged.
+  const exactModel = known ? known.models.length > 0 : deps.keys.hasModelAllowLists;
+  const inspected = body.kind === 'read' ? inspectJsonBody(body.bytes, { exactModel }) : undefined;
+
+  if (!key && inspected?.hasApiKey) key = authenticate(keyFromBody(inspected.apiKey), record, deps, settings.lockoutCooldownSeconds);
+  if (!key && sessionKey) {
+    key = sessionKey;
+    record.keySource = 'session';
+  }
+  meter.repay(); // from here the gate knows whom it serves, or refuses
+  if (!key) throw missingKey(body.kind === 'partial' ? ` (the body is over ${settings.maxUnauthenticatedBodyBytes} bytes, so it was not searched for api_key)` : '');
+  record.key = key;
+  record.model = inspected?.model ?? null;
+
+  authorize(key, target, body, inspected, deps.blobs);
+  if (record.method === 'HEAD' && blobUpload && key.models.length > 0 && !deps.blobs.has(key.id, blobDigest(target))) {
+    // For a key limited to some models, only its own uploads exist: the client uploads the file again.
+    return answerJson(res, record, 404, '');
+  }
+  // The client left while its body was read: its close has been handled, so claim no slot now.
+  if (res.destroyed) return;
+  const refusal = deps.limits.admit(key);
+  if (refusal) throw new GateError('rate_limited', refusal.message, { 'Retry-After': String(refusal.retryAfterSeconds) });
+  record.decision = 'allowed';
+  if (settings.logRequestBodies && inspected) record.loggedBody = summarizeBody(inspected.body);
+  deps.keys.touch(key.id, record.ip);
+
+  const upstream = deps.upstream.target(settings);
+  const filtersModels = key.models.length > 0 && record.method === 'GET' && MODEL_LIST_PATHS.has(target.path);
+  const relay = new Relay(res, upstream, { gateHeaders: record.headers, allowedModels: filtersModels ? key.models : null, t0: record.t0 });
+  record.relay = relay;
+  await relay.send({
+    method: record.method,
+    path: upstream.basePath + target.wirePath + target.query.forwarded,
+    headers: upstreamRequestHeaders(req.headers),
+    body: forwardedBody(body, inspected),
+  });
+}
+
+/** Verifies a presented key, noting in the record how it came and whose it is (or throws the 401/403). */
+function authenticate(presented: PresentedKey, record: RequestRecord, deps: ProxyDeps, cooldownSeconds: number): KeyRecord {
+  record.keySource = presented.source;
+  record.presentedPrefix = displayPrefix(presented.secret);
+  const { key, refusal } = verifyKey(presented, record.ip, deps, cooldownSeconds);
+  record.key = key ?? null;
+  if (refusal) throw refusal;
+  return key!;
+}
+
+/** The key's scope, then its allowed models: whatever the policy cannot read, it refuses. */
+function authorize(key: KeyRecord, target: RequestTarget, body: RequestBody, inspected: InspectedBody | undefined, blobs: UploadedBlobs): void {
+  const scope = checkScope(key.scope, target.path);
+  if (!scope.allowed) {
+    if (scope.reason === 'not_exposed') throw new GateError('not_exposed', `${target.path} is not exposed through the gate`);
+    throw new GateError('out_of_scope', `this key's scope "${key.scope}" does not allow ${target.path}; it needs scope "${scope.needs}"`);
+  }
+  // Ollama reads the first JSON value and ignores the rest; the gate will not guess which part counts.
+  if (inspected?.shape === 'trailing') throw new GateError('bad_request', 'the request body goes on after its JSON value: send one JSON object');
+  const forPolicy: BodyForPolicy = inspected ? { kind: 'read', bytes: inspected.body, shape: inspected.shape } : body.kind === 'none' ? { kind: 'none' } : { kind: 'unread' };
+  const refusal = refuseModels(key.models, target.path, forPolicy, (digest) => blobs.has(key.id, digest));
+  if (refusal) throw new GateError('model_not_allowed', refusal);
+}
+
+/** What goes to Ollama: the body read (without its api_key), or the body as it streams in. */
+function forwardedBody(body: RequestBody, inspected: InspectedBody | undefined): Buffer | AsyncIterable<Buffer> | null {
+  if (body.kind === 'none') return null;
+  if (body.kind === 'read') return inspected!.body;
+  if (body.kind === 'unread') return body.rest();
+  return prefixThenRest(body.prefix, body.rest());
+}
+
+async function* prefixThenRest(prefix: Buffer[], rest: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  yield* prefix;
+  yield* rest;
+}
+
+function blobDigest(target: RequestTarget): string {
+  return target.path.slice('/api/blobs/'.length);
+}
+
+/** A blob Ollama accepted from a key with an allow-list is one it may build models from. */
+function rememberUpload(record: RequestRecord, res: ServerResponse, blobs: UploadedBlobs): void {
+  const { key, target } = record;
+  if (!key || key.models.length === 0 || record.method !== 'POST' || !target?.path.startsWith('/api/blobs/')) return;
+  if ((res.statusCode === 200 || res.statusCode === 201) && res.writableFinished && !record.relay?.failure) blobs.add(key.id, blobDigest(target));
+}
+
+/**
+ * Answers a refusal or failure in the shape the client's path expects. A request whose body was not
+ * read to its end is answered with the connection closing: the rest of its bytes never become
+ * another request, and a stranger cannot keep sending them.
+ */
+function fail(req: IncomingMessage, res: ServerResponse, record: RequestRecord, error: unknown): void {
+  const gateError = error instanceof GateError ? error : new GateError('internal', `the gate failed: ${error instanceof Error ? error.message : String(error)}`);
+  if (gateError.code === 'internal') console.error(`ollama-gate: request ${record.id} failed:`, error);
+  record.failure = { outcome: gateError.outcome, message: gateError.message };
+  if (res.destroyed) return;
+  const unread = declaresBody(req) && !req.complete;
+  record.ownBytesOut += sendError(res, record.target?.path ?? '/', gateError, record.headers, unread);
+}

@@ -1,0 +1,79 @@
+import type { ServerResponse } from 'node:http';
+import type { KeySource } from './credentials.js';
+import type { Outcome, RequestLogEntry } from './events.js';
+import type { KeyRecord } from './keys.js';
+import { newRequestId } from './request-id.js';
+import type { BodyMeter } from './request-body.js';
+import type { RequestTarget } from './request-target.js';
+import type { Relay } from './relay.js';
+
+/**
+ * What one request's log line will say, filled in by the request handler as each step returns,
+ * and turned into the log event when the response is over.
+ */
+export class RequestRecord {
+  readonly id = newRequestId();
+  readonly startedAt: number;
+  readonly t0 = performance.now();
+  /** what every answer carries: X-Request-Id and the CORS headers, as a flat `[name, value, …]` list */
+  readonly headers: string[];
+  target: RequestTarget | null = null;
+  key: KeyRecord | null = null;
+  keySource: KeySource | null = null;
+  presentedPrefix: string | null = null;
+  decision: 'public' | 'allowed' | 'denied' = 'public';
+  model: string | null = null;
+  /** the request body as it was counted, once reading began */
+  meter: BodyMeter | null = null;
+  /** the upstream request and its answer, once there is one */
+  relay: Relay | null = null;
+  /** bytes of an answer the gate wrote itself */
+  ownBytesOut = 0;
+  /** the body, shortened, when the user turned body logging on */
+  loggedBody: string | null = null;
+  failure: { outcome: Outcome; message: string } | null = null;
+
+  constructor(
+    readonly ip: string,
+    readonly method: string,
+    now: number,
+  ) {
+    this.startedAt = now;
+    this.headers = ['X-Request-Id', this.id];
+  }
+
+  /** The log event for a response that is over: sent, failed or abandoned. */
+  toLogEntry(res: ServerResponse): RequestLogEntry {
+    const outcome: Outcome = this.failure?.outcome ?? (this.relay?.failure ? 'upstream_error' : res.writableFinished ? 'ok' : 'client_aborted');
+    const error = this.failure?.message ?? this.relay?.failure ?? (outcome === 'client_aborted' ? 'client closed the connection before the response ended' : null);
+    const tokens = this.relay?.tokens.counts();
+    const ttfb = this.relay?.ttfbMs ?? null;
+    return {
+      id: this.id,
+      time: this.startedAt,
+      method: this.method,
+      path: this.target ? this.target.path + this.target.query.logged : '/',
+      ip: this.ip,
+      user: this.key?.user ?? null,
+      keyId: this.key?.id ?? null,
+      keyPrefix: this.key?.prefix ?? this.presentedPrefix,
+      keySource: this.keySource,
+      decision: this.decision,
+      status: res.statusCode,
+      ttfbMs: ttfb === null ? null : round(ttfb),
+      durationMs: round(performance.now() - this.t0),
+      bytesIn: this.meter?.bytes ?? 0,
+      bytesOut: this.ownBytesOut + (this.relay?.bytesOut ?? 0),
+      model: this.model,
+      promptTokens: tokens?.promptTokens ?? null,
+      completionTokens: tokens?.completionTokens ?? null,
+      requestBody: this.loggedBody,
+      outcome,
+      error,
+    };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
