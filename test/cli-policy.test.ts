@@ -172,6 +172,29 @@ describe('keys rotate', () => {
       await fake.close();
     }
   });
+
+  it('a rotation from the command line also ends the IP trust the old secret opened in a running serve', async () => {
+    const fake = await startFakeOllama();
+    try {
+      const added = json<KeyJson>('keys', 'add', 'alice', '--json');
+      const { url } = await startServe(fake.url);
+      const opened = await fetch(`${url}/auth`, { method: 'POST', body: JSON.stringify({ api_key: added.key }) });
+      expect(opened.status).toBe(200);
+      const keyless = () => fetch(`${url}/api/tags`).then((r) => r.status);
+      expect(await keyless()).toBe(200);
+
+      const rotated = json<KeyJson>('keys', 'rotate', 'alice', '--json');
+      const rotatedAt = Date.now();
+      let status = 0;
+      while (Date.now() - rotatedAt < 1_500 && (status = await keyless()) !== 401) await new Promise((r) => setTimeout(r, 50));
+      expect(status).toBe(401);
+      // The new secret opens trust again.
+      expect((await fetch(`${url}/auth`, { method: 'POST', body: JSON.stringify({ api_key: rotated.key }) })).status).toBe(200);
+      expect(await keyless()).toBe(200);
+    } finally {
+      await fake.close();
+    }
+  });
 });
 
 describe('usage', () => {

@@ -80,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
     const [action = 'list', ...args] = rest;
     const { scope, name, user, models, rpm, concurrency, expires } = values;
     const flags = { scope, name, user, models, rpm, concurrency, expires, 'daily-tokens': values['daily-tokens'] };
-    return print(runKeysCommand({ action, args, json: values.json, dataDir, flags }));
+    return print(await runKeysCommand({ action, args, json: values.json, dataDir, flags }));
   }
   if (command === 'usage') {
     return print(await runUsageCommand({ dataDir, since: values.since, json: values.json }));

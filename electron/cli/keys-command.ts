@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { KeyRing } from '../core/keyring.js';
+import { dirname } from 'node:path';
+import type { GateResult, KeyView } from '../shared/contract.js';
+import { createGateway } from '../core/gateway.js';
+import type { KeyRing } from '../core/keyring.js';
 import { type KeyRecord, type KeySettings, SCOPES, type Scope } from '../core/keys.js';
 import { parseSeedKeys } from '../core/seed-import.js';
-import { systemClock } from '../core/clock.js';
+import { type GateService, createGateService } from '../core/service.js';
+import { GATE_VERSION } from '../core/version.js';
 import { openStore } from './open-store.js';
 
 export interface KeysCommand {
@@ -27,23 +31,37 @@ export interface KeyFlags {
 
 export class UsageError extends Error {}
 
-/** `ollama-gate keys add|list|enable|disable|remove|import`; returns what to print. */
-export function runKeysCommand(command: KeysCommand): string {
+/**
+ * `ollama-gate keys add|update|rotate|list|enable|disable|remove|import`; returns what to print.
+ * Every change goes through the same service calls as the window's, with the same validation and
+ * rules; a running gate sees it through the store file.
+ */
+export async function runKeysCommand(command: KeysCommand): Promise<string> {
   const store = openStore(command.dataDir);
-  const ring = new KeyRing(store, systemClock);
+  const gateway = createGateway({ keys: store, settings: store });
+  const directory = dirname(store.path);
+  const app = { name: 'Ollama Gate', version: GATE_VERSION, host: 'headless', platform: process.platform, versions: { node: process.versions.node }, dataDir: directory, logsDir: directory } as const;
+  const service = createGateService({ gateway, store, app });
   try {
-    return dispatch(ring, command);
+    return await dispatch(service, gateway.keys, command);
   } finally {
-    void ring.close(); // keys commands record no uses, so there is nothing to wait for
+    await service.close();
     store.close();
   }
 }
 
-function dispatch(ring: KeyRing, { action, args, json, flags }: KeysCommand): string {
+/** A service call's value, or its refusal as a usage error (exit 2) in the service's own words. */
+async function call<T>(result: Promise<GateResult<T>>): Promise<T> {
+  const answer = await result;
+  if (!answer.ok) throw new UsageError(answer.error.message);
+  return answer.value;
+}
+
+async function dispatch(service: GateService, ring: KeyRing, { action, args, json, flags }: KeysCommand): Promise<string> {
   switch (action) {
     case 'add': {
       const user = requireArg(args, 'keys add USER');
-      const { key, secret } = ring.create({ ...keySettingsFrom(flags, Date.now()), user });
+      const { key, secret } = await call(service.call('keys.create', { ...keySettingsFrom(flags, Date.now()), user }));
       if (json) return JSON.stringify({ ...publicFields(key), key: secret });
       return showSecret(`Created a key for ${key.user} (id ${key.id}, scope ${key.scope}):`, secret);
     }
@@ -51,18 +69,17 @@ function dispatch(ring: KeyRing, { action, args, json, flags }: KeysCommand): st
       const key = findKey(ring, requireArg(args, 'keys update ID_OR_USER [--name N] [--user U] [--scope S] [--models P,Q] [--rpm N] [--concurrency N] [--daily-tokens N] [--expires D]'));
       const patch = keySettingsFrom(flags, Date.now());
       if (Object.keys(patch).length === 0) throw new UsageError('keys update: say what to change, e.g. --rpm 60 or --models "llama3*"');
-      ring.update(key.id, patch);
-      const updated = ring.get(key.id)!;
+      const updated = await call(service.call('keys.update', { id: key.id, ...patch }));
       return json ? JSON.stringify(publicFields(updated)) : `Updated key ${key.id} (${updated.user}): ${describeSettings(updated)}`;
     }
     case 'rotate': {
       const key = findKey(ring, requireArg(args, 'keys rotate ID_OR_USER'));
-      const { key: rotated, secret } = ring.rotate(key.id);
+      const { key: rotated, secret } = await call(service.call('keys.rotate', { id: key.id }));
       if (json) return JSON.stringify({ ...publicFields(rotated), key: secret });
-      return showSecret(`New secret for key ${rotated.id} (${rotated.user}); the old one no longer works:`, secret);
+      return showSecret(`New secret for key ${rotated.id} (${rotated.user}); the old one no longer works, nor does any IP it trusted:`, secret);
     }
     case 'list': {
-      const keys = ring.list();
+      const keys = await call(service.call('keys.list'));
       if (json) return JSON.stringify(keys.map(publicFields));
       if (keys.length === 0) return 'No keys yet. Create one with: ollama-gate keys add NAME';
       return table(keys);
@@ -70,15 +87,16 @@ function dispatch(ring: KeyRing, { action, args, json, flags }: KeysCommand): st
     case 'enable':
     case 'disable': {
       const key = findKey(ring, requireArg(args, `keys ${action} ID_OR_USER`));
-      ring.setEnabled(key.id, action === 'enable');
-      return json ? JSON.stringify(publicFields(ring.get(key.id)!)) : `${action === 'enable' ? 'Enabled' : 'Disabled'} key ${key.id} (${key.user}).`;
+      const changed = await call(service.call('keys.setEnabled', { id: key.id, enabled: action === 'enable' }));
+      return json ? JSON.stringify(publicFields(changed)) : `${action === 'enable' ? 'Enabled' : 'Disabled'} key ${key.id} (${key.user}).`;
     }
     case 'remove': {
       const key = findKey(ring, requireArg(args, 'keys remove ID_OR_USER'));
-      ring.remove(key.id);
+      await call(service.call('keys.remove', { id: key.id }));
       return json ? JSON.stringify({ removed: key.id }) : `Removed key ${key.id} (${key.user}).`;
     }
     case 'import': {
+      // The window has no import: seed keys come only from the command line, hashed on the way in.
       const file = requireArg(args, 'keys import FILE');
       const seedKeys = parseSeedKeys(readFileSync(file, 'utf8'));
       const imported: KeyRecord[] = [];
@@ -165,7 +183,10 @@ function endOfDay(year: number, month: number, day: number): number {
   return check.getUTCFullYear() === year && check.getUTCMonth() === month - 1 && check.getUTCDate() === day ? time : Number.NaN;
 }
 
-function describeSettings(key: KeyRecord): string {
+/** What the listings read of a key: a stored record or the service's view of one. */
+type ListedKey = Omit<KeyView, 'expired' | 'today'>;
+
+function describeSettings(key: ListedKey): string {
   const parts = [
     `scope ${key.scope}`,
     key.name ? `name "${key.name}"` : null,
@@ -179,7 +200,7 @@ function describeSettings(key: KeyRecord): string {
 }
 
 /** What a key's listing shows: everything but its hash. */
-function publicFields(key: KeyRecord) {
+function publicFields(key: ListedKey) {
   return {
     id: key.id,
     user: key.user,
@@ -198,7 +219,7 @@ function publicFields(key: KeyRecord) {
   };
 }
 
-function table(keys: KeyRecord[]): string {
+function table(keys: ListedKey[]): string {
   const rows = [
     ['ID', 'USER', 'SCOPE', 'KEY', 'STATE', 'MODELS', 'LIMITS', 'CREATED', 'LAST USED'],
     ...keys.map((k) => [

@@ -244,9 +244,9 @@ export function createGateService(deps: GateServiceDeps): GateService {
     },
     'keys.rotate': async ({ id }) => {
       requireKey(id);
+      // Rotating answers a leak: IPs trusted with the old secret lose that trust too, whichever
+      // process rotates (a session holds the secret it was opened with; see sessions.ts).
       const { key, secret } = gateway.keys.rotate(id);
-      // Rotating answers a leak: IPs trusted with the old secret lose that trust too.
-      gateway.sessions.revokeKey(id);
       return { key: keyView(key), secret };
     },
     'keys.remove': async ({ id }) => {
