@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,8 @@ describe('ollama-gate serve', () => {
     expect(serve.output.join('\n')).not.toContain(created.key);
     expect(serve.output.join('\n')).not.toMatch(/error/i);
     expect(readFileSync(join(dataDir, 'logs', 'gate.log'), 'utf8')).toContain(`[${id}]`);
+    // It names users, key prefixes and addresses: readable by this user only, like the store.
+    expect(statSync(join(dataDir, 'logs', 'gate.log')).mode & 0o777).toBe(0o600);
   });
 
   it('sees a key disabled by another process within a second: 403, and its IP session ends', async () => {

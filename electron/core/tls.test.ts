@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,10 +112,16 @@ describe('HTTPS listener with a self-signed certificate', () => {
     expect(answer.fingerprint256).toBe(before);
   });
 
-  it('keeps the private key readable by its owner only', async () => {
+  it('keeps the private key and its certificate readable by their owner only, also a certificate left 0644 before', async () => {
     await gateWith({}).listen();
     const keyFile = join(dataDir, 'tls', 'key.pem');
+    const certFile = join(dataDir, 'tls', 'cert.pem');
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(statSync(certFile).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'tls')).mode & 0o777).toBe(0o700);
+    chmodSync(certFile, 0o644);
+    await gateWith({}).listen();
+    expect(statSync(certFile).mode & 0o777).toBe(0o600);
     expect(readFileSync(keyFile, 'utf8')).toMatch(/-----BEGIN (EC )?PRIVATE KEY-----/);
   });
 

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { lanAddresses } from './network.js';
@@ -32,10 +32,12 @@ export async function loadTlsMaterial(options: { certFile: string | null; keyFil
   const keyFile = join(dir, 'key.pem');
   if (!existsSync(certFile) || !existsSync(keyFile)) {
     const made = await makeSelfSigned();
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(keyFile, made.key, { mode: 0o600 });
-    await writeFile(certFile, made.cert, { mode: 0o644 });
+    await writeFile(certFile, made.cert, { mode: 0o600 });
   }
+  // The pair the gate keeps is this user's alone (an earlier version left the certificate 0644).
+  await Promise.all([chmod(dir, 0o700), chmod(keyFile, 0o600), chmod(certFile, 0o600)]).catch(() => undefined);
   const cert = await readPem(certFile, 'certificate');
   const key = await readPem(keyFile, 'private key');
   return { cert, key, fingerprint256: fingerprintOf(cert, certFile), certFile, selfSigned: true };

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import log from 'electron-log/node';
@@ -36,6 +36,18 @@ describe('logging', () => {
     expect(existsSync(file)).toBe(true);
     expect(readdirSync(dir).sort()).toEqual(['gate.1.log', 'gate.2.log', 'gate.log']);
     expect(readFileSync(file, 'utf8')).toContain('line 199');
+    // It names users, key prefixes and addresses: this user's only, like the store.
+    for (const name of readdirSync(dir)) expect(statSync(join(dir, name)).mode & 0o777, name).toBe(0o600);
+  });
+
+  it('makes a gate.log an earlier version left readable by others private', () => {
+    const file = join(dir, 'gate.log');
+    writeFileSync(file, 'old\n', { mode: 0o644 });
+    const logger = log.create({ logId: `test-old-${Date.now()}` });
+    logger.transports.console.level = false;
+    configureLogging(logger, dir);
+    logger.errorHandler.stopCatching();
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it('logs one line per request with the masked key, failures as warnings', () => {
