@@ -34,6 +34,7 @@ describe('parseTarget: the path', () => {
       ['/api/a%25b', '/api/a%b', '/api/a%25b'],
       ['/api/ch at', '/api/ch at', '/api/ch%20at'],
       ['/api/%C3%A9', '/api/é', '/api/%C3%A9'],
+      ['/api/%F0%9F%98%80', '/api/😀', '/api/%F0%9F%98%80'],
       ['/api\\chat', '/api\\chat', '/api%5Cchat'],
     ];
     for (const [raw, path, wire] of cases) expect(parseTarget(raw), raw).toMatchObject({ path, wirePath: wire });
@@ -46,7 +47,7 @@ describe('parseTarget: the path', () => {
   });
 
   it('always sends a clean path that decodes back to exactly the path it checked (property)', () => {
-    const piece = fc.constantFrom('api', 'v1', 'chat', 'copy', '..', '.', '', '%2e', '%2E%2e', '%2F', '%2f', '%3F', '%23', '%25', '%20', '%41', '\\', ':', '?', 'é', '%C3%A9', ';', '@');
+    const piece = fc.constantFrom('api', 'v1', 'chat', 'copy', '..', '.', '', '%2e', '%2E%2e', '%2F', '%2f', '%3F', '%23', '%25', '%20', '%41', '\\', ':', '?', 'é', '%C3%A9', '%F0%9F%98%80', ';', '@');
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 8 }), (pieces) => {
         const raw = '/' + pieces.join('/');

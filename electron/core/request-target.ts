@@ -30,7 +30,7 @@ export interface RequestQuery {
 const PLAIN_PATH = /^\/[A-Za-z0-9_:/-]*$/;
 const NO_QUERY: RequestQuery = { key: undefined, forwarded: '', logged: '' };
 /** Characters that must stay escaped on the wire for Go to read the path back as the gate did. */
-const WIRE_ESCAPES = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/g;
+const WIRE_ESCAPES = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/gu; // by code point: a surrogate pair is one character
 
 /**
  * Parses a request target (origin form: `/path?query`). Refuses what it cannot read one way only:
