@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { summarizeBody } from './body-log.js';
 import type { Clock } from './clock.js';
 import { CorsHeaderCache } from './cors.js';
@@ -17,7 +18,7 @@ import { keyFromBody, missingKey, refuseIfLockedOut, trustedSessionKey, verifyKe
 import { BodyMeter, type RequestBody, declaresBody } from './request-body.js';
 import { RequestRecord } from './request-record.js';
 import { type RequestTarget, parseTarget } from './request-target.js';
-import type { UploadedBlobs } from './uploaded-blobs.js';
+import { type UploadedBlobs, UploadProof } from './uploaded-blobs.js';
 import type { UpstreamPool } from './upstream.js';
 
 export interface ProxyDeps extends GateRouteDeps {
@@ -43,8 +44,10 @@ export function createRequestHandler(deps: ProxyDeps): (req: IncomingMessage, re
   return (req, res) => {
     const record = new RequestRecord(normalizeIp(req.socket.remoteAddress), req.method ?? 'GET', deps.clock.now());
     cors.addTo(record.headers, req.headers.origin, deps.settings.current().corsOrigins);
-    // One listener per request does everything its end needs.
-    res.once('close', () => {
+    // Everything a request's end needs, once: its answer is over (sent, failed or abandoned).
+    const finish = () => {
+      if (record.over) return;
+      record.over = true;
       // A client that leaves before the answer ended stops Ollama too.
       if (!res.writableFinished) record.relay?.clientLeft();
       record.meter?.repay();
@@ -54,9 +57,27 @@ export function createRequestHandler(deps: ProxyDeps): (req: IncomingMessage, re
       }
       deps.events.emit('request', record.toLogEntry(res));
       deps.closed?.();
-    });
+    };
+    res.once('close', finish);
+    // A pipelined request's answer waits for its turn off the connection: if the connection dies
+    // first, that answer never closes, so the connection's end is the request's end.
+    if (!res.socket) atConnectionEnd(req.socket, finish);
     handle(req, res, record, deps).catch((error: unknown) => fail(req, res, record, error));
   };
+}
+
+/** What to do for each waiting request when its connection ends; one listener per connection. */
+const waitingOnConnection = new WeakMap<Socket, Array<() => void>>();
+
+function atConnectionEnd(socket: Socket, run: () => void): void {
+  let waiting = waitingOnConnection.get(socket);
+  if (!waiting) {
+    waitingOnConnection.set(socket, (waiting = []));
+    socket.once('close', () => {
+      for (const each of waiting!) each();
+    });
+  }
+  waiting.push(run);
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, record: RequestRecord, deps: ProxyDeps): Promise<void> {
@@ -122,8 +143,8 @@ async function proxy(req: IncomingMessage, res: ServerResponse, record: RequestR
     // For a key limited to some models, only its own uploads exist: the client uploads the file again.
     return answerJson(res, record, 404, '');
   }
-  // The client left while its body was read: its close has been handled, so claim no slot now.
-  if (res.destroyed) return;
+  // The client left while its body was read: its end has been handled, so claim no slot and send nothing.
+  if (record.over) return;
   const refusal = deps.limits.admit(key);
   if (refusal) throw new GateError('rate_limited', refusal.message, { 'Retry-After': String(refusal.retryAfterSeconds) });
   record.decision = 'allowed';
@@ -138,7 +159,7 @@ async function proxy(req: IncomingMessage, res: ServerResponse, record: RequestR
     method: record.method,
     path: upstream.basePath + target.wirePath + target.query.forwarded,
     headers: upstreamRequestHeaders(req.headers),
-    body: forwardedBody(body, inspected),
+    body: forwardedBody(body, inspected, record),
   });
 }
 
@@ -167,11 +188,14 @@ function authorize(key: KeyRecord, target: RequestTarget, body: RequestBody, ins
 }
 
 /** What goes to Ollama: the body read (without its api_key), or the body as it streams in. */
-function forwardedBody(body: RequestBody, inspected: InspectedBody | undefined): Buffer | AsyncIterable<Buffer> | null {
+function forwardedBody(body: RequestBody, inspected: InspectedBody | undefined, record: RequestRecord): Buffer | AsyncIterable<Buffer> | null {
   if (body.kind === 'none') return null;
   if (body.kind === 'read') return inspected!.body;
-  if (body.kind === 'unread') return body.rest();
-  return prefixThenRest(body.prefix, body.rest());
+  if (body.kind === 'partial') return prefixThenRest(body.prefix, body.rest());
+  // A blob from a key with an allow-list is hashed on its way: only proven bytes may build a model.
+  if (record.key!.models.length === 0 || record.method !== 'POST') return body.rest();
+  record.upload = new UploadProof(blobDigest(record.target!));
+  return record.upload.tap(body.rest());
 }
 
 async function* prefixThenRest(prefix: Buffer[], rest: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
@@ -183,11 +207,15 @@ function blobDigest(target: RequestTarget): string {
   return target.path.slice('/api/blobs/'.length);
 }
 
-/** A blob Ollama accepted from a key with an allow-list is one it may build models from. */
+/**
+ * A blob a key with an allow-list uploaded is one it may build models from, once its bytes are
+ * proven: Ollama checked them (201), or it already had the blob (200) and the gate's own hash of
+ * every byte the client sent matches.
+ */
 function rememberUpload(record: RequestRecord, res: ServerResponse, blobs: UploadedBlobs): void {
-  const { key, target } = record;
-  if (!key || key.models.length === 0 || record.method !== 'POST' || !target?.path.startsWith('/api/blobs/')) return;
-  if ((res.statusCode === 200 || res.statusCode === 201) && res.writableFinished && !record.relay?.failure) blobs.add(key.id, blobDigest(target));
+  const { key, upload } = record;
+  if (!key || !upload || !res.writableFinished || record.relay?.failure) return;
+  if (res.statusCode === 201 || (res.statusCode === 200 && upload.matches)) blobs.add(key.id, upload.digest);
 }
 
 /**

@@ -6,6 +6,7 @@ import { newRequestId } from './request-id.js';
 import type { BodyMeter } from './request-body.js';
 import type { RequestTarget } from './request-target.js';
 import type { Relay } from './relay.js';
+import type { UploadProof } from './uploaded-blobs.js';
 
 /**
  * What one request's log line will say, filled in by the request handler as each step returns,
@@ -27,11 +28,15 @@ export class RequestRecord {
   meter: BodyMeter | null = null;
   /** the upstream request and its answer, once there is one */
   relay: Relay | null = null;
+  /** a blob upload from a key with an allow-list, hashed on its way through */
+  upload: UploadProof | null = null;
   /** bytes of an answer the gate wrote itself */
   ownBytesOut = 0;
   /** the body, shortened, when the user turned body logging on */
   loggedBody: string | null = null;
   failure: { outcome: Outcome; message: string } | null = null;
+  /** the request's end has been handled (its answer sent, failed or abandoned): nothing more is done for it */
+  over = false;
 
   constructor(
     readonly ip: string,
