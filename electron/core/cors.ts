@@ -94,10 +94,11 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
  * Whether an IP's trust (a `POST /auth` session) may carry this request. A browser on a trusted
  * machine sends the machine's IP with every page's requests, so trust is for programs, not pages:
  * never for a request from an Origin that is not named in the allowed list (`*` names none), nor
- * for one a browser marks as coming from another site (`Sec-Fetch-Site`) without such an Origin
- * (an `<img>` or a form posts without CORS).
+ * for one a browser marks as coming from a page (`Sec-Fetch-Site` other than `none`, the user's own
+ * navigation) without such an Origin: an `<img>`, a form, or a page whose name was rebound to this
+ * address, whose requests a browser calls same-origin.
  */
 export function ipTrustAllowed(origin: string | undefined, fetchSite: string | undefined, allowed: readonly string[]): boolean {
   if (origin !== undefined) return allowed.some((pattern) => pattern !== '*' && matchesOrigin(origin, pattern));
-  return fetchSite === undefined || fetchSite === 'none' || fetchSite === 'same-origin';
+  return fetchSite === undefined || fetchSite === 'none';
 }

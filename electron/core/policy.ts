@@ -110,7 +110,7 @@ export function refuseModels(patterns: readonly string[], path: string, body: Bo
       const digests = typeof value === 'object' && !Array.isArray(value) ? Object.values(value) : [value];
       for (const digest of digests) {
         if (typeof digest !== 'string' || !uploaded(digest)) {
-          return `"${member}" may only name files this key has uploaded (POST /api/blobs); ${JSON.stringify(digest)} is not one`;
+          return `"${member}" may only name files this key has uploaded itself (POST /api/blobs with the file's bytes); ${JSON.stringify(digest)} is not one`;
         }
       }
     } else if (member === 'modelfile') {
@@ -127,7 +127,8 @@ export function refuseModels(patterns: readonly string[], path: string, body: Bo
 /** A Modelfile's bases: every FROM must be an allowed model; an ADAPTER is a file the gate cannot check. */
 function refuseModelfile(patterns: readonly string[], text: unknown, notAllowed: (model: string, member: string) => string): string | undefined {
   if (typeof text !== 'string') return '"modelfile" must be text';
-  for (const line of text.split(/\r?\n/)) {
+  // Ollama's parser ends a line at \n or a lone \r alike.
+  for (const line of text.split(/\r\n|\r|\n/)) {
     const [instruction = '', base = ''] = line.trim().split(/\s+/, 2);
     const upper = instruction.toUpperCase();
     if (upper === 'FROM' && !modelAllowed(patterns, base)) return notAllowed(base, 'FROM');

@@ -1,9 +1,13 @@
+import { type Hash, createHash } from 'node:crypto';
+
 /**
- * The blobs each key with a model allow-list has uploaded through the gate (POST /api/blobs/…,
- * which Ollama accepts only when the bytes match the digest). `/api/create` may build a model from
- * those files only: a digest is public, so naming another model's layers would copy a model the key
- * may not use. Kept in memory; after a restart a client simply uploads again, since the gate
- * answers "not found" to its check for a blob this key has not uploaded.
+ * The blobs each key with a model allow-list has uploaded through the gate. `/api/create` may build
+ * a model from those files only: a digest is public, so naming another model's layers would copy a
+ * model the key may not use. An upload counts when its bytes are proven to match the digest: Ollama
+ * answers 201 only after checking them, but 200 for a blob it already has, without reading a byte,
+ * so then the gate's own hash of everything the client sent must match. Kept in memory; after a
+ * restart a client simply uploads again, since the gate answers "not found" to its check for a blob
+ * this key has not uploaded.
  */
 export class UploadedBlobs {
   private byKey = new Map<string, Set<string>>();
@@ -21,6 +25,27 @@ export class UploadedBlobs {
 
   has(keyId: string, digest: string): boolean {
     return this.byKey.get(keyId)?.has(normalDigest(digest)) ?? false;
+  }
+}
+
+/** Hashes an upload's bytes as they stream through, to prove them against the digest they claim. */
+export class UploadProof {
+  private readonly hash: Hash = createHash('sha256');
+  private complete = false;
+
+  constructor(readonly digest: string) {}
+
+  async *tap(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+    for await (const chunk of source) {
+      this.hash.update(chunk);
+      yield chunk;
+    }
+    this.complete = true;
+  }
+
+  /** Whether every byte of the body went through and they hash to the digest. */
+  get matches(): boolean {
+    return this.complete && `sha256:${this.hash.copy().digest('hex')}` === normalDigest(this.digest);
   }
 }
 
