@@ -71,6 +71,9 @@ const keyFields = v.strictObject({
 
 const optionalKeyFields = v.partial(keyFields).entries;
 
+/** Timeouts stay within what a Node timer can hold (2^31 ms), with room: a day. */
+const DAY_MS = 24 * 3600 * 1000;
+
 const port = v.pipe(int('the port is a whole number'), v.minValue(0), v.maxValue(65535, 'ports go up to 65535'));
 
 /** a PEM file's path, or null for the self-signed pair */
@@ -104,14 +107,14 @@ export const proxySettingsFields = {
   maxSessionsPerKey: v.pipe(int(), v.minValue(1, 'at least 1'), v.maxValue(10_000)),
   corsOrigins: v.pipe(v.array(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(300))), v.maxLength(100)),
   maxInspectBytes: v.pipe(int(), v.minValue(1024 * 1024, 'at least 1 MiB'), v.maxValue(1024 * 1024 * 1024)),
-  upstreamHeadersTimeoutMs: v.pipe(int(), v.minValue(0)),
-  upstreamBodyTimeoutMs: v.pipe(int(), v.minValue(0)),
-  upstreamConnectTimeoutMs: v.pipe(int(), v.minValue(1)),
+  upstreamHeadersTimeoutMs: v.pipe(int(), v.minValue(0), v.maxValue(DAY_MS, 'at most 24 hours')),
+  upstreamBodyTimeoutMs: v.pipe(int(), v.minValue(0), v.maxValue(DAY_MS, 'at most 24 hours')),
+  upstreamConnectTimeoutMs: v.pipe(int(), v.minValue(1), v.maxValue(DAY_MS, 'at most 24 hours')),
   maxHeaderBytes: v.pipe(int(), v.minValue(1024, 'at least 1 KiB'), v.maxValue(1024 * 1024)),
-  clientHeadersTimeoutMs: v.pipe(int(), v.minValue(100, 'at least 100 ms')),
+  clientHeadersTimeoutMs: v.pipe(int(), v.minValue(100, 'at least 100 ms'), v.maxValue(DAY_MS, 'at most 24 hours')),
   maxBodyBytes: v.pipe(int(), v.minValue(0, '0 means no limit')),
-  clientBodyTimeoutMs: v.pipe(int(), v.minValue(100, 'at least 100 ms')),
-  clientIdleTimeoutMs: v.pipe(int(), v.minValue(1_000, 'at least 1 s')),
+  clientBodyTimeoutMs: v.pipe(int(), v.minValue(100, 'at least 100 ms'), v.maxValue(DAY_MS, 'at most 24 hours')),
+  clientIdleTimeoutMs: v.pipe(int(), v.minValue(1_000, 'at least 1 s'), v.maxValue(DAY_MS, 'at most 24 hours')),
   maxConnections: v.pipe(int(), v.minValue(16, 'at least 16'), v.maxValue(1_000_000)),
   maxUnauthenticatedBodyBytes: v.pipe(int(), v.minValue(1024, 'at least 1 KiB'), v.maxValue(1024 * 1024 * 1024)),
   unauthenticatedBodyBudgetBytes: v.pipe(int(), v.minValue(1024 * 1024, 'at least 1 MiB'), v.maxValue(16 * 1024 * 1024 * 1024)),

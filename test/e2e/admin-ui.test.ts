@@ -130,6 +130,8 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
     expect((await fetch(`${serve.proxyUrl}/api/tags`)).status).toBe(200);
 
     await open('sessions');
+    // The intro says how many addresses one key may trust (the gate's maxSessionsPerKey, 32 by default).
+    expect(await page.locator('.lead').textContent()).toContain('Each key may trust at most 32 addresses; a new one ends the least recently used.');
     const row = page.getByRole('row').filter({ hasText: '127.0.0.1' });
     await row.waitFor();
     expect(await row.textContent()).toContain('bob');
@@ -158,6 +160,36 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
     await reason.waitFor();
     expect(await reason.textContent()).toMatch(/300/);
     await page.getByRole('button', { name: 'Undo changes' }).click();
+
+    // A limit, typed in MiB: checked against the gate's range, stored in bytes, applied at once.
+    const inspect = page.getByLabel('Body read for model and key (MiB)');
+    expect(await inspect.inputValue()).toBe('16');
+    await inspect.fill('0.5');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('MiB from 1 to 1024.').waitFor();
+    await page.getByRole('button', { name: 'Undo changes' }).click();
+    const largest = page.getByLabel('Largest request body (MiB)');
+    expect(await largest.inputValue()).toBe('0');
+    await largest.fill('0.01');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('Applied.').waitFor();
+    const limited = await gateCall<{ proxy: { maxBodyBytes: number; maxInspectBytes: number } }>('settings.get');
+    expect(limited.proxy).toMatchObject({ maxBodyBytes: Math.round(0.01 * 1024 * 1024), maxInspectBytes: 16 * 1024 * 1024 });
+    const { secret } = await gateCall<KeyWithSecret>('keys.create', { user: 'erin' });
+    const chat = (content: string) =>
+      fetch(`${serve.proxyUrl}/api/chat`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}` },
+        body: JSON.stringify({ model: 'llama3.2', stream: false, messages: [{ role: 'user', content }] }),
+      });
+    const tooLarge = await chat('x'.repeat(20_000));
+    expect(tooLarge.status).toBe(413);
+    await tooLarge.arrayBuffer();
+    expect((await chat('Hello')).status).toBe(200);
+    await largest.fill('0');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('Applied.').waitFor();
+    expect((await gateCall<{ proxy: { maxBodyBytes: number } }>('settings.get')).proxy.maxBodyBytes).toBe(0);
     // Launch at login exists only in the desktop app.
     expect(await page.getByLabel('Launch at login').count()).toBe(0);
   });
@@ -196,9 +228,11 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
         await page.locator('.language-switch select').selectOption(language);
         await eventually(async () => ((await page.evaluate<string>('document.documentElement.lang')) === language ? true : undefined), 2_000, 'the language changes');
         // The page scrolls inside <main>: grow the window to the content so the picture holds all of it.
-        const shot = async (name: string, whole = true) => {
-          const height = whole ? await page.evaluate<number>("document.querySelector('main').scrollHeight") : VIEWPORT.height;
-          await page.setViewportSize({ width: VIEWPORT.width, height: Math.min(Math.max(height, VIEWPORT.height), 4_000) });
+        const shot = async (name: string, whole = true, width = VIEWPORT.width) => {
+          if (width !== VIEWPORT.width) await page.setViewportSize({ width, height: VIEWPORT.height });
+          // (below the navigation bar, in a narrow window)
+          const height = whole ? await page.evaluate<number>("(main => Math.ceil(main.getBoundingClientRect().top) + main.scrollHeight)(document.querySelector('main'))") : VIEWPORT.height;
+          await page.setViewportSize({ width, height: Math.min(Math.max(height, VIEWPORT.height), 6_000) });
           await page.screenshot({ path: join(SCREENSHOTS, `${name}-${language}-${colorScheme}.png`) });
           await page.setViewportSize(VIEWPORT);
         };
@@ -213,6 +247,8 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
           if (name === 'usage') await page.locator('rect.bar').first().waitFor();
           await page.waitForTimeout(150);
           await shot(name);
+          // The window's smallest width (720 px): the settings' grids fold to fewer columns.
+          if (name === 'settings') await shot('settings-narrow', true, 720);
           if (language === 'zh-CN' && colorScheme === 'light') leftovers.push(...(await visibleTexts(page)).filter((text) => untranslated.has(text)).map((text) => `${name}: ${text}`));
         }
         await open('keys');

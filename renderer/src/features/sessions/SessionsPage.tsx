@@ -3,7 +3,7 @@ import type { GateApiError, SessionView } from '../../../../electron/shared/cont
 import { ErrorMessage } from '../../components/ErrorMessage.js';
 import { useGate } from '../../gate.js';
 import { useI18n } from '../../i18n/context.js';
-import { formatDuration, formatRelative } from '../../lib/format.js';
+import { formatDuration, formatNumber, formatRelative } from '../../lib/format.js';
 import { useNow } from '../../lib/use-now.js';
 import { useGateState } from '../../state.js';
 import { preferredBaseUrl, shellQuote } from '../keys/snippets.js';
@@ -44,6 +44,7 @@ export function SessionsPage() {
   };
 
   const ttl = settings?.proxy.sessionTtlSeconds ?? null;
+  const perKey = settings?.proxy.maxSessionsPerKey ?? null;
   const example = `curl -X POST ${shellQuote(`${preferredBaseUrl(status?.urls ?? [], settings?.proxy.port ?? 8000)}/auth`)} -d '{"api_key": "YOUR_KEY"}'`;
   const rows = sessions ? sessionRows(sessions, keys, now) : null;
 
@@ -52,7 +53,11 @@ export function SessionsPage() {
       <header className="page-header">
         <h1 tabIndex={-1}>{t('sessions.title')}</h1>
       </header>
-      <p className="lead">{ttl === 0 ? t('sessions.off') : t('sessions.intro', { duration: formatDuration((ttl ?? 3600) * 1_000, locale) })}</p>
+      <p className="lead">
+        {ttl === 0 ? t('sessions.off') : t('sessions.intro', { duration: formatDuration((ttl ?? 3600) * 1_000, locale) })}
+        {/* Chinese runs sentences together; English puts a space between them. */}
+        {ttl !== 0 && perKey !== null ? `${locale === 'zh-CN' ? '' : ' '}${perKey === 1 ? t('sessions.perKeyOne') : t('sessions.perKey', { count: formatNumber(perKey, locale) })}` : null}
+      </p>
       <ErrorMessage error={error} />
       {rows === null ? (
         <p className="muted">{t('common.loading')}</p>

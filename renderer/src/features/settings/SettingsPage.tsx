@@ -5,7 +5,18 @@ import { CheckField, Field } from '../../components/Field.js';
 import { useGate } from '../../gate.js';
 import { useI18n } from '../../i18n/context.js';
 import { useGateState } from '../../state.js';
-import { LAN_HOST, LOCAL_HOST, type SettingsField, type SettingsFormValues, isSharedOnLan, parseSettingsForm, settingsErrorsFromIssues, settingsFormFromView } from './settings-form.js';
+import {
+  LAN_HOST,
+  LOCAL_HOST,
+  NUMBER_FIELDS,
+  type NumberField,
+  type SettingsField,
+  type SettingsFormValues,
+  isSharedOnLan,
+  parseSettingsForm,
+  settingsErrorsFromIssues,
+  settingsFormFromView,
+} from './settings-form.js';
 
 export function SettingsPage() {
   const { t } = useI18n();
@@ -75,6 +86,12 @@ function SettingsForm({ view }: { view: SettingsView }) {
   const pinned = (field: keyof ProxySettings) => (view.overridden.includes(field) ? t('settings.pinned') : null);
   const hint = (...parts: Array<string | null>) => parts.filter(Boolean).join(' ') || undefined;
   const shared = isSharedOnLan(values.host);
+  /** A number typed in the unit its label names (seconds, MiB), with what happens at the limit as its hint. */
+  const numberField = (field: NumberField, label: string, hintText: string) => (
+    <Field label={label} hint={hint(hintText, pinned(field))} error={errors[field]}>
+      {(props) => <input {...props} type="text" inputMode={NUMBER_FIELDS[field].whole ? 'numeric' : 'decimal'} value={values[field]} onChange={text(field)} />}
+    </Field>
+  );
 
   return (
     <form
@@ -131,11 +148,43 @@ function SettingsForm({ view }: { view: SettingsView }) {
           <Field label={t('settings.sessionTtl')} hint={t('settings.sessionTtlHint')} error={errors.sessionTtlSeconds}>
             {(props) => <input {...props} type="text" inputMode="numeric" value={values.sessionTtlSeconds} onChange={text('sessionTtlSeconds')} />}
           </Field>
+          {numberField('maxSessionsPerKey', t('settings.maxSessionsPerKey'), t('settings.maxSessionsPerKeyHint'))}
           <Field label={t('settings.cors')} hint={t('settings.corsHint')} error={errors.corsOrigins}>
             {(props) => <textarea {...props} rows={3} value={values.corsOrigins} onChange={text('corsOrigins')} spellCheck={false} placeholder="http://localhost:3000" />}
           </Field>
         </div>
         <CheckField label={t('settings.logBodies')} hint={t('settings.logBodiesHint')} checked={values.logRequestBodies} onChange={(checked) => set('logRequestBodies', checked)} />
+      </fieldset>
+
+      <fieldset className="card">
+        <legend>{t('settings.limits')}</legend>
+        <p className="hint">{t('settings.limitsIntro')}</p>
+        <fieldset className="subgroup">
+          <legend>{t('settings.limits.connections')}</legend>
+          <div className="form-grid aligned">
+            {numberField('maxConnections', t('settings.maxConnections'), t('settings.maxConnectionsHint'))}
+            {numberField('clientHeadersTimeoutMs', t('settings.clientHeadersTimeout'), t('settings.clientHeadersTimeoutHint'))}
+            {numberField('clientBodyTimeoutMs', t('settings.clientBodyTimeout'), t('settings.clientBodyTimeoutHint'))}
+            {numberField('clientIdleTimeoutMs', t('settings.clientIdleTimeout'), t('settings.clientIdleTimeoutHint'))}
+          </div>
+        </fieldset>
+        <fieldset className="subgroup">
+          <legend>{t('settings.limits.bodies')}</legend>
+          <div className="form-grid aligned">
+            {numberField('maxBodyBytes', t('settings.maxBody'), t('settings.maxBodyHint'))}
+            {numberField('maxInspectBytes', t('settings.maxInspect'), t('settings.maxInspectHint'))}
+            {numberField('maxUnauthenticatedBodyBytes', t('settings.maxUnauthenticatedBody'), t('settings.maxUnauthenticatedBodyHint'))}
+            {numberField('unauthenticatedBodyBudgetBytes', t('settings.unauthenticatedBudget'), t('settings.unauthenticatedBudgetHint'))}
+          </div>
+        </fieldset>
+        <fieldset className="subgroup">
+          <legend>{t('settings.limits.lockout')}</legend>
+          <div className="form-grid aligned">
+            {numberField('lockoutMaxFailures', t('settings.lockoutFailures'), t('settings.lockoutFailuresHint'))}
+            {numberField('lockoutWindowSeconds', t('settings.lockoutWindow'), t('settings.lockoutWindowHint'))}
+            {numberField('lockoutCooldownSeconds', t('settings.lockoutCooldown'), t('settings.lockoutCooldownHint'))}
+          </div>
+        </fieldset>
       </fieldset>
 
       <fieldset className="card">

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SettingsView } from '../../../../electron/shared/contract.js';
 import { SETTINGS } from '../../testing/fixtures.js';
-import { parseSettingsForm, settingsErrorsFromIssues, settingsFormFromView } from './settings-form.js';
+import { NUMBER_FIELDS, formatScaled, parseScaled, parseSettingsForm, settingsErrorsFromIssues, settingsFormFromView } from './settings-form.js';
 
 const VIEW: SettingsView = SETTINGS;
 
@@ -58,8 +58,143 @@ describe('the settings form', () => {
 
   it('puts the gate’s reasons under their fields', () => {
     expect(
-      settingsErrorsFromIssues({ code: 'invalid_input', message: 'm', issues: [{ path: 'proxy.port', message: 'ports go up to 65535' }, { path: 'proxy.maxBodyBytes', message: 'too small' }] }),
-    ).toEqual({ fields: { port: 'ports go up to 65535' }, general: 'proxy.maxBodyBytes: too small' });
+      settingsErrorsFromIssues({ code: 'invalid_input', message: 'm', issues: [{ path: 'proxy.port', message: 'ports go up to 65535' }, { path: 'proxy.maxHeaderBytes', message: 'too small' }] }),
+    ).toEqual({ fields: { port: 'ports go up to 65535' }, general: 'proxy.maxHeaderBytes: too small' });
+    expect(settingsErrorsFromIssues({ code: 'invalid_input', message: 'm', issues: [{ path: 'proxy.maxBodyBytes', message: '0 means no limit' }] })).toEqual({
+      fields: { maxBodyBytes: '0 means no limit' },
+      general: null,
+    });
     expect(settingsErrorsFromIssues({ code: 'listen_failed', message: 'port 80 is already in use' })).toEqual({ fields: {}, general: 'port 80 is already in use' });
+  });
+
+  describe('limits', () => {
+    it('shows sizes in MiB and timeouts in seconds', () => {
+      const values = settingsFormFromView(VIEW);
+      expect(values).toMatchObject({
+        maxConnections: '2048',
+        clientHeadersTimeoutMs: '30',
+        clientBodyTimeoutMs: '30',
+        clientIdleTimeoutMs: '65',
+        maxBodyBytes: '0',
+        maxInspectBytes: '16',
+        maxUnauthenticatedBodyBytes: '1',
+        unauthenticatedBodyBudgetBytes: '64',
+        maxSessionsPerKey: '32',
+        lockoutMaxFailures: '10',
+        lockoutWindowSeconds: '60',
+        lockoutCooldownSeconds: '300',
+      });
+      expect(formatScaled(1536 * 1024, 1024 * 1024)).toBe('1.5');
+      expect(formatScaled(100, 1000)).toBe('0.1');
+      expect(formatScaled(1024, 1024 * 1024)).toBe('0.001');
+      // A small limit never reads as 0 ("no limit").
+      expect(formatScaled(100, 1024 * 1024)).toBe('0.0000954');
+    });
+
+    it('converts what is typed to the stored unit, sending only what changed', () => {
+      const values = {
+        ...settingsFormFromView(VIEW),
+        maxConnections: ' 4096 ',
+        clientHeadersTimeoutMs: '2.5',
+        clientIdleTimeoutMs: '65', // unchanged
+        maxBodyBytes: '100',
+        maxInspectBytes: '.5', // 0.5 MiB: under the 1 MiB floor, see below
+        maxUnauthenticatedBodyBytes: '0.25',
+        unauthenticatedBodyBudgetBytes: '128',
+        maxSessionsPerKey: '4',
+        lockoutMaxFailures: '0',
+        lockoutCooldownSeconds: '900',
+      };
+      expect(parseSettingsForm({ ...values, maxInspectBytes: '32' }, VIEW)).toEqual({
+        ok: true,
+        patch: {
+          proxy: {
+            maxConnections: 4096,
+            clientHeadersTimeoutMs: 2_500,
+            maxBodyBytes: 100 * 1024 * 1024,
+            maxInspectBytes: 32 * 1024 * 1024,
+            maxUnauthenticatedBodyBytes: 256 * 1024,
+            unauthenticatedBodyBudgetBytes: 128 * 1024 * 1024,
+            maxSessionsPerKey: 4,
+            lockoutMaxFailures: 0,
+            lockoutCooldownSeconds: 900,
+          },
+        },
+      });
+      expect(parseSettingsForm(values, VIEW)).toEqual({ ok: false, errors: { maxInspectBytes: 'settings.error.maxInspect' } });
+      // Back to what the gate has: nothing to send.
+      expect(parseSettingsForm({ ...settingsFormFromView(VIEW), maxBodyBytes: '0', clientBodyTimeoutMs: '30.000' }, VIEW)).toEqual({ ok: true, patch: {} });
+    });
+
+    it('checks each limit against the gate’s own range, in the unit typed', () => {
+      const values = {
+        ...settingsFormFromView(VIEW),
+        maxConnections: '15',
+        clientHeadersTimeoutMs: '0.05',
+        clientBodyTimeoutMs: 'soon',
+        clientIdleTimeoutMs: '0.5',
+        maxBodyBytes: '-1',
+        maxInspectBytes: '1025',
+        maxUnauthenticatedBodyBytes: '0.0009',
+        unauthenticatedBodyBudgetBytes: '16385',
+        maxSessionsPerKey: '0',
+        lockoutMaxFailures: '10001',
+        lockoutWindowSeconds: '1.5',
+        lockoutCooldownSeconds: '604801',
+      };
+      expect(parseSettingsForm(values, VIEW)).toEqual({
+        ok: false,
+        errors: {
+          maxConnections: 'settings.error.maxConnections',
+          clientHeadersTimeoutMs: 'settings.error.clientTimeout',
+          clientBodyTimeoutMs: 'settings.error.clientTimeout',
+          clientIdleTimeoutMs: 'settings.error.idleTimeout',
+          maxBodyBytes: 'settings.error.maxBody',
+          maxInspectBytes: 'settings.error.maxInspect',
+          maxUnauthenticatedBodyBytes: 'settings.error.maxUnauthenticatedBody',
+          unauthenticatedBodyBudgetBytes: 'settings.error.unauthenticatedBudget',
+          maxSessionsPerKey: 'settings.error.maxSessionsPerKey',
+          lockoutMaxFailures: 'settings.error.lockoutFailures',
+          lockoutWindowSeconds: 'settings.error.lockoutWindow',
+          lockoutCooldownSeconds: 'settings.error.lockoutCooldown',
+        },
+      });
+    });
+
+    it('takes the ends of each range, and nothing past them', () => {
+      const cases: Array<[keyof typeof NUMBER_FIELDS, string, number, string]> = [
+        ['maxConnections', '16', 16, '1000001'],
+        ['clientHeadersTimeoutMs', '0.1', 100, '0.09'],
+        ['clientIdleTimeoutMs', '1', 1_000, '0.999'],
+        ['maxInspectBytes', '1024', 1024 * 1024 * 1024, '0.99'],
+        ['maxUnauthenticatedBodyBytes', '0.001', 1049, '1024.001'],
+        ['unauthenticatedBodyBudgetBytes', '16384', 16 * 1024 * 1024 * 1024, '0.5'],
+        ['maxSessionsPerKey', '10000', 10_000, '10001'],
+        ['lockoutWindowSeconds', '86400', 86_400, '86401'],
+      ];
+      for (const [field, inside, stored, outside] of cases) {
+        expect(parseScaled(inside, NUMBER_FIELDS[field]), `${field} ${inside}`).toBe(stored);
+        expect(parseScaled(outside, NUMBER_FIELDS[field]), `${field} ${outside}`).toBeNull();
+      }
+      // Whole units where the gate counts them; no signs, exponents or thousands separators.
+      for (const text of ['', ' ', '1e3', '+5', '1,000', '0x10', 'Infinity']) expect(parseScaled(text, NUMBER_FIELDS.maxConnections), text).toBeNull();
+      expect(parseScaled('2.5', NUMBER_FIELDS.maxSessionsPerKey)).toBeNull();
+    });
+
+    it('keeps a limit the gate already has, even one the form would refuse, and pins show as for other fields', () => {
+      // Set on the command line in bytes: 1000 bytes is not a round number of MiB, and 5 ms is under the form's range.
+      const pinned: SettingsView = {
+        ...VIEW,
+        proxy: { ...VIEW.proxy, maxUnauthenticatedBodyBytes: 1000, clientBodyTimeoutMs: 5 },
+        overridden: ['maxUnauthenticatedBodyBytes', 'clientBodyTimeoutMs'],
+      };
+      const values = settingsFormFromView(pinned);
+      // Shown rounded, kept exact while untouched.
+      expect(values.maxUnauthenticatedBodyBytes).toBe('0.001');
+      expect(values.clientBodyTimeoutMs).toBe('0.005');
+      expect(parseSettingsForm({ ...values, lockoutWindowSeconds: '120' }, pinned)).toEqual({ ok: true, patch: { proxy: { lockoutWindowSeconds: 120 } } });
+      // Typed again, it is checked like anything typed.
+      expect(parseSettingsForm({ ...values, clientBodyTimeoutMs: '0.006' }, pinned)).toEqual({ ok: false, errors: { clientBodyTimeoutMs: 'settings.error.clientTimeout' } });
+    });
   });
 });

@@ -7,6 +7,7 @@ export interface SettingsFormValues {
   port: string;
   upstream: string;
   sessionTtlSeconds: string;
+  maxSessionsPerKey: string;
   /** one origin per line (or separated by commas) */
   corsOrigins: string;
   tlsEnabled: boolean;
@@ -14,12 +15,93 @@ export interface SettingsFormValues {
   tlsCertFile: string;
   tlsKeyFile: string;
   logRequestBodies: boolean;
+  // Limits, typed in the unit the form shows (see NUMBER_FIELDS): seconds for timeouts, MiB for sizes.
+  maxConnections: string;
+  clientHeadersTimeoutMs: string;
+  clientBodyTimeoutMs: string;
+  clientIdleTimeoutMs: string;
+  maxBodyBytes: string;
+  maxInspectBytes: string;
+  maxUnauthenticatedBodyBytes: string;
+  unauthenticatedBodyBudgetBytes: string;
+  lockoutMaxFailures: string;
+  lockoutWindowSeconds: string;
+  lockoutCooldownSeconds: string;
   /** desktop only */
   launchAtLogin: boolean;
 }
 
 export type SettingsField = keyof SettingsFormValues;
 export type SettingsErrors = Partial<Record<SettingsField, PlainMessageKey>>;
+
+const MIB = 1024 * 1024;
+const SECOND = 1000;
+
+/**
+ * A number the form shows in a human unit and the gate keeps in its own: `scale` stored units per
+ * unit typed (MiB → bytes, seconds → ms). The range is the gate's (proxySettingsFields in
+ * electron/core/api-schemas.ts), in stored units; `whole` refuses a fraction of the unit typed.
+ */
+interface NumberSpec {
+  scale: number;
+  min: number;
+  max: number;
+  whole: boolean;
+  error: PlainMessageKey;
+}
+
+export type NumberField =
+  | 'sessionTtlSeconds'
+  | 'maxSessionsPerKey'
+  | 'maxConnections'
+  | 'clientHeadersTimeoutMs'
+  | 'clientBodyTimeoutMs'
+  | 'clientIdleTimeoutMs'
+  | 'maxBodyBytes'
+  | 'maxInspectBytes'
+  | 'maxUnauthenticatedBodyBytes'
+  | 'unauthenticatedBodyBudgetBytes'
+  | 'lockoutMaxFailures'
+  | 'lockoutWindowSeconds'
+  | 'lockoutCooldownSeconds';
+
+/** a day: the longest timeout the gate takes */
+const DAY_MS = 24 * 3600 * 1000;
+
+export const NUMBER_FIELDS: { readonly [F in NumberField]: NumberSpec } = {
+  sessionTtlSeconds: { scale: 1, min: 0, max: 30 * 24 * 3600, whole: true, error: 'settings.error.ttl' },
+  maxSessionsPerKey: { scale: 1, min: 1, max: 10_000, whole: true, error: 'settings.error.maxSessionsPerKey' },
+  maxConnections: { scale: 1, min: 16, max: 1_000_000, whole: true, error: 'settings.error.maxConnections' },
+  clientHeadersTimeoutMs: { scale: SECOND, min: 100, max: DAY_MS, whole: false, error: 'settings.error.clientTimeout' },
+  clientBodyTimeoutMs: { scale: SECOND, min: 100, max: DAY_MS, whole: false, error: 'settings.error.clientTimeout' },
+  clientIdleTimeoutMs: { scale: SECOND, min: 1_000, max: DAY_MS, whole: false, error: 'settings.error.idleTimeout' },
+  maxBodyBytes: { scale: MIB, min: 0, max: Number.MAX_SAFE_INTEGER, whole: false, error: 'settings.error.maxBody' },
+  maxInspectBytes: { scale: MIB, min: MIB, max: 1024 * MIB, whole: false, error: 'settings.error.maxInspect' },
+  maxUnauthenticatedBodyBytes: { scale: MIB, min: 1024, max: 1024 * MIB, whole: false, error: 'settings.error.maxUnauthenticatedBody' },
+  unauthenticatedBodyBudgetBytes: { scale: MIB, min: MIB, max: 16 * 1024 * MIB, whole: false, error: 'settings.error.unauthenticatedBudget' },
+  lockoutMaxFailures: { scale: 1, min: 0, max: 10_000, whole: true, error: 'settings.error.lockoutFailures' },
+  lockoutWindowSeconds: { scale: 1, min: 1, max: 24 * 3600, whole: true, error: 'settings.error.lockoutWindow' },
+  lockoutCooldownSeconds: { scale: 1, min: 1, max: 7 * 24 * 3600, whole: true, error: 'settings.error.lockoutCooldown' },
+};
+
+const NUMBER_FIELD_NAMES = Object.keys(NUMBER_FIELDS) as NumberField[];
+
+/** A stored value in the unit typed: 30000 ms → "30", 1048576 bytes → "1", 1024 bytes → "0.001" MiB. */
+export function formatScaled(value: number, scale: number): string {
+  if (scale === 1) return String(value);
+  const typed = value / scale;
+  const rounded = Number(typed.toFixed(3));
+  // Never show a small limit as 0 (which may mean "no limit"): keep three significant digits.
+  return String(rounded === 0 && typed !== 0 ? Number(typed.toPrecision(3)) : rounded);
+}
+
+/** What was typed, in stored units, or null when it is not a number in the field's range. */
+export function parseScaled(text: string, spec: NumberSpec): number | null {
+  const trimmed = text.trim();
+  if (!(spec.whole ? /^\d+$/ : /^(?:\d+(?:\.\d*)?|\.\d+)$/).test(trimmed)) return null;
+  const value = Math.round(Number(trimmed) * spec.scale);
+  return Number.isSafeInteger(value) && value >= spec.min && value <= spec.max ? value : null;
+}
 
 export const LAN_HOST = '0.0.0.0';
 export const LOCAL_HOST = '127.0.0.1';
@@ -34,13 +116,13 @@ export function settingsFormFromView(view: SettingsView): SettingsFormValues {
     host: proxy.host,
     port: String(proxy.port),
     upstream: proxy.upstream,
-    sessionTtlSeconds: String(proxy.sessionTtlSeconds),
     corsOrigins: proxy.corsOrigins.join('\n'),
     tlsEnabled: proxy.tlsEnabled,
     tlsPort: String(proxy.tlsPort),
     tlsCertFile: proxy.tlsCertFile ?? '',
     tlsKeyFile: proxy.tlsKeyFile ?? '',
     logRequestBodies: proxy.logRequestBodies,
+    ...(Object.fromEntries(NUMBER_FIELD_NAMES.map((field) => [field, formatScaled(proxy[field], NUMBER_FIELDS[field].scale)])) as Record<NumberField, string>),
     launchAtLogin: view.desktop?.launchAtLogin ?? false,
   };
 }
@@ -72,9 +154,15 @@ export function parseSettingsForm(values: SettingsFormValues, view: SettingsView
   } catch {
     errors.upstream = 'settings.error.upstream';
   }
-  const ttlText = values.sessionTtlSeconds.trim();
-  const ttl = /^\d+$/.test(ttlText) ? Number(ttlText) : Number.NaN;
-  if (!Number.isInteger(ttl) || ttl > 30 * 24 * 3600) errors.sessionTtlSeconds = 'settings.error.ttl';
+  // Numbers: a value the gate already has is kept as it is (a limit set on the command line need not
+  // fit the form's unit or range); anything typed is converted to the stored unit and checked.
+  const numbers: Partial<Record<NumberField, number>> = {};
+  for (const field of NUMBER_FIELD_NAMES) {
+    const spec = NUMBER_FIELDS[field];
+    const value = values[field].trim() === current[field] ? view.proxy[field] : parseScaled(values[field], spec);
+    if (value === null) errors[field] = spec.error;
+    else numbers[field] = value;
+  }
   const corsOrigins = [...new Set(values.corsOrigins.split(/[\s,]+/).filter(Boolean).map((origin) => origin.replace(/\/+$/, '')))];
   if (corsOrigins.some((origin) => origin !== '*' && !ORIGIN_PATTERN.test(origin))) errors.corsOrigins = 'settings.error.origin';
   const tlsPort = values.tlsPort.trim() === current.tlsPort ? view.proxy.tlsPort : parsePort(values.tlsPort);
@@ -89,7 +177,7 @@ export function parseSettingsForm(values: SettingsFormValues, view: SettingsView
     host,
     port: port!,
     upstream,
-    sessionTtlSeconds: ttl,
+    ...numbers,
     corsOrigins,
     tlsEnabled: values.tlsEnabled,
     tlsPort: tlsPort!,
@@ -133,11 +221,23 @@ const FIELD_NAMES: Record<SettingsField, true> = {
   port: true,
   upstream: true,
   sessionTtlSeconds: true,
+  maxSessionsPerKey: true,
   corsOrigins: true,
   tlsEnabled: true,
   tlsPort: true,
   tlsCertFile: true,
   tlsKeyFile: true,
   logRequestBodies: true,
+  maxConnections: true,
+  clientHeadersTimeoutMs: true,
+  clientBodyTimeoutMs: true,
+  clientIdleTimeoutMs: true,
+  maxBodyBytes: true,
+  maxInspectBytes: true,
+  maxUnauthenticatedBodyBytes: true,
+  unauthenticatedBodyBudgetBytes: true,
+  lockoutMaxFailures: true,
+  lockoutWindowSeconds: true,
+  lockoutCooldownSeconds: true,
   launchAtLogin: true,
 };
