@@ -21,6 +21,8 @@ const ERROR_TABLE = {
   bad_request: { status: 400, type: 'invalid_request_error', code: 'bad_request', outcome: 'denied' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', code: 'method_not_allowed', outcome: 'error' },
   body_timeout: { status: 408, type: 'invalid_request_error', code: 'request_timeout', outcome: 'error' },
+  /** never sent: the client is gone */
+  client_gone: { status: 400, type: 'invalid_request_error', code: 'client_gone', outcome: 'client_aborted' },
   body_too_large: { status: 413, type: 'invalid_request_error', code: 'body_too_large', outcome: 'error' },
   busy: { status: 503, type: 'api_error', code: 'gate_busy', outcome: 'denied' },
   upstream_unreachable: { status: 502, type: 'api_error', code: 'upstream_unreachable', outcome: 'upstream_error' },

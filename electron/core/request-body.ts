@@ -141,10 +141,10 @@ export class BodyMeter {
         settle();
         resolve({ chunks, complete: true });
       });
-      req.on('error', fail);
+      req.on('error', (error) => fail(clientGone(error)));
       // Closed without an end (and without an error): the client went away mid-body. Every request
-      // closes once it is over, so the Error (and its stack) is made only when it is one.
-      req.on('close', () => settled || fail(new Error('the client closed the connection while sending its body')));
+      // closes once it is over, so the error is made only when it is one.
+      req.on('close', () => settled || fail(clientGone()));
     });
   }
 
@@ -154,27 +154,31 @@ export class BodyMeter {
    */
   private async *stream(req: IncomingMessage): AsyncIterable<Buffer> {
     const { idleMs } = this.limits;
-    let waitingSince = 0;
-    const timer =
-      idleMs > 0
-        ? setInterval(() => {
-            if (waitingSince > 0 && performance.now() - waitingSince >= idleMs) req.destroy(bodyTimeout(idleMs));
-          }, Math.max(50, Math.min(1_000, idleMs / 4)))
-        : undefined;
-    try {
-      const chunks = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-      for (;;) {
-        waitingSince = performance.now();
-        const next = await chunks.next();
-        waitingSince = 0;
-        if (next.done) return;
-        this.count(next.value.length);
-        yield next.value;
-      }
-    } finally {
-      clearInterval(timer);
+    const chunks = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    for (;;) {
+      const next = idleMs > 0 ? await withinMs(chunks.next(), idleMs) : await chunks.next();
+      if (next.done) return;
+      this.count(next.value.length);
+      yield next.value;
     }
   }
+}
+
+/** The promise's outcome, or the body timeout when it takes longer than `ms`. */
+function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(bodyTimeout(ms)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(clientGone(error));
+      },
+    );
+  });
 }
 
 /** Whether a request declares a body: a length above 0, or chunked. */
@@ -185,6 +189,11 @@ export function declaresBody(req: IncomingMessage): boolean {
 
 function bodyTooLarge(max: number): GateError {
   return new GateError('body_too_large', `the request body is larger than this gate's limit of ${max} bytes`);
+}
+
+/** The client left while sending its body (its connection reset or closed): nothing is answered. */
+function clientGone(cause?: unknown): GateError {
+  return cause instanceof GateError ? cause : new GateError('client_gone', 'the client closed the connection while sending its body');
 }
 
 function bodyTimeout(ms: number): GateError {
