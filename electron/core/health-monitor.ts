@@ -1,4 +1,5 @@
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import Agent from 'undici/lib/dispatcher/agent.js';
 import * as v from 'valibot';
 import type { HealthView, InstalledModel, LoadedModel } from '../shared/contract.js';
 import { findExposure, probeFailure } from './health.js';

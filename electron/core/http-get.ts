@@ -1,9 +1,14 @@
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import Agent from 'undici/lib/dispatcher/agent.js';
+import request from 'undici/lib/api/api-request.js';
 
 export interface TextAnswer {
   status: number;
   text: string;
 }
+
+/** For requests to other addresses than Ollama's pool (the LAN check, the window's test request). */
+let shared: Agent | undefined;
 
 /** Bodies of probes and tests are small JSON; a bigger one is cut off here. */
 const MAX_TEXT_BYTES = 1024 * 1024;
@@ -12,12 +17,14 @@ const MAX_TEXT_BYTES = 1024 * 1024;
  * A GET that resolves with the status and body text, or rejects: with a `TimeoutError` when
  * `timeoutMs` passes before the body has ended, else with the transport's error (its code mapped
  * in errors.ts). For health probes and self-tests: a few small answers, not the proxied traffic.
- * `dispatcher` reuses a pool's connections (Ollama's); without one undici's global agent is used.
+ * `dispatcher` reuses a pool's connections (Ollama's); without one a shared agent of its own is used.
  */
 export async function getText(url: string | URL, options: { timeoutMs: number; dispatcher?: Dispatcher; headers?: Record<string, string> }): Promise<TextAnswer> {
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {
-    const answer = await request(url, { method: 'GET', headers: options.headers, dispatcher: options.dispatcher, signal, headersTimeout: 0, bodyTimeout: 0 });
+    const target = typeof url === 'string' ? new URL(url) : url;
+    const dispatcher = options.dispatcher ?? (shared ??= new Agent({ keepAliveTimeout: 10_000 }));
+    const answer = await request.call(dispatcher, { origin: target.origin, path: target.pathname + target.search, method: 'GET', headers: options.headers, signal, headersTimeout: 0, bodyTimeout: 0 });
     const chunks: Buffer[] = [];
     let length = 0;
     for await (const chunk of answer.body as AsyncIterable<Buffer>) {

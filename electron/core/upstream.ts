@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import Pool from 'undici/lib/dispatcher/pool.js';
 import type { GateSettings } from './settings.js';
 
 export interface UpstreamTarget {
