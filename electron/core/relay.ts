@@ -48,6 +48,7 @@ export class Relay implements Dispatcher.DispatchHandler {
   /** the first failure has been dealt with; later ones of the same failure are ignored */
   private failed = false;
   private modelList: Buffer[] | null = null;
+  private drainWatched = false;
   private settle: ((error?: GateError) => void) | null = null;
 
   constructor(
@@ -94,7 +95,6 @@ export class Relay implements Dispatcher.DispatchHandler {
         controller.abort(error as Error);
         return this.done(new GateError('internal', `the gate failed: Ollama's answer has headers it cannot pass on (${(error as Error).message})`));
       }
-      res.on('drain', () => controller.resume());
     }
     this.done();
   }
@@ -103,7 +103,13 @@ export class Relay implements Dispatcher.DispatchHandler {
     if (this.modelList) return void this.modelList.push(chunk);
     this.bytesOut += chunk.length;
     this.tokens.observe(chunk);
-    if (!this.res.write(chunk)) controller.pause();
+    if (this.res.write(chunk)) return;
+    controller.pause();
+    // Watched from the first time the client falls behind: most answers never do.
+    if (!this.drainWatched) {
+      this.drainWatched = true;
+      this.res.on('drain', () => controller.resume());
+    }
   }
 
   onResponseEnd(): void {
