@@ -71,6 +71,12 @@ describe('ollama-gate --version and usage', () => {
     const out = ok('--help');
     expect(out).toContain('Usage:');
     expect(out).toContain('keys add USER');
+    // Every limit a client can reach, with its default.
+    expect(out).toMatch(/maxConnections 2048 +client connections at once/);
+    expect(out).toMatch(/maxUnauthenticatedBodyBytes 1 MiB +read of a body before its key is known \(401\)/);
+    expect(out).toMatch(/unauthenticatedBodyBudgetBytes 64 MiB/);
+    expect(out).toMatch(/clientBodyTimeoutMs 30000/);
+    expect(out).toMatch(/maxSessionsPerKey 32/);
   });
 
   it('an unknown command exits 2 with the usage on stderr', () => {

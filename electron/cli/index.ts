@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { StoreError } from '../core/gate-store.js';
-import type { GateSettings } from '../core/settings.js';
+import { DEFAULT_SETTINGS, type GateSettings } from '../core/settings.js';
 import { GATE_VERSION } from '../core/version.js';
 import { DEFAULT_ADMIN_PORT } from './admin-http.js';
 import { UsageError, runKeysCommand } from './keys-command.js';
@@ -34,9 +34,32 @@ Key options:
 
 serve prints the web admin's URL with a fresh secret token; it answers only on this machine.
 
+${limitsHelp()}
+
 Environment: OLLAMA_GATE_HOST, OLLAMA_GATE_PORT, OLLAMA_GATE_UPSTREAM, OLLAMA_GATE_DATA_DIR,
 OLLAMA_GATE_ADMIN_PORT.
 Without --data-dir the store is the desktop app's, so both share keys.`;
+
+/** The limits a client may reach before the gate refuses it, with their defaults (SECURITY.md says more). */
+function limitsHelp(): string {
+  const d = DEFAULT_SETTINGS;
+  const mib = (bytes: number) => `${bytes / 1024 / 1024} MiB`;
+  const rows: Array<[setting: string, value: string, what: string]> = [
+    ['maxConnections', String(d.maxConnections), 'client connections at once; more are closed'],
+    ['clientHeadersTimeoutMs', String(d.clientHeadersTimeoutMs), 'to send the headers, also on a silent connection (408)'],
+    ['clientBodyTimeoutMs', String(d.clientBodyTimeoutMs), 'the longest pause inside a body (408)'],
+    ['clientIdleTimeoutMs', String(d.clientIdleTimeoutMs), 'an idle kept-alive connection is closed'],
+    ['maxUnauthenticatedBodyBytes', mib(d.maxUnauthenticatedBodyBytes), 'read of a body before its key is known (401)'],
+    ['unauthenticatedBodyBudgetBytes', mib(d.unauthenticatedBodyBudgetBytes), 'all such bodies together (503)'],
+    ['maxInspectBytes', mib(d.maxInspectBytes), 'read of a body for its model and key'],
+    ['maxBodyBytes', d.maxBodyBytes === 0 ? 'none' : String(d.maxBodyBytes), 'largest body outside blob uploads (413)'],
+    ['lockoutMaxFailures', `${d.lockoutMaxFailures} in ${d.lockoutWindowSeconds} s`, `wrong keys that lock an address out for ${d.lockoutCooldownSeconds} s (429)`],
+    ['maxSessionsPerKey', String(d.maxSessionsPerKey), 'IPs one key may trust through /auth'],
+  ];
+  const width = Math.max(...rows.map(([name, value]) => name.length + value.length + 1));
+  const lines = rows.map(([name, value, what]) => `  ${`${name} ${value}`.padEnd(width)}  ${what}`);
+  return ['Limits (defaults; change them in the web admin\'s Settings or in gate.json):', ...lines].join('\n');
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
