@@ -1,7 +1,10 @@
 /**
  * A faithful fake of the Ollama HTTP server, for integration tests of Ollama Gate.
  *
- * The byte-level reference is /work/shared/ollama-api.md; "§n" below points into it.
+ * It copies Ollama's own source (server/routes.go, api/types.go, middleware/openai.go at v0.33) and
+ * gin-contrib/cors v1.7.2. "§n" below names the part of that behaviour a piece copies: §1 routing,
+ * §2 the Host and Origin checks (§2.2 CORS), §3 streaming, §4 the native endpoints (§4.1 generate,
+ * §4.2 chat, §4.3 embeddings, §4.4 model management), §5 the OpenAI-compatible ones.
  * Only node built-ins are used, and everything runs over a real socket on 127.0.0.1:<random>.
  *
  * What the fake copies from the real server (Go net/http + gin):
