@@ -7,14 +7,11 @@
  *   npx tsx bench/node-proxy.ts KEY UPSTREAM_URL...
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-const [key, ...upstreams] = process.argv.slice(2);
-if (!key || upstreams.length === 0) throw new Error('usage: node-proxy.ts KEY UPSTREAM_URL...');
+import { serveBareProxies } from './bare-proxy.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'host', 'x-api-key']);
 
-function proxyTo(upstream: URL): http.RequestListener {
+function proxyTo(upstream: URL, key: string): http.RequestListener {
   const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
   return (req, res) => {
     if (req.headers['x-api-key'] !== key) {
@@ -47,18 +44,4 @@ function proxyTo(upstream: URL): http.RequestListener {
   };
 }
 
-const ports = await Promise.all(
-  upstreams.map(
-    (url) =>
-      new Promise<number>((resolve) => {
-        const server = http.createServer(proxyTo(new URL(url)));
-        server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-      }),
-  ),
-);
-process.stdout.write(`${JSON.stringify(ports)}\n`);
-if (process.send) {
-  process.send(ports);
-  process.on('disconnect', () => process.exit(0));
-}
-process.once('SIGTERM', () => process.exit(0));
+await serveBareProxies('node-proxy.ts', proxyTo);

@@ -11,11 +11,8 @@
  *   npx tsx bench/undici-proxy.ts KEY UPSTREAM_URL...
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type Dispatcher, Pool } from 'undici';
-
-const [key, ...upstreams] = process.argv.slice(2);
-if (!key || upstreams.length === 0) throw new Error('usage: undici-proxy.ts KEY UPSTREAM_URL...');
+import { serveBareProxies } from './bare-proxy.js';
 
 /**
  * Not forwarded either way. Request side, undici throws on transfer-encoding, keep-alive, upgrade
@@ -70,7 +67,7 @@ class Forward implements Dispatcher.DispatchHandler {
   }
 }
 
-function proxyTo(upstream: URL): http.RequestListener {
+function proxyTo(upstream: URL, key: string): http.RequestListener {
   const pool = new Pool(upstream.origin, { pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
   return (req, res) => {
     if (req.headers['x-api-key'] !== key) {
@@ -91,18 +88,4 @@ function proxyTo(upstream: URL): http.RequestListener {
   };
 }
 
-const ports = await Promise.all(
-  upstreams.map(
-    (url) =>
-      new Promise<number>((resolve) => {
-        const server = http.createServer(proxyTo(new URL(url)));
-        server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-      }),
-  ),
-);
-process.stdout.write(`${JSON.stringify(ports)}\n`);
-if (process.send) {
-  process.send(ports);
-  process.on('disconnect', () => process.exit(0));
-}
-process.once('SIGTERM', () => process.exit(0));
+await serveBareProxies('undici-proxy.ts', proxyTo);

@@ -1,19 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Clock } from './clock.js';
 import { KeyRing, isExpired } from './keyring.js';
 import { KEY_PREFIX, type KeyRecord, MemoryKeyStore, displayPrefix, generateSecret, hashSecret, maskSecret, newKeyRecord } from './keys.js';
+import { FakeClock } from '../../test/support/fake-clock.js';
 
 /** A clock the test moves by hand. */
-class FakeClock implements Clock {
-  constructor(public time = Date.UTC(2025, 0, 1)) {}
-  now(): number {
-    return this.time;
-  }
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
-
 /** A memory store that records writes and can announce changes "from another process". */
 class ObservedStore extends MemoryKeyStore {
   readonly updates: Array<{ id: string; patch: Partial<KeyRecord> }> = [];

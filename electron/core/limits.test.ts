@@ -2,18 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Clock } from './clock.js';
 import { type KeyRecord, type KeySettings, generateSecret, newKeyRecord } from './keys.js';
 import { KeyLimits, Lockout, type LockoutPolicy } from './limits.js';
+import { FakeClock } from '../../test/support/fake-clock.js';
 
 /** A clock the test moves by hand. */
-class FakeClock implements Clock {
-  constructor(public time: number) {}
-  now(): number {
-    return this.time;
-  }
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
-
 const START = Date.UTC(2026, 10, 27, 12, 0, 0); // 2026-11-27 12:00:00 UTC
 
 function key(settings: Partial<KeySettings> = {}): KeyRecord {

@@ -10,10 +10,10 @@ import type { RecordedRequest } from '../../test/support/fake-ollama.js';
 import { type Harness, startHarness } from '../../test/support/gate-harness.js';
 import { exchangeRaw, parseAnswers } from '../../test/support/raw-exchange.js';
 import { type RawAnswer, rawRequest } from '../../test/support/raw-request.js';
-import type { Clock } from './clock.js';
 import { KeyRing } from './keyring.js';
 import { MemoryKeyStore, newKeyRecord } from './keys.js';
 import { SessionCache } from './sessions.js';
+import { FakeClock } from '../../test/support/fake-clock.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -52,16 +52,6 @@ function requestFrom(localAddress: string, url: string, options: { method?: stri
     req.on('error', reject);
     req.end(options.body);
   });
-}
-
-class FakeClock implements Clock {
-  constructor(public time = Date.UTC(2025, 0, 1)) {}
-  now(): number {
-    return this.time;
-  }
-  advance(ms: number): void {
-    this.time += ms;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

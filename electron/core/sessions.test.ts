@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from './clock.js';
 import { KeyRing } from './keyring.js';
 import { type KeyRecord, MemoryKeyStore, newKeyRecord } from './keys.js';
 import { SessionCache } from './sessions.js';
-
-class FakeClock implements Clock {
-  constructor(public time = Date.UTC(2025, 0, 1)) {}
-  now(): number {
-    return this.time;
-  }
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
+import { FakeClock } from '../../test/support/fake-clock.js';
 
 const SECOND = 1000;
 

@@ -2,15 +2,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Clock } from './clock.js';
 import { UsageLedger, type UsageSample, monthFile, utcDay } from './usage.js';
-
-class FakeClock implements Clock {
-  constructor(public time: number) {}
-  now(): number {
-    return this.time;
-  }
-}
+import { FakeClock } from '../../test/support/fake-clock.js';
 
 const DAY1 = Date.UTC(2026, 10, 26, 23, 59, 0); // 2026-11-26
 const DAY2 = Date.UTC(2026, 10, 27, 0, 1, 0); // 2026-11-27, two minutes later
