@@ -45,9 +45,11 @@ export function createRequestHandler(deps: ProxyDeps): (req: IncomingMessage, re
     const record = new RequestRecord(normalizeIp(req.socket.remoteAddress), req.method ?? 'GET', deps.clock.now());
     cors.addTo(record.headers, req.headers.origin, deps.settings.current().corsOrigins);
     // Everything a request's end needs, once: its answer is over (sent, failed or abandoned).
+    let forget: (() => void) | undefined;
     const finish = () => {
       if (record.over) return;
       record.over = true;
+      forget?.();
       // A client that leaves before the answer ended stops Ollama too.
       if (!res.writableFinished) record.relay?.clientLeft();
       record.meter?.repay();
@@ -61,23 +63,26 @@ export function createRequestHandler(deps: ProxyDeps): (req: IncomingMessage, re
     res.once('close', finish);
     // A pipelined request's answer waits for its turn off the connection: if the connection dies
     // first, that answer never closes, so the connection's end is the request's end.
-    if (!res.socket) atConnectionEnd(req.socket, finish);
+    if (!res.socket) forget = atConnectionEnd(req.socket, finish);
     handle(req, res, record, deps).catch((error: unknown) => fail(req, res, record, error));
   };
 }
 
 /** What to do for each waiting request when its connection ends; one listener per connection. */
-const waitingOnConnection = new WeakMap<Socket, Array<() => void>>();
+const waitingOnConnection = new WeakMap<Socket, Set<() => void>>();
 
-function atConnectionEnd(socket: Socket, run: () => void): void {
+/** Runs `run` when the connection ends, unless the returned function is called first. */
+function atConnectionEnd(socket: Socket, run: () => void): () => void {
   let waiting = waitingOnConnection.get(socket);
   if (!waiting) {
-    waitingOnConnection.set(socket, (waiting = []));
+    const each = new Set<() => void>();
+    waitingOnConnection.set(socket, (waiting = each));
     socket.once('close', () => {
-      for (const each of waiting!) each();
+      for (const ending of each) ending();
     });
   }
-  waiting.push(run);
+  waiting.add(run);
+  return () => waiting.delete(run);
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, record: RequestRecord, deps: ProxyDeps): Promise<void> {
