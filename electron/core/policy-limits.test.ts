@@ -134,6 +134,20 @@ describe('per-key limits', () => {
     expect((await chat(h.url, secret)).status).toBe(200);
   });
 
+  it('frees a slot only for a request that took one: a POST /auth or a refusal in between gives none back', async () => {
+    h = await startHarness();
+    const { id, secret } = h.addKey('erin');
+    h.gate.keys.update(id, { concurrency: 1 });
+    h.fake.behaviour.firstByteDelayMs = 400;
+    const running = chat(h.url, secret);
+    await h.fake.waitForRequest((r) => r.path === '/api/chat');
+    expect((await fetch(`${h.url}/auth`, { method: 'POST', body: JSON.stringify({ api_key: secret }) })).status).toBe(200);
+    expect((await fetch(`${h.url}/api/pull`, { method: 'POST', headers: { 'X-API-Key': secret }, body: '{"model":"x"}' })).status).toBe(403);
+    expect((await chat(h.url, secret)).status).toBe(429);
+    expect((await running).status).toBe(200);
+    expect(h.fake.requests.filter((r) => r.path === '/api/chat')).toHaveLength(1);
+  });
+
   it('stops a key at its daily token budget, counting what the fake reported', async () => {
     h = await startHarness();
     const { id, secret } = h.addKey('frank');

@@ -53,8 +53,8 @@ export function createRequestHandler(deps: ProxyDeps): (req: IncomingMessage, re
       // A client that leaves before the answer ended stops Ollama too.
       if (!res.writableFinished) record.relay?.clientLeft();
       record.meter?.repay();
-      if (record.decision === 'allowed' && record.key) {
-        deps.limits.release(record.key.id);
+      if (record.admitted) {
+        deps.limits.release(record.admitted.id);
         rememberUpload(record, res, deps.blobs);
       }
       deps.events.emit('request', record.toLogEntry(res));
@@ -152,6 +152,7 @@ async function proxy(req: IncomingMessage, res: ServerResponse, record: RequestR
   if (record.over) return;
   const refusal = deps.limits.admit(key);
   if (refusal) throw new GateError('rate_limited', refusal.message, { 'Retry-After': String(refusal.retryAfterSeconds) });
+  record.admitted = key;
   record.decision = 'allowed';
   if (settings.logRequestBodies && inspected) record.loggedBody = summarizeBody(inspected.body);
   deps.keys.touch(key.id, record.ip);
@@ -218,7 +219,7 @@ function blobDigest(target: RequestTarget): string {
  * every byte the client sent matches.
  */
 function rememberUpload(record: RequestRecord, res: ServerResponse, blobs: UploadedBlobs): void {
-  const { key, upload } = record;
+  const { admitted: key, upload } = record;
   if (!key || !upload || !res.writableFinished || record.relay?.failure) return;
   if (res.statusCode === 201 || (res.statusCode === 200 && upload.matches)) blobs.add(key.id, upload.digest);
 }

@@ -20,6 +20,8 @@ export class RequestRecord {
   readonly headers: string[];
   target: RequestTarget | null = null;
   key: KeyRecord | null = null;
+  /** the key whose concurrency slot this request holds until it is over (only a forwarded request takes one) */
+  admitted: KeyRecord | null = null;
   keySource: KeySource | null = null;
   presentedPrefix: string | null = null;
   decision: 'public' | 'allowed' | 'denied' = 'public';
