@@ -551,6 +551,20 @@ describe('restart with new settings', () => {
   }
   const answers = (port: number) => fetch(`http://127.0.0.1:${port}/`).then((r) => r.status, () => 'refused');
 
+  it('applies changed client limits to the running listener, without moving it', async () => {
+    const { gate, settings, port } = await startMutable();
+    try {
+      // Each on a new connection: Node reads the limit when it sets a connection up.
+      const bigHeader = { 'X-Padding': 'x'.repeat(8 * 1024), Connection: 'close' };
+      expect((await rawRequest(`http://127.0.0.1:${port}/`, { headers: bigHeader })).status).toBe(200);
+      settings.maxHeaderBytes = 4 * 1024;
+      await gate.restart();
+      expect((await rawRequest(`http://127.0.0.1:${port}/`, { headers: bigHeader })).status).toBe(431);
+    } finally {
+      await gate.close();
+    }
+  });
+
   it('moves to a new port: the new one answers, the old one stops', async () => {
     const { gate, settings, port } = await startMutable();
     try {

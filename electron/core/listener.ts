@@ -28,10 +28,8 @@ export function openListener(handler: RequestListener, host: string, port: numbe
   const options = {
     // A blob upload or a slow model may take far longer than Node's 5-minute request default.
     requestTimeout: 0,
-    headersTimeout: limits.headersTimeoutMs,
     // How often Node looks for clients past headersTimeout; its 30 s default would let them linger.
     connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 2))),
-    maxHeaderSize: limits.maxHeaderBytes,
     noDelay: true,
   };
   // An https.Server serves the same handler; typed as http.Server for the parts both share.
@@ -46,10 +44,13 @@ export function openListener(handler: RequestListener, host: string, port: numbe
   });
 }
 
-/** The limits a running listener can take on without a restart. */
+/** The limits, on a listener already running too: Node reads them for each new connection and request. */
 export function applyClientLimits(server: Server, limits: ClientLimits): void {
   server.keepAliveTimeout = limits.idleTimeoutMs;
   server.maxConnections = limits.maxConnections;
+  server.headersTimeout = limits.headersTimeoutMs;
+  // Read by Node from the server for every new connection's parser; not in its typings.
+  (server as Server & { maxHeaderSize: number }).maxHeaderSize = limits.maxHeaderBytes;
 }
 
 /** Requests too broken for the handler: the status that fits, a JSON reason, and the connection closed. */

@@ -133,12 +133,14 @@ describe('before the key is known', () => {
 
   it('does not ask a stranger for its body: "Expect: 100-continue" without a key gets 401 straight away', async () => {
     const harness = await gate({});
-    const { socket, received, closed } = await open(harness);
-    socket.write(`POST /api/blobs/sha256:${'a'.repeat(64)} HTTP/1.1\r\nHost: gate\r\nExpect: 100-continue\r\nContent-Length: 1000000000\r\n\r\n`);
-    await closed;
-    const text = received().toString('latin1');
-    expect(text).not.toContain('100 Continue');
-    expect(parseAnswers(received())[0]?.status).toBe(401);
+    for (const path of ['/api/chat', `/api/blobs/sha256:${'a'.repeat(64)}`]) {
+      const { socket, received, closed } = await open(harness);
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: gate\r\nExpect: 100-continue\r\nContent-Length: 1000000000\r\n\r\n`);
+      await closed;
+      expect(received().toString('latin1'), path).not.toContain('100 Continue');
+      expect(parseAnswers(received())[0]?.status, path).toBe(401);
+    }
+    expect(harness.fake.requests).toHaveLength(0);
   });
 
   it('tells a key holder to go on after "Expect: 100-continue", and forwards its body', async () => {

@@ -92,7 +92,7 @@ export class BodyMeter {
     this.checkDeclared(req);
     if (!declaresBody(req)) return { kind: 'none' };
     // A client that waits for "100 Continue" is told to go on only when its body is wanted.
-    if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
+    if (expectsContinue(req)) res.writeContinue();
     if (streamOnly) return { kind: 'unread', rest: () => this.stream(req) };
     const { chunks, complete } = await this.readPrefix(req);
     if (complete) return { kind: 'read', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
@@ -179,6 +179,11 @@ function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
+}
+
+/** Whether a client waits for "100 Continue" before it sends its body. */
+export function expectsContinue(req: IncomingMessage): boolean {
+  return req.headers.expect?.toLowerCase() === '100-continue';
 }
 
 /** Whether a request declares a body: a length above 0, or chunked. */

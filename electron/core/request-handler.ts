@@ -15,7 +15,7 @@ import { normalizeIp } from './network.js';
 import { type BodyForPolicy, MODEL_LIST_PATHS, checkScope, refuseModels } from './policy.js';
 import { Relay } from './relay.js';
 import { keyFromBody, missingKey, refuseIfLockedOut, trustedSessionKey, verifyKey } from './request-auth.js';
-import { BodyMeter, type RequestBody, declaresBody } from './request-body.js';
+import { BodyMeter, type RequestBody, declaresBody, expectsContinue } from './request-body.js';
 import { RequestRecord } from './request-record.js';
 import { type RequestTarget, parseTarget } from './request-target.js';
 import { type UploadedBlobs, UploadProof } from './uploaded-blobs.js';
@@ -118,9 +118,10 @@ async function proxy(req: IncomingMessage, res: ServerResponse, record: RequestR
   const sessionKey = key ? undefined : trustedSessionKey(record.ip, req.headers, settings.corsOrigins, deps);
 
   const blobUpload = target.path.startsWith('/api/blobs/');
-  // A blob is never searched for a key: without one already, it is not read at all.
-  if (blobUpload && !key && !sessionKey) throw missingKey();
   const known = key ?? sessionKey;
+  // Without a key already, a blob is not read at all (it is never searched for one), and a client
+  // that waits for "100 Continue" is not asked for its body.
+  if (!known && (blobUpload || expectsContinue(req))) throw missingKey();
   const meter = new BodyMeter({
     readLimit: known ? settings.maxInspectBytes : settings.maxUnauthenticatedBodyBytes,
     maxBodyBytes: blobUpload ? 0 : settings.maxBodyBytes,
