@@ -274,6 +274,7 @@ describe('differential: what Ollama parses is what the gate checked', () => {
   async function check(requests: GeneratedRequest[]): Promise<void> {
     runNumber++;
     const upstreamBefore = upstream.requests.length;
+    const errorsBefore = upstream.errors.length;
     const logsBefore = h.logs.length;
     const probes = new Map<string, KeyName | 'wrong' | 'none'>();
     const bytes = requests.map((r, i) => {
@@ -299,6 +300,8 @@ describe('differential: what Ollama parses is what the gate checked', () => {
           return [];
         }
       });
+    // A request the upstream could not frame would mean the gate sent bytes Go reads otherwise.
+    expect(upstream.errors.slice(errorsBefore).map((e) => `${e.message}: ${e.bytes.toString('latin1', 0, 300)}`)).toEqual([]);
     const bystanderAnswers = parseAnswers(bystanderRaw);
     expect(bystanderAnswers[0]?.status, 'the bystander with a good key was not served').toBe(200);
     checkRun({
@@ -321,8 +324,10 @@ describe('differential: what Ollama parses is what the gate checked', () => {
 /** Resolves once `count()` has stopped changing for a moment: the gate has logged what it will. */
 async function settled(count: () => number): Promise<void> {
   let last = -1;
-  for (let i = 0; i < 100 && count() !== last; i++) {
+  for (let i = 0; i < 200; i++) {
+    if (count() === last) return;
     last = count();
     await new Promise((r) => setTimeout(r, 15));
   }
+  throw new Error('the gate kept logging for 3 s after the run ended');
 }

@@ -1,14 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './support/gate-harness.js';
-import { type RawAnswer, exchangeRaw, parseAnswers } from './support/raw-exchange.js';
-
-/** Sends exact bytes (nothing a client library would refuse or fix up) and parses the one answer. */
-async function send(port: number, bytes: Buffer): Promise<RawAnswer> {
-  const [answer] = parseAnswers(await exchangeRaw(port, bytes));
-  if (!answer) throw new Error('no answer');
-  return answer;
-}
+import { exchangeOne } from './support/raw-exchange.js';
 
 const KNOWN_PATHS = ['/', '/health', '/auth', '/api/chat', '/api/generate', '/api/tags', '/api/pull', '/api/delete', '/api/blobs/sha256:' + 'a'.repeat(64), '/v1/models', '/v1/chat/completions', '/debug/pprof/'];
 
@@ -81,7 +74,8 @@ describe('property: any request, however strange', () => {
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
         const before = h.fake.requests.length;
-        const answer = await send(port, build(r));
+        // Exact bytes: nothing a client library would refuse or fix up.
+        const answer = await exchangeOne(port, build(r));
         // /health asks Ollama for its version itself: that probe is not the client's request.
         const isHealthProbe = (seen: { path: string }) => r.path.startsWith('/health') && seen.path === '/api/version';
         const forwarded = h.fake.requests.slice(before).some((seen) => !isHealthProbe(seen));

@@ -1,4 +1,3 @@
-import { chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import log from 'electron-log/node';
@@ -6,6 +5,7 @@ import { createGateway } from '../core/gateway.js';
 import { HealthMonitor } from '../core/health-monitor.js';
 import { createGateService } from '../core/service.js';
 import type { GateSettings } from '../core/settings.js';
+import { privateLogFile } from '../core/log-line.js';
 import { GATE_VERSION } from '../core/version.js';
 import { USAGE_FILE } from '../core/usage.js';
 import { type AdminServer, type AdminService, startAdminServer } from './admin-http.js';
@@ -125,19 +125,8 @@ function configureLog(file: string): void {
   log.transports.file.setAppName('Ollama Gate');
   log.transports.file.resolvePathFn = () => file;
   log.transports.file.maxSize = 10 * 1024 * 1024;
-  // Readable by this user only, like the store: the log names users, key prefixes and addresses.
-  log.transports.file.writeOptions = { flag: 'a', mode: 0o600, encoding: 'utf8' };
-  keepPrivate(file);
+  log.transports.file.writeOptions = privateLogFile(file);
   log.transports.console.format = '{h}:{i}:{s} {text}';
   // Appends in the background: a slow disk never stalls requests (lines keep their order).
   log.transports.file.sync = false;
-}
-
-/** A log file an earlier version created readable by others is made this user's only. */
-function keepPrivate(file: string): void {
-  try {
-    chmodSync(file, 0o600);
-  } catch {
-    // not there yet: it is created 0600
-  }
 }

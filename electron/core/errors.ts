@@ -51,7 +51,7 @@ export class GateError extends Error {
 }
 
 /** The JSON body for an error, in the shape the client on that path understands. */
-export function errorBody(path: string, error: GateError): string {
+function errorBody(path: string, error: GateError): string {
   if (path === '/v1' || path.startsWith('/v1/')) {
     const { type, code } = ERROR_TABLE[error.code];
     return JSON.stringify({ error: { message: error.message, type, param: null, code } }) + '\n';
@@ -86,6 +86,8 @@ export function sendError(res: ServerResponse, path: string, error: GateError, h
  * not there (502); a timeout we configured means it is there but too slow (504). undici reports its
  * own failures with `UND_ERR_*` codes, the system's with errno codes (on the error or its cause).
  */
+const UNREADABLE_ANSWER: { code: GateErrorCode; message: string } = { code: 'upstream_unreachable', message: 'Ollama sent an answer the gate cannot read' };
+
 const UPSTREAM_ERRORS: Record<string, { code: GateErrorCode; message: string }> = {
   ECONNREFUSED: { code: 'upstream_unreachable', message: 'Ollama is not running or refused the connection' },
   ECONNRESET: { code: 'upstream_unreachable', message: 'Ollama closed the connection' },
@@ -97,8 +99,7 @@ const UPSTREAM_ERRORS: Record<string, { code: GateErrorCode; message: string }> 
   UND_ERR_SOCKET: { code: 'upstream_unreachable', message: 'Ollama closed the connection' },
   UND_ERR_CLOSED: { code: 'upstream_unreachable', message: 'the connection to Ollama was closed' },
   UND_ERR_DESTROYED: { code: 'upstream_unreachable', message: 'the connection to Ollama was closed' },
-  UND_ERR_INFO: { code: 'upstream_unreachable', message: 'Ollama sent an answer the gate cannot read' },
-  HPE_INVALID_CONSTANT: { code: 'upstream_unreachable', message: 'Ollama sent an answer the gate cannot read' },
+  UND_ERR_INFO: UNREADABLE_ANSWER,
   UND_ERR_HEADERS_OVERFLOW: { code: 'upstream_unreachable', message: "Ollama's answer headers are too large" },
   UND_ERR_CONNECT_TIMEOUT: { code: 'upstream_timeout', message: 'timed out connecting to Ollama' },
   UND_ERR_HEADERS_TIMEOUT: { code: 'upstream_timeout', message: 'Ollama did not answer in time' },
@@ -109,7 +110,8 @@ const UPSTREAM_ERRORS: Record<string, { code: GateErrorCode; message: string }> 
 export function upstreamError(error: unknown, upstreamUrl: string): GateError {
   if (error instanceof GateError) return error; // the request body failed on its way (too large, too slow)
   const code = errorCode(error);
-  const known = code ? UPSTREAM_ERRORS[code] : undefined;
+  // undici's HTTP parser names what it could not read with llhttp's HPE_ codes.
+  const known = code ? (UPSTREAM_ERRORS[code] ?? UNREADABLE_ANSWER) : undefined;
   if (known) return new GateError(known.code, `${known.message} (${upstreamUrl}, ${code})`);
   const detail = error instanceof Error ? error.message : String(error);
   return new GateError('upstream_unreachable', `could not reach Ollama at ${upstreamUrl}: ${detail}`);
@@ -119,7 +121,7 @@ function errorCode(error: unknown): string | undefined {
   // A wrapped error may carry the system code on its cause.
   for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code in UPSTREAM_ERRORS) return code;
+    if (typeof code === 'string' && (code in UPSTREAM_ERRORS || code.startsWith('HPE_'))) return code;
   }
   return undefined;
 }

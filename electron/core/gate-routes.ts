@@ -5,8 +5,7 @@ import { GateError } from './errors.js';
 import type { GateStatus } from './events.js';
 import type { OllamaHealth } from './health.js';
 import { inspectJsonBody } from './json-body.js';
-import { displayPrefix } from './keys.js';
-import { type AuthDeps, keyFromBody, refuseIfLockedOut, verifyKey } from './request-auth.js';
+import { type AuthDeps, authenticate, keyFromBody, refuseIfLockedOut } from './request-auth.js';
 import { BodyMeter, type ByteBudget } from './request-body.js';
 import type { RequestRecord } from './request-record.js';
 import type { SettingsProvider } from './settings.js';
@@ -66,7 +65,7 @@ async function answerAuth(req: IncomingMessage, res: ServerResponse, record: Req
   let presented = keyFromHeadersOrQuery(req.headers, record.target!.query.key);
   if (!presented) {
     const limit = Math.min(AUTH_BODY_LIMIT, settings.maxUnauthenticatedBodyBytes);
-    const meter = new BodyMeter({ readLimit: limit, maxBodyBytes: 0, idleMs: settings.clientBodyTimeoutMs, budget: deps.unauthenticatedBodies });
+    const meter = new BodyMeter({ readLimit: limit, maxBodyBytes: 0, idleMs: settings.clientBodyTimeoutMs, budget: { from: deps.unauthenticatedBodies, address: record.ip } });
     record.meter = meter;
     try {
       const body = await meter.read(req, res, false);
@@ -78,20 +77,16 @@ async function answerAuth(req: IncomingMessage, res: ServerResponse, record: Req
       meter.repay();
     }
   }
-  record.keySource = presented.source;
-  record.presentedPrefix = displayPrefix(presented.secret);
-  const { key, refusal } = verifyKey(presented, record.ip, deps, settings.lockoutCooldownSeconds);
-  record.key = key ?? null;
-  if (refusal) throw refusal;
+  const key = authenticate(presented, record, deps, settings.lockoutCooldownSeconds);
   if (!deps.sessions.enabled) throw new GateError('sessions_off', 'IP sessions are turned off on this gate; send the key with every request instead');
-  deps.sessions.create(record.ip, key!);
+  deps.sessions.create(record.ip, key);
   record.decision = 'allowed';
   const ttl = settings.sessionTtlSeconds;
   answerJson(
     res,
     record,
     200,
-    JSON.stringify({ status: 'success', message: `IP ${record.ip} is authorized for ${ttl} seconds, renewed with each request`, user: key!.user, expires_in: ttl }),
+    JSON.stringify({ status: 'success', message: `IP ${record.ip} is authorized for ${ttl} seconds, renewed with each request`, user: key.user, expires_in: ttl }),
   );
 }
 

@@ -31,7 +31,7 @@ describe('downstreamResponseHeaders', () => {
       'content-length': '12',
       'x-kept': 'yes',
     };
-    expect(downstreamResponseHeaders(raw)).toEqual(['content-length', '12', 'x-kept', 'yes']);
+    expect(downstreamResponseHeaders(raw, [])).toEqual(['content-length', '12', 'x-kept', 'yes']);
   });
 });
 

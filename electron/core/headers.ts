@@ -1,7 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { KEY_HEADERS } from './credentials.js';
 
-/** Per-connection headers (RFC 9110 §7.6.1) that a proxy must not pass on. */
+/**
+ * Per-connection headers (RFC 9110 §7.6.1) that a proxy must not pass on, and `expect`: the gate
+ * answers a client's "100-continue" itself, and undici refuses the header.
+ */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -41,7 +44,7 @@ const NEVER_FORWARDED = new Set(['host', 'content-length', 'origin', 'cookie']);
  * Ollama's response headers as the client gets them, added to `out` (a flat `[name, value, …]`
  * list for `writeHead`): framing is Node's job; CORS and X-Request-Id the gate's.
  */
-export function downstreamResponseHeaders(headers: IncomingHttpHeaders, out: string[] = []): string[] {
+export function downstreamResponseHeaders(headers: IncomingHttpHeaders, out: string[]): string[] {
   const named = connectionTokens(headers.connection);
   for (const name in headers) {
     const value = headers[name];

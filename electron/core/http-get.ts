@@ -10,7 +10,7 @@ export interface TextAnswer {
 /** For requests to other addresses than Ollama's pool (the LAN check, the window's test request). */
 let shared: Agent | undefined;
 
-/** Bodies of probes and tests are small JSON; a bigger one is cut off here. */
+/** Bodies of probes and tests are small JSON; reading stops past this much. */
 const MAX_TEXT_BYTES = 1024 * 1024;
 
 /**
@@ -29,7 +29,8 @@ export async function getText(url: string | URL, options: { timeoutMs: number; d
     let length = 0;
     for await (const chunk of answer.body as AsyncIterable<Buffer>) {
       length += chunk.length;
-      if (length <= MAX_TEXT_BYTES) chunks.push(chunk);
+      if (length > MAX_TEXT_BYTES) break; // leaving the loop ends the answer's body
+      chunks.push(chunk);
     }
     return { status: answer.statusCode, text: Buffer.concat(chunks).toString('utf8') };
   } catch (error) {

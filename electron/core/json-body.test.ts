@@ -230,29 +230,6 @@ describe('inspectJsonBody: the model as Ollama reads it', () => {
   });
 });
 
-describe('inspectJsonBody: other members naming a model (modelMembers)', () => {
-  const read = (raw: string) => inspectJsonBody(buf(raw), { modelMembers: ['source', 'destination'] }).otherModels;
-
-  it('reads each as Ollama does: the last non-null one in any case, undefined when not a string, absent when not set', () => {
-    expect(read('{"source":"a","destination":"b"}')).toEqual([['source', 'a'], ['destination', 'b']]);
-    expect(read('{"source":"a","SOURCE":"b","Source":null}')).toEqual([['source', 'b']]);
-    expect(read('{"source":["a"],"destination":"b"}')).toEqual([['source', undefined], ['destination', 'b']]);
-    expect(read('{"sources":"a","options":{"source":"b"}}')).toEqual([]);
-    expect(read('{"source":"a","api_key":"k"}')).toEqual([['source', 'a']]);
-  });
-
-  it('folds key names as Go does: a long s (ſ) is an s, also escaped', () => {
-    expect(read('{"source":"a","ſource":"b"}')).toEqual([['source', 'b']]);
-    expect(read('{"source":"a","\\u017fOURCE":"b"}')).toEqual([['source', 'b']]);
-    expect(read('{"source":"a","sour\\u0063e":"c"}')).toEqual([['source', 'c']]);
-  });
-
-  it('reads nothing when not asked, or for a body only logged', () => {
-    expect(inspectJsonBody(buf('{"source":"a"}')).otherModels).toBeUndefined();
-    expect(inspectJsonBody(buf('{"source":"a"}'), { exactModel: false, modelMembers: ['source'] }).otherModels).toBeUndefined();
-  });
-});
-
 describe('inspectJsonBody: a model only logged (exactModel: false)', () => {
   const logOnly = (raw: string) => inspectJsonBody(buf(raw), { exactModel: false });
 

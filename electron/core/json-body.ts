@@ -1,7 +1,8 @@
 /**
  * What the gate needs from a JSON request body, found without changing anything else in it:
- * the `api_key` member (removed byte for byte, so the rest reaches Ollama exactly as sent) and
- * the `model` it names (for logs and policy).
+ * the `api_key` member (removed byte for byte, so the rest reaches Ollama exactly as sent), the
+ * `model` it names (for the log and usage), and whether it is one JSON object at all. Policy reads
+ * the members that name models itself (membersNamed), every occurrence of each.
  */
 export interface InspectedBody {
   /** the body to forward: the original buffer, or a copy without the `api_key` member(s) */
@@ -10,11 +11,6 @@ export interface InspectedBody {
   apiKey?: unknown;
   hasApiKey: boolean;
   model?: string;
-  /**
-   * The other members asked for with `modelMembers` that the body sets (to anything but null), as
-   * Ollama reads them: a string, or undefined when the value is not one.
-   */
-  otherModels?: Array<[member: string, value: string | undefined]>;
   /**
    * What the body is to Ollama's decoder, which reads the first JSON value and ignores what follows:
    * `object` is one JSON object and nothing else; `trailing` a JSON object followed by more bytes (a
@@ -26,13 +22,11 @@ export interface InspectedBody {
 
 export interface InspectOptions {
   /**
-   * The model decides something (a key's model allow-list): read it exactly as JSON.parse does.
-   * Without that it only goes to the log, and a body that cannot hold an `api_key` member is not
-   * parsed at all: its model is found by walking the top-level members.
+   * The body decides something (a key's model allow-list): check all of it is valid JSON, as
+   * JSON.parse does. Without that a body that cannot hold an `api_key` member is not parsed at all:
+   * its model, only logged, is found by walking the top-level members.
    */
   exactModel?: boolean;
-  /** other top-level members naming a model that matter with exactModel (`source` of /api/copy…) */
-  modelMembers?: readonly string[];
 }
 
 const API_KEY = Buffer.from('api_key');
@@ -40,7 +34,7 @@ const API_KEY = Buffer.from('api_key');
 const UNICODE_ESCAPE = Buffer.from('\\u');
 
 /** Inspects a complete body. Anything that is not a JSON object passes through untouched. */
-export function inspectJsonBody(raw: Buffer, { exactModel = true, modelMembers = [] }: InspectOptions = {}): InspectedBody {
+export function inspectJsonBody(raw: Buffer, { exactModel = true }: InspectOptions = {}): InspectedBody {
   const start = skipWhitespace(raw, 0);
   if (raw[start] !== 0x7b /* { */) return { body: raw, hasApiKey: false, shape: 'other' };
   // Without the bytes `api_key` (plain or escaped) no member can be called that; when the model
@@ -58,11 +52,9 @@ export function inspectJsonBody(raw: Buffer, { exactModel = true, modelMembers =
   }
   if (!isPlainObject(parsed)) return { body: raw, hasApiKey: false, shape: 'other' };
   const model = modelOf(readMembers(raw, start, MODEL_NAMES)?.found);
-  const others = modelMembers.length > 0 ? readMembers(raw, start, modelMembers)?.found : undefined;
-  const otherModels = others && [...others];
   // A body written with escapes (`"api\u005fkey"`) has no literal marker; JSON.parse saw it anyway.
-  if (!Object.hasOwn(parsed, 'api_key')) return { body: raw, hasApiKey: false, model, otherModels, shape: 'object' };
-  return { body: removeTopLevelMember(raw, 'api_key'), apiKey: parsed.api_key, hasApiKey: true, model, otherModels, shape: 'object' };
+  if (!Object.hasOwn(parsed, 'api_key')) return { body: raw, hasApiKey: false, model, shape: 'object' };
+  return { body: removeTopLevelMember(raw, 'api_key'), apiKey: parsed.api_key, hasApiKey: true, model, shape: 'object' };
 }
 
 /** Whether the body opens with a complete, valid JSON object (and so has more after it). */
@@ -175,10 +167,13 @@ function keyName<N extends string>(raw: Buffer, start: number, end: number, name
   return undefined;
 }
 
-/** Whether raw[start, end) is `word` (lowercase letters) in any ASCII case. */
+/** Whether raw[start, end) is `word` (lower case) with its letters in any ASCII case. */
 function foldedEquals(raw: Buffer, start: number, end: number, word: string): boolean {
   if (end - start !== word.length) return false;
-  for (let i = 0; i < word.length; i++) if ((raw[start + i]! | 0x20) !== word.charCodeAt(i)) return false;
+  for (let i = 0; i < word.length; i++) {
+    const c = raw[start + i]!;
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== word.charCodeAt(i)) return false;
+  }
   return true;
 }
 

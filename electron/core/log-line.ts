@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs';
 import type { RequestLogEntry } from './events.js';
 
 /** One human-readable line per request, in the spirit of the seed proxy's log. */
@@ -27,4 +28,17 @@ function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * How gate.log is written, by both hosts: readable by this user only, like the store (it names
+ * users, key prefixes and addresses). A log an earlier version left readable by others is tightened.
+ */
+export function privateLogFile(file: string): { flag: 'a'; mode: number; encoding: 'utf8' } {
+  try {
+    chmodSync(file, 0o600);
+  } catch {
+    // not there yet: it is created 0600
+  }
+  return { flag: 'a', mode: 0o600, encoding: 'utf8' };
 }

@@ -4,16 +4,13 @@
  * a refusal that still forwarded the request would be no refusal.
  */
 import { createHash } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../../test/support/fake-ollama.js';
 import { type Harness, startHarness } from '../../test/support/gate-harness.js';
-import { exchangeRaw, parseAnswers } from '../../test/support/raw-exchange.js';
+import { chunk, exchangeOne } from '../../test/support/raw-exchange.js';
+import { request as httpRequest } from 'node:http';
 import { type RawAnswer, rawRequest } from '../../test/support/raw-request.js';
-import { KeyRing } from './keyring.js';
-import { MemoryKeyStore, newKeyRecord } from './keys.js';
-import { SessionCache } from './sessions.js';
-import { FakeClock } from '../../test/support/fake-clock.js';
+import { startRecordingUpstream } from '../../test/support/recording-upstream.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -33,25 +30,8 @@ function send(h: Harness, path: string, body: string | undefined, headers: Recor
 
 /** Exact bytes on a fresh connection (nothing a client library would refuse or fix up); the one answer. */
 async function sendBytes(url: string, bytes: string): Promise<{ status: number; body: string }> {
-  const [answer] = parseAnswers(await exchangeRaw(Number(new URL(url).port), Buffer.from(bytes, 'latin1')));
-  if (!answer) throw new Error('no answer');
+  const answer = await exchangeOne(Number(new URL(url).port), bytes);
   return { status: answer.status, body: answer.body.toString('utf8') };
-}
-
-/** One chunk of a chunked body. */
-const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
-
-/** A request from a chosen loopback source address, to act as another machine. */
-function requestFrom(localAddress: string, url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const length = options.body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(options.body)) };
-    const req = httpRequest(url, { localAddress, method: options.method ?? 'GET', headers: { ...length, ...options.headers } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,6 +189,24 @@ describe('a model allow-list, whatever the body claims to be', () => {
     // Ollama's own error (Go's decoder), not the gate's.
     expect(res.status).toBe(400);
     expect(errorOf(res)).toMatch(/^invalid character/);
+  });
+
+  it('never passes a model list it cannot read to a key with a list: 502, while a key without one gets it as Ollama sent it', async () => {
+    const garbled = await startRecordingUpstream({ respond: (r) => (r.path === '/api/tags' ? { headers: { 'Content-Type': 'text/plain' }, body: 'llama3.2 qwen2.5:7b' } : undefined) });
+    const gate = await startHarness({ upstream: garbled.url });
+    try {
+      const { id, secret } = gate.addKey('limited');
+      gate.gate.keys.update(id, { models: ['llama3*'] });
+      const refused = await send(gate, '/api/tags', undefined, { 'X-API-Key': secret }, 'GET');
+      expect(refused.status).toBe(502);
+      expect(errorOf(refused)).toMatch(/model list could not be read/);
+      expect(refused.body).not.toContain('qwen');
+      const unlimited = await send(gate, '/api/tags', undefined, { 'X-API-Key': gate.addKey('open').secret }, 'GET');
+      expect(unlimited.body).toBe('llama3.2 qwen2.5:7b');
+    } finally {
+      await gate.close();
+      await garbled.close();
+    }
   });
 
   it('refuses a body too large to read for its model', async () => {
@@ -563,6 +561,42 @@ describe('a rotated key', () => {
     }
   });
 
+  it('does not carry a request whose key was disabled, rotated or narrowed while its body was still coming', async () => {
+    const h = await startHarness({ settings: { lockoutMaxFailures: 0 } });
+    try {
+      const changes: Array<[string, (id: string) => void, RegExp]> = [
+        ['disabled', (id) => h.gate.keys.setEnabled(id, false), /disabled, rotated or removed/],
+        ['rotated', (id) => void h.gate.keys.rotate(id), /disabled, rotated or removed/],
+        ['removed', (id) => h.gate.keys.remove(id), /disabled, rotated or removed/],
+        ['narrowed', (id) => h.gate.keys.update(id, { models: ['qwen*'] }), /model "llama3.2" is not allowed/],
+      ];
+      for (const [what, change, refusal] of changes) {
+        const { id, secret } = h.addKey(`slow-${what}`, 'full');
+        const body = '{"model":"llama3.2"}';
+        const answer = new Promise<RawAnswer>((resolve, reject) => {
+          const req = httpRequest(`${h.url}/api/delete`, { method: 'DELETE', headers: { 'X-API-Key': secret, 'Content-Length': String(body.length) } }, (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+          });
+          req.on('error', reject);
+          req.write(body.slice(0, 5));
+          // The key changes while the body is on its way; then the rest arrives.
+          setTimeout(() => {
+            change(id);
+            req.end(body.slice(5));
+          }, 100);
+        });
+        const res = await answer;
+        expect(res.status, what).toBe(403);
+        expect(errorOf(res), what).toMatch(refusal);
+      }
+      expect(h.fake.requests).toHaveLength(0);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('ends a session held with the old secret even if nothing pruned the cache', async () => {
     // As when another process rotated the key: the session is still in the cache, opened with the old secret.
     const h = await startHarness({ settings: { lockoutMaxFailures: 0 } });
@@ -582,20 +616,6 @@ describe('a rotated key', () => {
     }
   });
 
-  it('ends a session in a SessionCache that nothing else touched', () => {
-    const clock = new FakeClock();
-    const keys = new KeyRing(new MemoryKeyStore(), clock);
-    // Wired as the gateway wires it, but without the prune on key changes.
-    const sessions = new SessionCache(clock, { ttlSeconds: () => 3600, maxPerKey: () => 32 }, (keyId, hash) => keys.isUsable(keyId, hash));
-    const { key } = keys.create({ user: 'rotating' });
-    sessions.create('10.0.0.5', key);
-    expect(sessions.use('10.0.0.5')?.keyId).toBe(key.id);
-    keys.rotate(key.id);
-    expect(sessions.use('10.0.0.5')).toBeUndefined();
-    // Authenticating again with the new secret trusts the IP again.
-    sessions.create('10.0.0.5', keys.get(key.id)!);
-    expect(sessions.use('10.0.0.5')?.keyId).toBe(key.id);
-  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -603,41 +623,16 @@ describe('a rotated key', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('how many IPs one key may trust', () => {
-  it('keeps only the most recently used sessions past the cap, and leaves other keys alone', () => {
-    const clock = new FakeClock();
-    const sessions = new SessionCache(clock, { ttlSeconds: () => 3600, maxPerKey: () => 3 }, () => true);
-    const alice = newKeyRecord('og_alice_secret_key_for_tests_only', { user: 'alice' }, 0);
-    const bob = newKeyRecord('og_bob_secret_key_for_tests_only__', { user: 'bob' }, 0);
-    sessions.create('10.0.1.1', bob);
-    sessions.create('10.0.1.2', bob);
-    for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) {
-      clock.advance(1000);
-      sessions.create(ip, alice);
-    }
-    // 10.0.0.1 is used again: now 10.0.0.2 is alice's least recently used.
-    clock.advance(1000);
-    expect(sessions.use('10.0.0.1')).toBeDefined();
-    for (const ip of ['10.0.0.4', '10.0.0.5']) {
-      clock.advance(1000);
-      sessions.create(ip, alice);
-    }
-    const byKey = (keyId: string) => sessions.list().filter((s) => s.keyId === keyId).map((s) => s.ip).sort();
-    expect(byKey(alice.id)).toEqual(['10.0.0.1', '10.0.0.4', '10.0.0.5']);
-    expect(byKey(bob.id)).toEqual(['10.0.1.1', '10.0.1.2']);
-    expect(sessions.use('10.0.0.2')).toBeUndefined();
-    expect(sessions.use('10.0.0.3')).toBeUndefined();
-  });
-
   it('holds over the wire: past three IPs, authenticating another ends the oldest', async () => {
     const h = await startHarness({ settings: { maxSessionsPerKey: 3, lockoutMaxFailures: 0 } });
     try {
       const { secret } = h.addKey('spreading');
       const ips = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'];
       for (const ip of ips) {
-        expect(await requestFrom(ip, `${h.url}/auth`, { method: 'POST', body: JSON.stringify({ api_key: secret }) }), ip).toBe(200);
+        expect((await rawRequest(`${h.url}/auth`, { method: 'POST', body: JSON.stringify({ api_key: secret }), localAddress: ip })).status, ip).toBe(200);
       }
       const statuses = [];
-      for (const ip of ips) statuses.push(await requestFrom(ip, `${h.url}/api/tags`));
+      for (const ip of ips) statuses.push((await rawRequest(`${h.url}/api/tags`, { localAddress: ip })).status);
       expect(statuses).toEqual([401, 401, 200, 200, 200]);
       expect(h.fake.requests).toHaveLength(3);
     } finally {

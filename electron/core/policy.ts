@@ -66,11 +66,14 @@ function canonicalModelName(model: string): string {
  * sends a body: `model` and `name` (the same field to Ollama's older routes), the `source` and
  * `destination` of /api/copy, the `from` of /api/create. Every occurrence must be allowed.
  */
-export const MODEL_NAME_MEMBERS = ['model', 'name', 'source', 'destination', 'from'] as const;
-/** /api/create members that point at uploaded files (`{"file name": "sha256:…"}`): each digest must be one this key uploaded. */
-export const BLOB_MEMBERS = ['files', 'adapters'] as const;
+const MODEL_NAME_MEMBERS = ['model', 'name', 'source', 'destination', 'from'] as const;
+/**
+ * /api/create members that point at uploaded files (`{"file name": "sha256:…"}`): the model's own
+ * files, its adapters, and a draft model's files. Each digest must be one this key uploaded.
+ */
+const BLOB_MEMBERS = ['files', 'adapters', 'draft_files'] as const;
 /** /api/create members that carry a Modelfile (text, `FROM base`) or a path to one on Ollama's machine. */
-export const MODELFILE_MEMBERS = ['modelfile', 'path'] as const;
+const MODELFILE_MEMBERS = ['modelfile', 'path'] as const;
 const CHECKED_MEMBERS = [...MODEL_NAME_MEMBERS, ...BLOB_MEMBERS, ...MODELFILE_MEMBERS];
 
 /** What policy knows of a request body for a key with an allow-list. */
@@ -96,9 +99,8 @@ export function refuseModels(patterns: readonly string[], path: string, body: Bo
   }
   if (body.kind === 'none' || path.startsWith('/api/blobs/')) return undefined;
   if (body.kind === 'unread') return "the request body is too large to check its model against this key's allowed models";
-  if (body.shape !== 'object') return "this key may use only some models, and the request body is not a JSON object the gate can read a model from";
-  const members = membersNamed(body.bytes, CHECKED_MEMBERS);
-  if (!members) return "this key may use only some models, and the request body is not a JSON object the gate can read a model from";
+  const members = body.shape === 'object' ? membersNamed(body.bytes, CHECKED_MEMBERS) : undefined;
+  if (!members) return 'this key may use only some models, and the request body is not a JSON object the gate can read a model from';
   let named = false;
   for (const [member, value] of members) {
     if (value === null) continue; // leaves Ollama's field as it was: an earlier value, checked on its own
@@ -142,16 +144,17 @@ export const MODEL_LIST_PATHS = new Set(['/api/tags', '/api/ps', '/v1/models']);
 
 /**
  * Filters a model list answer (`{"models":[{"name"|"model"}]}` from Ollama, `{"data":[{"id"}]}`
- * from /v1/models) to the allowed models; anything else comes back unchanged.
+ * from /v1/models, whose `data` is null when there are none) to the allowed models; undefined for
+ * an answer it cannot read, which must not reach a key limited to some models unfiltered.
  */
-export function filterModelList(body: string, patterns: readonly string[]): string {
+export function filterModelList(body: string, patterns: readonly string[]): string | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
-    return body;
+    return undefined;
   }
-  if (!parsed || typeof parsed !== 'object') return body;
+  if (!parsed || typeof parsed !== 'object') return undefined;
   const list = parsed as { models?: unknown; data?: unknown };
   const allowed = (entry: unknown, field: 'name' | 'model' | 'id') => {
     const value = (entry as Record<string, unknown> | null)?.[field];
@@ -159,6 +162,6 @@ export function filterModelList(body: string, patterns: readonly string[]): stri
   };
   if (Array.isArray(list.models)) list.models = list.models.filter((m) => allowed(m, 'name') || allowed(m, 'model'));
   else if (Array.isArray(list.data)) list.data = list.data.filter((m) => allowed(m, 'id'));
-  else return body;
+  else if (list.data !== null) return undefined;
   return JSON.stringify(parsed);
 }

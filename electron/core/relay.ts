@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { GateError, upstreamError } from './errors.js';
+import { GateError, sendError, upstreamError } from './errors.js';
 import { downstreamResponseHeaders } from './headers.js';
 import { filterModelList } from './policy.js';
 import { TokenTap } from './token-tap.js';
@@ -22,6 +22,8 @@ export interface RelayOptions {
   gateHeaders: readonly string[];
   /** a key's allowed models: a model list Ollama answers with is cut down to these (null: no list) */
   allowedModels: readonly string[] | null;
+  /** the request's path, for the shape of an error the gate answers itself */
+  path: string;
   /** the request's start, for the time to first byte */
   t0: number;
 }
@@ -79,7 +81,7 @@ export class Relay implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    if (statusCode < 200) return; // 100 Continue and other interim answers are undici's business
+    if (statusCode < 200) return; // an interim answer (103 Early Hints): the real one follows
     const { res, options } = this;
     this.ttfbMs = performance.now() - options.t0;
     this.started = true;
@@ -137,15 +139,16 @@ export class Relay implements Dispatcher.DispatchHandler {
   /** A model list (small JSON) is the one answer the gate reads whole: to show only the models the key may use. */
   private sendModelList(chunks: Buffer[]): void {
     const { res, options } = this;
-    try {
-      const body = filterModelList(Buffer.concat(chunks).toString('utf8'), options.allowedModels ?? []);
-      const length = Buffer.byteLength(body);
-      res.writeHead(200, [...options.gateHeaders, 'content-type', 'application/json; charset=utf-8', 'content-length', String(length)]);
-      this.bytesOut = length;
-      res.end(body);
-    } catch (error) {
-      this.failure = `the gate failed: ${(error as Error).message}`;
-      res.destroy();
+    const body = filterModelList(Buffer.concat(chunks).toString('utf8'), options.allowedModels ?? []);
+    if (body === undefined) {
+      const error = new GateError('upstream_unreachable', "Ollama's model list could not be read, so the models this key may see cannot be picked out of it");
+      this.failure = error.message;
+      this.bytesOut = sendError(res, options.path, error, options.gateHeaders);
+      return;
     }
+    const length = Buffer.byteLength(body);
+    res.writeHead(200, [...options.gateHeaders, 'content-type', 'application/json; charset=utf-8', 'content-length', String(length)]);
+    this.bytesOut = length;
+    res.end(body);
   }
 }

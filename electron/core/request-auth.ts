@@ -3,8 +3,9 @@ import { ipTrustAllowed } from './cors.js';
 import type { PresentedKey } from './credentials.js';
 import { GateError } from './errors.js';
 import type { KeyRing } from './keyring.js';
-import type { KeyRecord } from './keys.js';
+import { type KeyRecord, displayPrefix } from './keys.js';
 import type { Lockout } from './limits.js';
+import type { RequestRecord } from './request-record.js';
 import type { SessionCache } from './sessions.js';
 
 /** What deciding who sends a request needs. */
@@ -27,15 +28,19 @@ const REFUSALS = {
 } as const;
 
 /**
- * Verifies a presented key. A key that exists but may not be used (disabled, expired) is returned
- * with the refusal, so the log can still say whose it was; a failure counts towards a lockout.
+ * Verifies a presented key, noting in the record how it came and whose it is, or throws the
+ * 403: a key that exists but may not be used (disabled, expired) is still named in the log. A
+ * failure counts towards a lockout.
  */
-export function verifyKey(presented: PresentedKey, ip: string, deps: AuthDeps, cooldownSeconds: number): { key?: KeyRecord; refusal?: GateError } {
+export function authenticate(presented: PresentedKey, record: RequestRecord, deps: AuthDeps, cooldownSeconds: number): KeyRecord {
+  record.keySource = presented.source;
+  record.presentedPrefix = displayPrefix(presented.secret);
   const result = deps.keys.verify(presented.secret);
-  if (result.ok) return { key: result.key };
+  record.key = result.key ?? null;
+  if (result.ok) return result.key;
   const { code, message } = REFUSALS[result.reason];
-  const lockedNow = deps.lockout.recordFailure(ip);
-  return { key: result.key, refusal: new GateError(code, lockedNow ? `${message}; too many failed keys: ${ip} is locked out for ${cooldownSeconds} s` : message) };
+  const lockedNow = deps.lockout.recordFailure(record.ip);
+  throw new GateError(code, lockedNow ? `${message}; too many failed keys: ${record.ip} is locked out for ${cooldownSeconds} s` : message);
 }
 
 /** The `"api_key"` member of a JSON body, as a presented key. */

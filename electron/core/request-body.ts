@@ -4,21 +4,29 @@ import { GateError } from './errors.js';
 /**
  * Bytes held for clients whose key the gate does not know yet, from all of them together. A body
  * may carry its key (`"api_key"`), so the gate has to read some of it before it knows whom it
- * serves; this bounds what strangers can make it hold at once.
+ * serves; this bounds what strangers can make it hold at once. One address may hold at most a
+ * quarter of it, so a single stranger cannot shut out every client that sends its key in a body.
  */
 export class ByteBudget {
   private used = 0;
+  private byAddress = new Map<string, number>();
   constructor(private readonly limit: () => number) {}
 
-  /** Takes `bytes` from the budget, or returns false (taking nothing) when they do not fit. */
-  take(bytes: number): boolean {
-    if (this.used + bytes > this.limit()) return false;
+  /** Takes `bytes` for `address`, or returns false (taking nothing) when they do not fit. */
+  take(address: string, bytes: number): boolean {
+    const limit = this.limit();
+    const held = this.byAddress.get(address) ?? 0;
+    if (this.used + bytes > limit || held + bytes > limit / 4) return false;
     this.used += bytes;
+    this.byAddress.set(address, held + bytes);
     return true;
   }
 
-  give(bytes: number): void {
+  give(address: string, bytes: number): void {
     this.used = Math.max(0, this.used - bytes);
+    const held = (this.byAddress.get(address) ?? 0) - bytes;
+    if (held > 0) this.byAddress.set(address, held);
+    else this.byAddress.delete(address);
   }
 
   get inUse(): number {
@@ -31,10 +39,13 @@ export interface BodyLimits {
   readLimit: number;
   /** the whole body may be at most this long (0 = no limit); over it: 413 */
   maxBodyBytes: number;
-  /** the longest wait for the next piece of the body; over it: 408 (0 = none) */
+  /** the longest wait for the next piece of the body; over it: 408 */
   idleMs: number;
-  /** for a client whose key is not known yet: what it reads is taken from this budget */
-  budget?: ByteBudget;
+  /**
+   * For a client whose key is not known yet: what it reads is taken from this budget in its
+   * address's name, and the whole read must end within `idleMs`, not only each pause.
+   */
+  budget?: { from: ByteBudget; address: string };
 }
 
 /** A request body as the gate reads it. */
@@ -50,12 +61,12 @@ export type RequestBody =
 /**
  * Reads one request's body, counting its bytes as they come (`meter.bytes`, for the log). Every
  * limit is enforced here: the whole body's size, the pause between its pieces, and for a client
- * not yet known, the shared budget (`meter.borrowed` is what it holds; `meter.repay()` gives it back).
+ * not yet known, the shared budget (`meter.repay()` gives back what it holds).
  */
 export class BodyMeter {
   bytes = 0;
-  borrowed = 0;
-  private budget: ByteBudget | undefined;
+  private borrowed = 0;
+  private budget: BodyLimits['budget'];
 
   constructor(private readonly limits: BodyLimits) {
     this.budget = limits.budget;
@@ -63,33 +74,28 @@ export class BodyMeter {
 
   /** Gives back what this body took from the budget (the key is known now, or the request is over). */
   repay(): void {
-    this.budget?.give(this.borrowed);
+    this.budget?.from.give(this.budget.address, this.borrowed);
     this.borrowed = 0;
     this.budget = undefined;
   }
 
-  count(length: number): void {
+  private count(length: number): void {
     this.bytes += length;
     const max = this.limits.maxBodyBytes;
     if (max > 0 && this.bytes > max) throw bodyTooLarge(max);
     if (this.budget) {
-      if (!this.budget.take(length)) throw new GateError('busy', 'the gate is holding too many request bodies of clients without a key; try again shortly, or send the key in a header', { 'Retry-After': '5' });
+      if (!this.budget.from.take(this.budget.address, length)) throw new GateError('busy', 'the gate is holding too many request bodies of clients without a key; try again shortly, or send the key in a header', { 'Retry-After': '5' });
       this.borrowed += length;
     }
   }
 
-  /** A declared length over the limit is refused before a byte is read. */
-  checkDeclared(req: IncomingMessage): void {
-    const max = this.limits.maxBodyBytes;
-    if (max > 0 && Number(req.headers['content-length'] ?? 0) > max) throw bodyTooLarge(max);
-  }
-
   /**
    * The body read until it ends or passes the read limit (then paused, the rest unread);
-   * `streamOnly` reads none of it.
+   * `streamOnly` reads none of it. A declared length over the limit is refused before a byte is read.
    */
   async read(req: IncomingMessage, res: ServerResponse, streamOnly: boolean): Promise<RequestBody> {
-    this.checkDeclared(req);
+    const max = this.limits.maxBodyBytes;
+    if (max > 0 && Number(req.headers['content-length'] ?? 0) > max) throw bodyTooLarge(max);
     if (!declaresBody(req)) return { kind: 'none' };
     // A client that waits for "100 Continue" is told to go on only when its body is wanted.
     if (expectsContinue(req)) res.writeContinue();
@@ -107,10 +113,14 @@ export class BodyMeter {
       // Listeners stay on a body that was read to its end: removing a Readable's listeners costs more
       // than their being called once more (a late 'close') and ignored.
       let settled = false;
-      const timer = idleMs > 0 ? setTimeout(() => fail(bodyTimeout(idleMs)), idleMs) : undefined;
+      const timer = setTimeout(() => fail(bodyTimeout(idleMs)), idleMs);
+      // A client without a key gets no longer for its whole body than for one pause: trickling a
+      // byte at a time would otherwise hold its share of the budget for good.
+      const deadline = this.budget ? setTimeout(() => fail(unauthenticatedTimeout(idleMs)), idleMs) : undefined;
       const settle = () => {
         settled = true;
         clearTimeout(timer);
+        clearTimeout(deadline);
       };
       const fail = (error: Error) => {
         if (settled) return;
@@ -120,7 +130,7 @@ export class BodyMeter {
       };
       const onData = (chunk: Buffer) => {
         if (settled) return;
-        timer?.refresh();
+        timer.refresh();
         chunks.push(chunk);
         length += chunk.length;
         try {
@@ -156,7 +166,7 @@ export class BodyMeter {
     const { idleMs } = this.limits;
     const chunks = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     for (;;) {
-      const next = idleMs > 0 ? await withinMs(chunks.next(), idleMs) : await chunks.next();
+      const next = await withinMs(chunks.next(), idleMs);
       if (next.done) return;
       this.count(next.value.length);
       yield next.value;
@@ -199,6 +209,10 @@ function bodyTooLarge(max: number): GateError {
 /** The client left while sending its body (its connection reset or closed): nothing is answered. */
 function clientGone(cause?: unknown): GateError {
   return cause instanceof GateError ? cause : new GateError('client_gone', 'the client closed the connection while sending its body');
+}
+
+function unauthenticatedTimeout(ms: number): GateError {
+  return new GateError('body_timeout', `the request body did not arrive within ${ms} ms; without a key in a header a body must come whole in that time`);
 }
 
 function bodyTimeout(ms: number): GateError {

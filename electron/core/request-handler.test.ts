@@ -3,9 +3,9 @@
  * only run models, and judged by what a Go-like upstream parsed off the wire (test/support/
  * recording-upstream.ts), not only by what the gate answered.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../../test/support/gate-harness.js';
-import { exchangeRaw, parseAnswers } from '../../test/support/raw-exchange.js';
+import { chunk, exchangeRaw, parseAnswers } from '../../test/support/raw-exchange.js';
 import { type RecordingUpstream, startRecordingUpstream } from '../../test/support/recording-upstream.js';
 
 const DELETE_MODEL = 'DELETE /api/delete HTTP/1.1\r\nHost: x\r\nContent-Length: 22\r\n\r\n{"model":"qwen2.5:7b"}';
@@ -29,6 +29,8 @@ afterAll(async () => {
   await upstream.close();
 });
 beforeEach(() => upstream.reset());
+// Whatever the gate forwarded, the upstream framed it as one request of Go's reading.
+afterEach(() => expect(upstream.errors).toEqual([]));
 
 /**
  * Sends exact bytes on one connection, then (unless they close it themselves) a last request that
@@ -43,8 +45,6 @@ async function send(...parts: string[]) {
   if (last && last.body.toString().includes('"name":"Ollama Gate"')) answers.pop();
   return answers;
 }
-
-const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
 
 describe('a body where Ollama reads none', () => {
   it('refuses a GET whose body comes chunked, and Ollama parses nothing of it', async () => {

@@ -3,25 +3,25 @@ import type { Socket } from 'node:net';
 import { summarizeBody } from './body-log.js';
 import type { Clock } from './clock.js';
 import { CorsHeaderCache } from './cors.js';
-import { type PresentedKey, keyFromHeadersOrQuery } from './credentials.js';
+import { keyFromHeadersOrQuery } from './credentials.js';
 import { GateError, sendError } from './errors.js';
 import type { GateEmitter } from './events.js';
 import { type GateRouteDeps, answerGateRoute, answerJson, answerPreflight, isGateRoute } from './gate-routes.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { type InspectedBody, inspectJsonBody } from './json-body.js';
-import { type KeyRecord, displayPrefix } from './keys.js';
+import type { KeyRecord } from './keys.js';
 import type { KeyLimits } from './limits.js';
 import { normalizeIp } from './network.js';
 import { type BodyForPolicy, MODEL_LIST_PATHS, checkScope, refuseModels } from './policy.js';
 import { Relay } from './relay.js';
-import { keyFromBody, missingKey, refuseIfLockedOut, trustedSessionKey, verifyKey } from './request-auth.js';
+import { authenticate, keyFromBody, missingKey, refuseIfLockedOut, trustedSessionKey } from './request-auth.js';
 import { BodyMeter, type RequestBody, declaresBody, expectsContinue } from './request-body.js';
 import { RequestRecord } from './request-record.js';
 import { type RequestTarget, parseTarget } from './request-target.js';
 import { type UploadedBlobs, UploadProof } from './uploaded-blobs.js';
 import type { UpstreamPool } from './upstream.js';
 
-export interface ProxyDeps extends GateRouteDeps {
+export interface RequestHandlerDeps extends GateRouteDeps {
   upstream: UpstreamPool;
   events: GateEmitter;
   clock: Clock;
@@ -39,7 +39,7 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS']);
  * own routes) → credentials → authenticate → body → policy → admit → relay → finish. A step that
  * refuses throws the gate's error; one place answers it and one place logs the request.
  */
-export function createRequestHandler(deps: ProxyDeps): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const cors = new CorsHeaderCache();
   return (req, res) => {
     const record = new RequestRecord(normalizeIp(req.socket.remoteAddress), req.method ?? 'GET', deps.clock.now());
@@ -85,12 +85,12 @@ function atConnectionEnd(socket: Socket, run: () => void): () => void {
   return () => waiting.delete(run);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, record: RequestRecord, deps: ProxyDeps): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, record: RequestRecord, deps: RequestHandlerDeps): Promise<void> {
   accept(req, res, record.method);
   const target = (record.target = parseTarget(req.url ?? '/'));
   if (record.method === 'OPTIONS') return answerPreflight(req, res, record, deps.settings.current().corsOrigins);
   if (isGateRoute(target.path)) return answerGateRoute(req, res, record, deps);
-  return proxy(req, res, record, target, deps);
+  return passToOllama(req, res, record, target, deps);
 }
 
 /** Methods whose requests never carry a body to Ollama. */
@@ -107,7 +107,8 @@ function accept(req: IncomingMessage, res: ServerResponse, method: string): void
   if (BODYLESS.has(method) && declaresBody(req)) throw new GateError('bad_request', `a ${method} request cannot carry a body`);
 }
 
-async function proxy(req: IncomingMessage, res: ServerResponse, record: RequestRecord, target: RequestTarget, deps: ProxyDeps): Promise<void> {
+/** A request for Ollama: who sends it, its body, whether its key may, then on to Ollama. */
+async function passToOllama(req: IncomingMessage, res: ServerResponse, record: RequestRecord, target: RequestTarget, deps: RequestHandlerDeps): Promise<void> {
   const settings = deps.settings.current();
   record.decision = 'denied';
   refuseIfLockedOut(record.ip, deps.lockout);
@@ -126,7 +127,7 @@ async function proxy(req: IncomingMessage, res: ServerResponse, record: RequestR
     readLimit: known ? settings.maxInspectBytes : settings.maxUnauthenticatedBodyBytes,
     maxBodyBytes: blobUpload ? 0 : settings.maxBodyBytes,
     idleMs: settings.clientBodyTimeoutMs,
-    budget: known ? undefined : deps.unauthenticatedBodies,
+    budget: known ? undefined : { from: deps.unauthenticatedBodies, address: record.ip },
   });
   record.meter = meter;
   const body = await meter.read(req, res, blobUpload);
@@ -134,13 +135,20 @@ async function proxy(req: IncomingMessage, res: ServerResponse, record: RequestR
   const exactModel = known ? known.models.length > 0 : deps.keys.hasModelAllowLists;
   const inspected = body.kind === 'read' ? inspectJsonBody(body.bytes, { exactModel }) : undefined;
 
+  // The body may have taken long to come: a key known before it must still hold, as it is now.
+  if (key) key = stillUsable(key, undefined, deps);
   if (!key && inspected?.hasApiKey) key = authenticate(keyFromBody(inspected.apiKey), record, deps, settings.lockoutCooldownSeconds);
   if (!key && sessionKey) {
-    key = sessionKey;
+    key = stillUsable(sessionKey, record.ip, deps);
     record.keySource = 'session';
   }
   meter.repay(); // from here the gate knows whom it serves, or refuses
   if (!key) throw missingKey(body.kind === 'partial' ? ` (the body is over ${settings.maxUnauthenticatedBodyBytes} bytes, so it was not searched for api_key)` : '');
+  // Without a key in a header the body's "api_key" would be the credential, to be taken out before
+  // Ollama sees it: a body too long to read cannot be cleaned of it.
+  if (!headerKey && body.kind === 'partial') {
+    throw new GateError('body_too_large', `the request body is over ${settings.maxInspectBytes} bytes, too long to search for an "api_key" to remove: send the key in a header`);
+  }
   record.key = key;
   record.model = inspected?.model ?? null;
 
@@ -160,7 +168,7 @@ async function proxy(req: IncomingMessage, res: ServerResponse, record: RequestR
 
   const upstream = deps.upstream.target(settings);
   const filtersModels = key.models.length > 0 && record.method === 'GET' && MODEL_LIST_PATHS.has(target.path);
-  const relay = new Relay(res, upstream, { gateHeaders: record.headers, allowedModels: filtersModels ? key.models : null, t0: record.t0 });
+  const relay = new Relay(res, upstream, { gateHeaders: record.headers, allowedModels: filtersModels ? key.models : null, path: target.path, t0: record.t0 });
   record.relay = relay;
   await relay.send({
     method: record.method,
@@ -170,14 +178,18 @@ async function proxy(req: IncomingMessage, res: ServerResponse, record: RequestR
   });
 }
 
-/** Verifies a presented key, noting in the record how it came and whose it is (or throws the 401/403). */
-function authenticate(presented: PresentedKey, record: RequestRecord, deps: ProxyDeps, cooldownSeconds: number): KeyRecord {
-  record.keySource = presented.source;
-  record.presentedPrefix = displayPrefix(presented.secret);
-  const { key, refusal } = verifyKey(presented, record.ip, deps, cooldownSeconds);
-  record.key = key ?? null;
-  if (refusal) throw refusal;
-  return key!;
+/**
+ * A key known before the body was read, as it is now: a body may take minutes to come, and a key
+ * disabled, rotated, removed or given a narrower list meanwhile (or the IP's session ended) does
+ * not carry the request it began.
+ */
+function stillUsable(key: KeyRecord, sessionIp: string | undefined, deps: RequestHandlerDeps): KeyRecord {
+  const current = deps.keys.get(key.id);
+  const sessionHolds = sessionIp === undefined || deps.sessions.use(sessionIp)?.keyId === key.id;
+  if (!current || !deps.keys.isUsable(key.id, key.hash) || !sessionHolds) {
+    throw new GateError('invalid_key', 'this API key was disabled, rotated or removed (or its IP session ended) while the request was being sent');
+  }
+  return current;
 }
 
 /** The key's scope, then its allowed models: whatever the policy cannot read, it refuses. */

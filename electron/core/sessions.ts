@@ -46,7 +46,6 @@ export class SessionCache {
       expiresAt: now + this.limits.ttlSeconds() * 1000,
       secretHash: key.hash,
     };
-    this.sessions.delete(ip); // re-inserted last: the Map runs from least to most recently opened
     this.sessions.set(ip, session);
     this.dropBeyondCap(key.id);
     return view(session);
@@ -63,7 +62,7 @@ export class SessionCache {
     const now = this.clock.now();
     session.lastSeenAt = now;
     session.expiresAt = now + this.limits.ttlSeconds() * 1000;
-    return session;
+    return view(session);
   }
 
   list(): Session[] {
@@ -73,17 +72,6 @@ export class SessionCache {
 
   revoke(ip: string): boolean {
     return this.sessions.delete(ip);
-  }
-
-  revokeKey(keyId: string): number {
-    let revoked = 0;
-    for (const [ip, session] of this.sessions) {
-      if (session.keyId === keyId) {
-        this.sessions.delete(ip);
-        revoked++;
-      }
-    }
-    return revoked;
   }
 
   /** Drops sessions whose time ran out or whose key stopped being usable. */

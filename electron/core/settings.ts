@@ -10,7 +10,7 @@ export type GateSettings = ProxySettings;
  * The origins allowed by default: pages on this machine's own loopback names and desktop app shells
  * (what Ollama itself allows). Programs (LangChain, the SDKs, curl) send no Origin and need no entry.
  */
-export const LOCAL_ORIGINS = [
+const LOCAL_ORIGINS = [
   'http://localhost',
   'https://localhost',
   'http://localhost:*',

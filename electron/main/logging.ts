@@ -1,7 +1,7 @@
-import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join, parse } from 'node:path';
 import type { LogFile, NodeLogger } from 'electron-log';
-import { formatLogLine } from '../core/log-line.js';
+import { formatLogLine, privateLogFile } from '../core/log-line.js';
 import type { RequestLogEntry } from '../core/events.js';
 
 export const LOG_FILE = 'gate.log';
@@ -22,13 +22,7 @@ export function configureLogging(logger: NodeLogger, directory: string, { maxSiz
   const file = join(directory, LOG_FILE);
   logger.transports.file.resolvePathFn = () => file;
   logger.transports.file.maxSize = maxSize;
-  // Readable by this user only, like the store: the log names users, key prefixes and addresses.
-  logger.transports.file.writeOptions = { flag: 'a', mode: 0o600, encoding: 'utf8' };
-  try {
-    chmodSync(file, 0o600); // made by an earlier version, readable by others
-  } catch {
-    // not there yet: it is created 0600
-  }
+  logger.transports.file.writeOptions = privateLogFile(file);
   logger.transports.file.archiveLogFn = (old: LogFile) => {
     try {
       rotateLogFiles(old.path, keep);

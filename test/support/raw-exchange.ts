@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 
 /** One HTTP answer read off a raw connection. */
-export interface RawAnswer {
+export interface WireAnswer {
   status: number;
   headers: Map<string, string>;
   body: Buffer;
@@ -25,12 +25,24 @@ export function exchangeRaw(port: number, bytes: Buffer | Buffer[], timeoutMs = 
   });
 }
 
+/** Exact bytes on a new connection, and the first answer that came back before it closed. */
+export async function exchangeOne(port: number, bytes: Buffer | string): Promise<WireAnswer> {
+  const [answer] = parseAnswers(await exchangeRaw(port, typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes));
+  if (!answer) throw new Error('no answer before the connection closed');
+  return answer;
+}
+
+/** One chunk of a chunked body, as it goes on the wire. */
+export function chunk(text: string): string {
+  return `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+}
+
 /**
  * The answers in what a connection received, in order. A HEAD answer declares a length but has no
  * body: an answer whose declared body would start with another status line is taken as one.
  */
-export function parseAnswers(raw: Buffer): RawAnswer[] {
-  const answers: RawAnswer[] = [];
+export function parseAnswers(raw: Buffer): WireAnswer[] {
+  const answers: WireAnswer[] = [];
   let at = 0;
   while (at < raw.length) {
     const headEnd = raw.indexOf('\r\n\r\n', at);

@@ -12,6 +12,8 @@ export interface RawRequestOptions {
   body?: string | Buffer;
   /** ends a response that streams on (an event stream) after this long, with what arrived by then */
   cutAfterMs?: number;
+  /** a loopback address of this machine to send from (127.0.0.2…), to act as another client */
+  localAddress?: string;
 }
 
 /**
@@ -25,7 +27,7 @@ export function rawRequest(url: string, options: RawRequestOptions = {}): Promis
   // Node frames a DELETE body only with an explicit length.
   const length = options.body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(options.body)) };
   return new Promise((resolve, reject) => {
-    const req = request({ hostname, port, path, method: options.method ?? 'GET', headers: { ...length, ...options.headers } }, (res) => {
+    const req = request({ hostname, port, path, method: options.method ?? 'GET', headers: { ...length, ...options.headers }, localAddress: options.localAddress }, (res) => {
       const chunks: Buffer[] = [];
       const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
       res.on('data', (chunk: Buffer) => chunks.push(chunk));

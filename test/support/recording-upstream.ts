@@ -214,7 +214,7 @@ function decodeRune(b: Uint8Array, i: number): [codePoint: number, size: number]
 }
 
 /** Bytes to a JS string the way Go's json/string conversions replace invalid UTF-8. */
-export function goUtf8Decode(b: Uint8Array): string {
+function goUtf8Decode(b: Uint8Array): string {
   let out = '';
   for (let i = 0; i < b.length; ) {
     const [cp, size] = decodeRune(b, i);
