@@ -47,10 +47,10 @@ function limitsHelp(): string {
   const rows: Array<[setting: string, value: string, what: string]> = [
     ['maxConnections', String(d.maxConnections), 'client connections at once; more are closed'],
     ['clientHeadersTimeoutMs', String(d.clientHeadersTimeoutMs), 'to send the headers, also on a silent connection (408)'],
-    ['clientBodyTimeoutMs', String(d.clientBodyTimeoutMs), 'the longest pause inside a body (408)'],
+    ['clientBodyTimeoutMs', String(d.clientBodyTimeoutMs), 'the longest pause inside a body; without a key, all of it (408)'],
     ['clientIdleTimeoutMs', String(d.clientIdleTimeoutMs), 'an idle kept-alive connection is closed'],
     ['maxUnauthenticatedBodyBytes', mib(d.maxUnauthenticatedBodyBytes), 'read of a body before its key is known (401)'],
-    ['unauthenticatedBodyBudgetBytes', mib(d.unauthenticatedBodyBudgetBytes), 'all such bodies together (503)'],
+    ['unauthenticatedBodyBudgetBytes', mib(d.unauthenticatedBodyBudgetBytes), 'all such bodies together, a quarter per address (503)'],
     ['maxInspectBytes', mib(d.maxInspectBytes), 'read of a body for its model and key'],
     ['maxBodyBytes', d.maxBodyBytes === 0 ? 'none' : String(d.maxBodyBytes), 'largest body outside blob uploads (413)'],
     ['lockoutMaxFailures', `${d.lockoutMaxFailures} in ${d.lockoutWindowSeconds} s`, `wrong keys that lock an address out for ${d.lockoutCooldownSeconds} s (429)`],
