@@ -83,7 +83,9 @@ async function strangers(gate: Gate, count: number): Promise<Check[]> {
   const sockets = await Promise.all(
     Array.from({ length: count }, (_, i) =>
       new Promise<Socket>((resolve) => {
-        const socket = connect(port, host, () => {
+        // Each from an address of its own (Linux answers all of 127/8), as strangers on a network are.
+        const localAddress = process.platform === 'linux' ? `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}` : undefined;
+        const socket = connect({ port, host, localAddress }, () => {
           socket.write(`POST /api/chat HTTP/1.1\r\nHost: gate\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`);
           socket.write(sent[i % 2]!);
           resolve(socket);
