@@ -100,6 +100,8 @@ const UPSTREAM_ERRORS: Record<string, { code: GateErrorCode; message: string }> 
   UND_ERR_CLOSED: { code: 'upstream_unreachable', message: 'the connection to Ollama was closed' },
   UND_ERR_DESTROYED: { code: 'upstream_unreachable', message: 'the connection to Ollama was closed' },
   UND_ERR_INFO: UNREADABLE_ANSWER,
+  // Something of the client's request undici will not send (a header value it refuses).
+  UND_ERR_INVALID_ARG: { code: 'bad_request', message: 'the request has a header or path that cannot be forwarded' },
   UND_ERR_HEADERS_OVERFLOW: { code: 'upstream_unreachable', message: "Ollama's answer headers are too large" },
   UND_ERR_CONNECT_TIMEOUT: { code: 'upstream_timeout', message: 'timed out connecting to Ollama' },
   UND_ERR_HEADERS_TIMEOUT: { code: 'upstream_timeout', message: 'Ollama did not answer in time' },
