@@ -28,6 +28,13 @@ function send(h: Harness, path: string, body: string | undefined, headers: Recor
   return rawRequest(`${h.url}${path}`, { method, headers, body });
 }
 
+/** A key limited to `llama3*`, the allow-list every attack here tries to get around. */
+function limitedKey(h: Harness, user: string, scope: 'inference' | 'full' = 'inference'): { id: string; secret: string } {
+  const key = h.addKey(user, scope);
+  h.gate.keys.update(key.id, { models: ['llama3*'] });
+  return key;
+}
+
 /** Exact bytes on a fresh connection (nothing a client library would refuse or fix up); the one answer. */
 async function sendBytes(url: string, bytes: string): Promise<{ status: number; body: string }> {
   const answer = await exchangeOne(Number(new URL(url).port), bytes);
@@ -102,12 +109,8 @@ describe('a model allow-list, whatever the body claims to be', () => {
   let open: string;
   beforeAll(async () => {
     h = await startHarness({ settings: { lockoutMaxFailures: 0 } });
-    const a = h.addKey('limited');
-    h.gate.keys.update(a.id, { models: ['llama3*'] });
-    limited = a.secret;
-    const b = h.addKey('limited-admin', 'full');
-    h.gate.keys.update(b.id, { models: ['llama3*'] });
-    limitedFull = b.secret;
+    limited = limitedKey(h, 'limited').secret;
+    limitedFull = limitedKey(h, 'limited-admin', 'full').secret;
     open = h.addKey('open').secret;
   });
   afterAll(() => h.close());
@@ -195,8 +198,7 @@ describe('a model allow-list, whatever the body claims to be', () => {
     const garbled = await startRecordingUpstream({ respond: (r) => (r.path === '/api/tags' ? { headers: { 'Content-Type': 'text/plain' }, body: 'llama3.2 qwen2.5:7b' } : undefined) });
     const gate = await startHarness({ upstream: garbled.url });
     try {
-      const { id, secret } = gate.addKey('limited');
-      gate.gate.keys.update(id, { models: ['llama3*'] });
+      const { secret } = limitedKey(gate, 'limited');
       const refused = await send(gate, '/api/tags', undefined, { 'X-API-Key': secret }, 'GET');
       expect(refused.status).toBe(502);
       expect(errorOf(refused)).toMatch(/model list could not be read/);
@@ -212,8 +214,7 @@ describe('a model allow-list, whatever the body claims to be', () => {
   it('refuses a body too large to read for its model', async () => {
     const small = await startHarness({ settings: { maxInspectBytes: 1024 } });
     try {
-      const { id, secret } = small.addKey('padder');
-      small.gate.keys.update(id, { models: ['llama3*'] });
+      const { secret } = limitedKey(small, 'padder');
       // The model comes after the padding, past what the gate reads.
       const body = JSON.stringify({ input: 'x'.repeat(4096), model: 'qwen2.5:7b' });
       const res = await send(small, '/api/embed', body, typed(secret, 'application/json'));
@@ -237,9 +238,7 @@ describe('a body that goes on after its JSON value', () => {
   let bystander: string;
   beforeAll(async () => {
     h = await startHarness({ settings: { lockoutMaxFailures: 0 } });
-    const a = h.addKey('limited');
-    h.gate.keys.update(a.id, { models: ['llama3*'] });
-    limited = a.secret;
+    limited = limitedKey(h, 'limited').secret;
     open = h.addKey('open').secret;
     bystander = h.addKey('bystander').secret;
   });
@@ -304,10 +303,8 @@ describe('an allow-list glob, and every member that names a model', () => {
   let other: { id: string; secret: string };
   beforeAll(async () => {
     h = await startHarness({ settings: { lockoutMaxFailures: 0 } });
-    admin = h.addKey('limited-admin', 'full');
-    h.gate.keys.update(admin.id, { models: ['llama3*'] });
-    other = h.addKey('other-admin', 'full');
-    h.gate.keys.update(other.id, { models: ['llama3*'] });
+    admin = limitedKey(h, 'limited-admin', 'full');
+    other = limitedKey(h, 'other-admin', 'full');
   });
   afterAll(() => h.close());
   afterEach(() => h.fake.reset());
@@ -561,6 +558,24 @@ describe('a rotated key', () => {
     }
   });
 
+  /** A DELETE of llama3.2 whose body arrives in two parts, `meanwhile` running between them. */
+  function deleteSlowly(h: Harness, headers: Record<string, string>, meanwhile: () => void): Promise<RawAnswer> {
+    const body = '{"model":"llama3.2"}';
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(`${h.url}/api/delete`, { method: 'DELETE', headers: { ...headers, 'Content-Length': String(body.length) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 5));
+      setTimeout(() => {
+        meanwhile();
+        req.end(body.slice(5));
+      }, 100);
+    });
+  }
+
   it('does not carry a request whose key was disabled, rotated or narrowed while its body was still coming', async () => {
     const h = await startHarness({ settings: { lockoutMaxFailures: 0 } });
     try {
@@ -572,25 +587,24 @@ describe('a rotated key', () => {
       ];
       for (const [what, change, refusal] of changes) {
         const { id, secret } = h.addKey(`slow-${what}`, 'full');
-        const body = '{"model":"llama3.2"}';
-        const answer = new Promise<RawAnswer>((resolve, reject) => {
-          const req = httpRequest(`${h.url}/api/delete`, { method: 'DELETE', headers: { 'X-API-Key': secret, 'Content-Length': String(body.length) } }, (res) => {
-            let text = '';
-            res.on('data', (c: Buffer) => (text += c.toString()));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-          });
-          req.on('error', reject);
-          req.write(body.slice(0, 5));
-          // The key changes while the body is on its way; then the rest arrives.
-          setTimeout(() => {
-            change(id);
-            req.end(body.slice(5));
-          }, 100);
-        });
-        const res = await answer;
+        const res = await deleteSlowly(h, { 'X-API-Key': secret }, () => change(id));
         expect(res.status, what).toBe(403);
         expect(errorOf(res), what).toMatch(refusal);
       }
+      expect(h.fake.requests).toHaveLength(0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('does not carry a keyless request whose IP session was revoked while its body was still coming', async () => {
+    const h = await startHarness({ settings: { lockoutMaxFailures: 0 } });
+    try {
+      const { secret } = h.addKey('trusted', 'full');
+      expect((await send(h, '/auth', JSON.stringify({ api_key: secret }), {})).status).toBe(200);
+      const res = await deleteSlowly(h, {}, () => h.gate.sessions.revoke('127.0.0.1'));
+      expect(res.status).toBe(403);
+      expect(errorOf(res)).toMatch(/its IP session ended/);
       expect(h.fake.requests).toHaveLength(0);
     } finally {
       await h.close();
