@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { GateApi, GatePage, Language } from '../../electron/shared/contract.js';
 import { ErrorMessage } from './components/ErrorMessage.js';
+import { ToastProvider } from './components/Toast.js';
 import { KeysPage } from './features/keys/KeysPage.js';
 import { LogsPage } from './features/logs/LogsPage.js';
 import { LogStore, connectLogStore } from './features/logs/log-store.js';
@@ -58,42 +59,44 @@ export function App({ gate }: { gate: GateApi }) {
     <GateContext.Provider value={gate}>
       <GateStateContext.Provider value={state}>
         <I18nContext.Provider value={i18n}>
-          <button type="button" className="skip-link" onClick={() => main.current?.focus()}>
-            {t('nav.skip')}
-          </button>
-          <div className="shell">
-            <nav className="sidebar" aria-label={t('nav.label')}>
-              <div className="brand">
-                <span className="brand-mark" aria-hidden="true" />
-                Ollama Gate
-              </div>
-              <ul className="nav-list">
-                {PAGES.map((name) => (
-                  <li key={name}>
-                    <a href={formatHash({ page: name })} aria-current={route.page === name ? 'page' : undefined}>
-                      {t(NAV_LABELS[name])}
-                    </a>
-                  </li>
-                ))}
-              </ul>
-              <div className="sidebar-footer">
-                <p className="serving" role="status">
-                  <span className={`dot ${serving ? 'ok' : state.status?.state === 'error' ? 'danger' : 'muted'}`} aria-hidden="true" />
-                  {serving ? t('nav.serving') : state.status?.state === 'error' ? t('nav.error') : t('nav.stopped')}
-                </p>
-                <LanguageField compact />
-                {state.app ? (
-                  <p className="muted small">
-                    {state.app.host === 'desktop' ? t('nav.desktop') : t('nav.headless')} · v{state.app.version}
+          <ToastProvider closeLabel={t('common.close')}>
+            <button type="button" className="skip-link" onClick={() => main.current?.focus()}>
+              {t('nav.skip')}
+            </button>
+            <div className="shell">
+              <nav className="sidebar" aria-label={t('nav.label')}>
+                <div className="brand">
+                  <span className="brand-mark" aria-hidden="true" />
+                  Ollama Gate
+                </div>
+                <ul className="nav-list">
+                  {PAGES.map((name) => (
+                    <li key={name}>
+                      <a href={formatHash({ page: name })} aria-current={route.page === name ? 'page' : undefined}>
+                        {t(NAV_LABELS[name])}
+                      </a>
+                    </li>
+                  ))}
+                </ul>
+                <div className="sidebar-footer">
+                  <p className="serving" role="status">
+                    <span className={`dot ${serving ? 'ok' : state.status?.state === 'error' ? 'danger' : 'muted'}`} aria-hidden="true" />
+                    {serving ? t('nav.serving') : state.status?.state === 'error' ? t('nav.error') : t('nav.stopped')}
                   </p>
-                ) : null}
-              </div>
-            </nav>
-            <main ref={main} id="main" tabIndex={-1}>
-              <ErrorMessage error={state.error} className="page-banner" />
-              {page}
-            </main>
-          </div>
+                  <LanguageField compact />
+                  {state.app ? (
+                    <p className="muted small">
+                      {state.app.host === 'desktop' ? t('nav.desktop') : t('nav.headless')} · v{state.app.version}
+                    </p>
+                  ) : null}
+                </div>
+              </nav>
+              <main ref={main} id="main" tabIndex={-1}>
+                <ErrorMessage error={state.error} className="page-banner" />
+                {page}
+              </main>
+            </div>
+          </ToastProvider>
         </I18nContext.Provider>
       </GateStateContext.Provider>
     </GateContext.Provider>
