@@ -1,4 +1,6 @@
+import { chmodSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { join } from 'node:path';
 import { defineConfig } from 'vite';
 
 /**
@@ -22,4 +24,6 @@ export default defineConfig({
       external: [/^node:/, ...builtinModules, /^electron-log(\/|$)/, /^undici(\/|$)/, /^selfsigned(\/|$)/],
     },
   },
+  // Executable, like the file npm links as `ollama-gate`, so a service or a container can run it as it is.
+  plugins: [{ name: 'executable-cli', writeBundle: (options) => chmodSync(join(options.dir!, 'ollama-gate.js'), 0o755) }],
 });
