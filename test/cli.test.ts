@@ -165,8 +165,16 @@ describe('ollama-gate keys list', () => {
       expect.objectContaining({ id: bob.id, user: 'bob', scope: 'full', prefix: displayPrefix(bob.key), enabled: true }),
     ]);
     const table = ok('keys', 'list').trim().split('\n');
-    expect(table[0]).toMatch(/^ID\s+USER\s+SCOPE\s+KEY\s+STATE/);
+    expect(table[0]).toMatch(/^ID\s+USER\s+SCOPE\s+KEY\s+STATE\s+MODELS\s+LIMITS\s+EXPIRES/);
     expect(table).toHaveLength(3);
+  });
+
+  it('shows when each key expires', () => {
+    addKey('alice', '--expires', '2031-05-17');
+    addKey('bob');
+    const rows = ok('keys', 'list').trim().split('\n').slice(1);
+    expect(rows[0]).toMatch(/^\S+\s+alice\s.*\s2031-05-17 23:59Z\s/);
+    expect(rows[1]).toMatch(/^\S+\s+bob\s.*\snever\s+\d{4}-\d{2}-\d{2} \d{2}:\d{2}Z\s+never$/);
   });
 });
 
@@ -258,6 +266,23 @@ VALID_API_KEYS: dict = {
     expect(ring.verify('sk-seed-carol').ok).toBe(false);
   });
 
+  it("reads the seed's OLLAMA_API_BASE_URL and says how to forward there, unless the gate already does", () => {
+    const config = join(dataDir, 'config.py');
+    writeFileSync(config, `OLLAMA_API_BASE_URL = os.getenv("OLLAMA_API_BASE_URL", "http://10.1.2.3:11434")\n${CONFIG_PY}`);
+    const out = ok('keys', 'import', config);
+    expect(out).toContain('The seed proxy forwarded to http://10.1.2.3:11434; this gate forwards to http://127.0.0.1:11434.');
+    expect(out).toContain('ollama-gate serve --upstream http://10.1.2.3:11434');
+
+    const json = join(dataDir, 'seed.json');
+    writeFileSync(json, JSON.stringify({ OLLAMA_API_BASE_URL: 'http://localhost:11434', 'sk-seed-carol-0123456789': 'carol' }));
+    const answer = JSON.parse(ok('keys', 'import', json, '--json')) as { imported: ListedKey[]; upstream: string };
+    expect(answer.upstream).toBe('http://localhost:11434');
+    expect(answer.imported.map((k) => k.user)).toEqual(['carol']);
+    // localhost is where the gate forwards already: nothing to advise.
+    writeFileSync(json, JSON.stringify({ OLLAMA_API_BASE_URL: 'http://localhost:11434', 'sk-seed-dave-0123456789': 'dave' }));
+    expect(ok('keys', 'import', json)).not.toContain('forwarded to');
+  });
+
   it('skips keys already present when imported twice, and takes --scope', () => {
     const config = join(dataDir, 'keys.json');
     writeFileSync(config, JSON.stringify({ 'sk-json-key-000000': 'dave' }));
@@ -265,7 +290,7 @@ VALID_API_KEYS: dict = {
     expect(first.skipped).toBe(0);
     expect(first.imported).toEqual([expect.objectContaining({ user: 'dave', scope: 'full' })]);
     const second = JSON.parse(ok('keys', 'import', config, '--json')) as { imported: ListedKey[]; skipped: number };
-    expect(second).toEqual({ imported: [], skipped: 1 });
+    expect(second).toEqual({ imported: [], skipped: 1, upstream: null });
     expect(listJson()).toHaveLength(1);
   });
 

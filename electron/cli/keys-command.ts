@@ -4,7 +4,7 @@ import type { GateResult, KeyView } from '../shared/contract.js';
 import { createGateway } from '../core/gateway.js';
 import type { KeyRing } from '../core/keyring.js';
 import { type KeyRecord, type KeySettings, SCOPES, type Scope } from '../core/keys.js';
-import { parseSeedKeys } from '../core/seed-import.js';
+import { parseSeedKeys, parseSeedUpstream } from '../core/seed-import.js';
 import { type GateService, createGateService } from '../core/service.js';
 import { GATE_VERSION } from '../core/version.js';
 import { openStore } from './open-store.js';
@@ -43,7 +43,7 @@ export async function runKeysCommand(command: KeysCommand): Promise<string> {
   const app = { name: 'Ollama Gate', version: GATE_VERSION, host: 'headless', platform: process.platform, versions: { node: process.versions.node }, dataDir: directory, logsDir: directory } as const;
   const service = createGateService({ gateway, store, app });
   try {
-    return await dispatch(service, gateway.keys, command);
+    return await dispatch(service, gateway.keys, command, store.current().upstream);
   } finally {
     await service.close();
     store.close();
@@ -57,7 +57,7 @@ async function call<T>(result: Promise<GateResult<T>>): Promise<T> {
   return answer.value;
 }
 
-async function dispatch(service: GateService, ring: KeyRing, { action, args, json, flags }: KeysCommand): Promise<string> {
+async function dispatch(service: GateService, ring: KeyRing, { action, args, json, flags }: KeysCommand, upstream: string): Promise<string> {
   switch (action) {
     case 'add': {
       const user = requireArg(args, 'keys add USER');
@@ -98,7 +98,9 @@ async function dispatch(service: GateService, ring: KeyRing, { action, args, jso
     case 'import': {
       // The window has no import: seed keys come only from the command line, hashed on the way in.
       const file = requireArg(args, 'keys import FILE');
-      const seedKeys = parseSeedKeys(readFileSync(file, 'utf8'));
+      const text = readFileSync(file, 'utf8');
+      const seedKeys = parseSeedKeys(text);
+      const seedUpstream = parseSeedUpstream(text);
       const imported: KeyRecord[] = [];
       let skipped = 0;
       for (const { secret, user } of seedKeys) {
@@ -106,13 +108,33 @@ async function dispatch(service: GateService, ring: KeyRing, { action, args, jso
         if (key) imported.push(key);
         else skipped++;
       }
-      if (json) return JSON.stringify({ imported: imported.map(publicFields), skipped });
+      if (json) return JSON.stringify({ imported: imported.map(publicFields), skipped, upstream: seedUpstream });
       const lines = imported.map((k) => `  ${k.id}  ${k.user}  ${k.prefix}…`);
-      return [`Imported ${imported.length} key${imported.length === 1 ? '' : 's'} from ${file} (stored hashed)${skipped ? `, ${skipped} already present` : ''}:`, ...lines].join('\n');
+      return [
+        `Imported ${imported.length} key${imported.length === 1 ? '' : 's'} from ${file} (stored hashed)${skipped ? `, ${skipped} already present` : ''}:`,
+        ...lines,
+        'Use the id to name a key in other commands (ollama-gate keys update ID …).',
+        ...upstreamAdvice(seedUpstream, upstream),
+      ].join('\n');
     }
     default:
       throw new UsageError(`unknown keys action "${action}"`);
   }
+}
+
+/** What to do about the seed's OLLAMA_API_BASE_URL: nothing when the gate already forwards there. */
+function upstreamAdvice(seedUpstream: string | null, upstream: string): string[] {
+  if (!seedUpstream || sameAddress(seedUpstream, upstream)) return [];
+  return [
+    `The seed proxy forwarded to ${seedUpstream}; this gate forwards to ${upstream}.`,
+    `To forward there too: ollama-gate serve --upstream ${seedUpstream} (or OLLAMA_GATE_UPSTREAM, or Settings → Ollama URL in the window).`,
+  ];
+}
+
+/** localhost and 127.0.0.1 are one place; a trailing slash changes nothing. */
+function sameAddress(a: string, b: string): boolean {
+  const normal = (url: string) => url.replace(/\/+$/, '').replace('//localhost', '//127.0.0.1');
+  return normal(a) === normal(b);
 }
 
 function findKey(ring: KeyRing, idOrUser: string): KeyRecord {
@@ -221,7 +243,7 @@ function publicFields(key: ListedKey) {
 
 function table(keys: ListedKey[]): string {
   const rows = [
-    ['ID', 'USER', 'SCOPE', 'KEY', 'STATE', 'MODELS', 'LIMITS', 'CREATED', 'LAST USED'],
+    ['ID', 'USER', 'SCOPE', 'KEY', 'STATE', 'MODELS', 'LIMITS', 'EXPIRES', 'CREATED', 'LAST USED'],
     ...keys.map((k) => [
       k.id,
       k.name ? `${k.user} (${k.name})` : k.user,
@@ -230,10 +252,16 @@ function table(keys: ListedKey[]): string {
       k.enabled ? (k.expiresAt !== null && k.expiresAt <= Date.now() ? 'expired' : 'enabled') : 'disabled',
       k.models.length ? k.models.join(',') : 'all',
       [k.rpm ? `${k.rpm}/min` : '', k.concurrency ? `${k.concurrency} at once` : '', k.dailyTokens ? `${k.dailyTokens} tok/day` : ''].filter(Boolean).join(' ') || '-',
-      new Date(k.createdAt).toISOString().slice(0, 16).replace('T', ' '),
-      k.lastUsedAt ? `${new Date(k.lastUsedAt).toISOString().slice(0, 16).replace('T', ' ')} from ${k.lastUsedIp}` : 'never',
+      k.expiresAt === null ? 'never' : minutes(k.expiresAt),
+      minutes(k.createdAt),
+      k.lastUsedAt ? `${minutes(k.lastUsedAt)} from ${k.lastUsedIp}` : 'never',
     ]),
   ];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
   return rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
+}
+
+/** A time as the listing shows it: UTC, to the minute. */
+function minutes(time: number): string {
+  return `${new Date(time).toISOString().slice(0, 16).replace('T', ' ')}Z`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSeedKeys } from './seed-import.js';
+import { parseSeedKeys, parseSeedUpstream } from './seed-import.js';
 
 describe('parseSeedKeys: the seed proxy\'s config.py', () => {
   it('reads the seed\'s own shape', () => {
@@ -122,5 +122,30 @@ describe('parseSeedKeys: anything else', () => {
 
   it('says when the dict is never closed', () => {
     expect(() => parseSeedKeys('VALID_API_KEYS = {\n  "sk-1": "alice",\n')).toThrow(/never closed/);
+  });
+});
+
+describe('parseSeedUpstream: where the seed proxy forwarded to', () => {
+  it.each([
+    ['a plain assignment', 'OLLAMA_API_BASE_URL = "http://10.0.0.5:11434"\n', 'http://10.0.0.5:11434'],
+    ['a typed assignment with a trailing slash', "OLLAMA_API_BASE_URL: str = 'http://gpu-box:11434/'  # the GPU\n", 'http://gpu-box:11434'],
+    ['getenv with a default', 'import os\nOLLAMA_API_BASE_URL = os.getenv("OLLAMA_API_BASE_URL", "http://127.0.0.1:11434")\n', 'http://127.0.0.1:11434'],
+    ['the older name', 'OLLAMA_URL = "http://localhost:11434"\n', 'http://localhost:11434'],
+    ['JSON beside the keys', '{"OLLAMA_API_BASE_URL": "https://ollama.lan", "VALID_API_KEYS": {"sk-1": "alice"}}', 'https://ollama.lan'],
+  ])('reads %s', (_name, text, url) => {
+    expect(parseSeedUpstream(text)).toBe(url);
+  });
+
+  it.each([
+    ['no such line', 'VALID_API_KEYS = {"sk-1": "alice"}\n'],
+    ['getenv without a default', 'OLLAMA_API_BASE_URL = os.getenv("OLLAMA_API_BASE_URL")\n'],
+    ['something not a URL', 'OLLAMA_API_BASE_URL = "localhost:11434"\n'],
+    ['a commented-out URL', 'OLLAMA_API_BASE_URL = None  # "http://old:11434"\n'],
+  ])('is null for %s', (_name, text) => {
+    expect(parseSeedUpstream(text)).toBeNull();
+  });
+
+  it('is not taken for a key in a plain JSON mapping', () => {
+    expect(parseSeedKeys('{"OLLAMA_API_BASE_URL": "http://10.0.0.5:11434", "sk-1": "alice"}')).toEqual([{ secret: 'sk-1', user: 'alice' }]);
   });
 });

@@ -6,7 +6,8 @@ export interface SeedKey {
 
 /**
  * Reads the keys of the seed proxy's `config.py` (`VALID_API_KEYS = {"key": "user", ...}`), or JSON:
- * `{"key": "user"}`, `{"VALID_API_KEYS": {...}}`, or `[{"key": "...", "user": "..."}]`.
+ * `{"key": "user"}`, `{"VALID_API_KEYS": {...}}`, or `[{"key": "...", "user": "..."}]`; an
+ * `OLLAMA_API_BASE_URL` member beside the keys is the upstream, not a key.
  */
 export function parseSeedKeys(text: string): SeedKey[] {
   const trimmed = text.trim();
@@ -31,7 +32,8 @@ function fromJson(value: unknown): SeedKey[] {
   if (value && typeof value === 'object') {
     const record = value as Record<string, unknown>;
     const mapping = record.VALID_API_KEYS && typeof record.VALID_API_KEYS === 'object' ? (record.VALID_API_KEYS as Record<string, unknown>) : record;
-    return Object.entries(mapping).map(([secret, user]) => {
+    // The seed's upstream may sit beside the keys; it is not a key (parseSeedUpstream reads it).
+    return Object.entries(mapping).filter(([name]) => !UPSTREAM_NAMES.includes(name)).map(([secret, user]) => {
       if (typeof user !== 'string') throw new Error(`the user for key ${secret.slice(0, 4)}… must be a string`);
       return { secret, user };
     });
@@ -67,4 +69,38 @@ function fromPython(text: string): SeedKey[] {
     if (typeof token === 'object' && tokens[index + 1] === ':' && typeof user === 'object') keys.push({ secret: token.text, user: user.text });
   });
   return keys;
+}
+
+/** The names the seed proxy's config used for Ollama's address. */
+const UPSTREAM_NAMES = ['OLLAMA_API_BASE_URL', 'OLLAMA_BASE_URL', 'OLLAMA_URL'];
+
+/**
+ * Where the seed proxy forwarded to, when its config says: `OLLAMA_API_BASE_URL = "http://…"`,
+ * `= os.getenv("OLLAMA_API_BASE_URL", "http://…")` (its default), or the same name in JSON.
+ * Only http(s) URLs count; anything else is null.
+ */
+export function parseSeedUpstream(text: string): string | null {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      const record = JSON.parse(trimmed) as Record<string, unknown>;
+      const value = UPSTREAM_NAMES.map((name) => record[name]).find((v) => typeof v === 'string');
+      return typeof value === 'string' && isHttpUrl(value) ? value : null;
+    } catch {
+      // not JSON after all: read it as Python below
+    }
+  }
+  for (const name of UPSTREAM_NAMES) {
+    const assignment = new RegExp(`^\\s*${name}\\s*(?::[^=\\n]*)?=\\s*(.+)$`, 'm').exec(text);
+    if (!assignment) continue;
+    // The last string literal on the line: the value itself, or getenv's default.
+    const literals = [...assignment[1]!.replace(/#.*$/, '').matchAll(/(["'])(.*?)\1/g)].map((m) => m[2]!);
+    const value = literals.at(-1);
+    if (value && isHttpUrl(value)) return value.replace(/\/+$/, '');
+  }
+  return null;
+}
+
+function isHttpUrl(value: string): boolean {
+  return /^https?:\/\/[^/\s]/.test(value);
 }
