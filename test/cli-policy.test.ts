@@ -124,8 +124,8 @@ describe('keys add and keys update with policy flags', () => {
       [['keys', 'update', 'dave', '--expires', 'yesterday'], /--expires takes/],
       [['keys', 'update', 'nobody', '--rpm', '5'], /no key with id or user "nobody"/],
       [['keys', 'update', 'dave'], /say what to change/],
-      [['keys', 'update'], /usage: ollama-gate keys update/],
-      [['keys', 'rotate'], /usage: ollama-gate keys rotate/],
+      [['keys', 'update'], /^ollama-gate: keys update needs ID_OR_USER\nSee: ollama-gate keys update --help\n$/],
+      [['keys', 'rotate'], /^ollama-gate: keys rotate needs ID_OR_USER\nSee: ollama-gate keys rotate --help\n$/],
       [['keys', 'rotate', 'nobody'], /no key with id or user "nobody"/],
     ] as const) {
       const run = cli(...args);

@@ -1,4 +1,5 @@
 /** The built CLI (`node dist/cli/ollama-gate.js`), run as a user would, against a temp data dir. */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -8,7 +9,7 @@ import { openStore } from '../electron/cli/open-store.js';
 import { systemClock } from '../electron/core/clock.js';
 import { KeyRing } from '../electron/core/keyring.js';
 import { displayPrefix } from '../electron/core/keys.js';
-import { type CliRun, requireBuiltCli, runCli, runCliOk } from './support/cli.js';
+import { CLI, CLI_CWD, CLI_ENV, type CliRun, requireBuiltCli, runCli, runCliOk } from './support/cli.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -67,35 +68,70 @@ describe('ollama-gate --version and usage', () => {
     expect(ok('-v').trim()).toBe(VERSION);
   });
 
-  it('--help prints the usage and exits 0', () => {
+  it('--help lists every command in a line and exits 0; serve --help lists every limit a client can reach, with its default', () => {
     const out = ok('--help');
-    expect(out).toContain('Usage:');
-    expect(out).toContain('keys add USER');
-    // Every limit a client can reach, with its default.
-    expect(out).toMatch(/maxConnections 2048 +client connections at once/);
-    expect(out).toMatch(/maxUnauthenticatedBodyBytes 1 MiB +read of a body before its key is known \(401\)/);
-    expect(out).toMatch(/unauthenticatedBodyBudgetBytes 64 MiB/);
-    expect(out).toMatch(/clientBodyTimeoutMs 30000/);
-    expect(out).toMatch(/maxSessionsPerKey 32/);
+    expect(out).toContain('Usage: ollama-gate COMMAND');
+    expect(out).toMatch(/^ {2}keys add USER +creates a key/m);
+    expect(out.split('\n').every((line) => line.length <= 110)).toBe(true);
+    expect(ok('help')).toBe(out);
+
+    const serve = ok('serve', '--help');
+    expect(serve).toMatch(/^Usage: ollama-gate serve/);
+    expect(serve).toMatch(/maxConnections 2048 +client connections at once/);
+    expect(serve).toMatch(/maxUnauthenticatedBodyBytes 1 MiB +read of a body before its key is known \(401\)/);
+    expect(serve).toMatch(/unauthenticatedBodyBudgetBytes 64 MiB/);
+    expect(serve).toMatch(/clientBodyTimeoutMs 30000/);
+    expect(serve).toMatch(/maxSessionsPerKey 32/);
+    expect(ok('help', 'serve')).toBe(serve);
   });
 
-  it('an unknown command exits 2 with the usage on stderr', () => {
-    const run = cli('frobnicate');
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain('unknown command "frobnicate"');
-    expect(run.stderr).toContain('Usage:');
+  it('each command has its own --help, also as help COMMAND, naming only its own options', () => {
+    const add = ok('keys', 'add', '--help');
+    expect(add).toMatch(/^Usage: ollama-gate keys add USER/);
+    expect(add).toContain('--daily-tokens N');
+    expect(add).not.toContain('--tls');
+    expect(ok('help', 'keys', 'add')).toBe(add);
+    expect(ok('keys', 'import', '--help')).toContain('{"VALID_API_KEYS": {...}}');
+    expect(ok('usage', '-h')).toMatch(/^Usage: ollama-gate usage \[--since YYYY-MM-DD\]/);
+    expect(ok('keys', '--help')).toMatch(/^ {2}keys rotate ID_OR_USER/m);
+  });
+
+  /** A usage error: exit 2, nothing on stdout, and on stderr only what is wrong and where the help is. */
+  function usageError(args: string[], message: string, help: string): void {
+    const run = cli(...args);
+    expect(run.code, run.stderr).toBe(2);
     expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(`ollama-gate: ${message}\nSee: ollama-gate ${help}\n`);
+  }
+
+  it('an unknown command, action or option, or an operand too many or too few: one line and the command\'s --help, exit 2', () => {
+    usageError(['frobnicate'], 'unknown command "frobnicate"', '--help');
+    usageError(['keys', 'frobnicate'], 'no keys action "frobnicate" (add, update, rotate, list, enable, disable, remove, import)', 'keys --help');
+    usageError(['keys', 'list', '--frobnicate'], 'keys list has no option --frobnicate', 'keys list --help');
+    // An option of another command is refused too, not silently ignored.
+    usageError(['keys', 'list', '--port', '9000'], 'keys list has no option --port', 'keys list --help');
+    usageError(['keys', 'add', 'dave', 'extra'], 'keys add takes one USER; not "extra" as well (quote a value with spaces)', 'keys add --help');
+    usageError(['usage', 'today'], 'usage takes no arguments; not "today" as well (quote a value with spaces)', 'usage --help');
+    usageError(['keys', 'add'], 'keys add needs USER', 'keys add --help');
+    usageError(['keys', 'add', 'dave', '--rpm'], '--rpm needs a value', 'keys add --help');
+    usageError(['keys', 'list', '--json=yes'], '--json takes no value', 'keys list --help');
+    usageError(['help', 'frobnicate'], 'no command "frobnicate"', '--help');
   });
 
-  it('an unknown option or keys action exits 2 with the usage', () => {
-    const option = cli('keys', 'list', '--frobnicate');
-    expect(option.code).toBe(2);
-    expect(option.stderr).toContain('Usage:');
+  it('negative numbers and impossible dates get the gate\'s own messages', () => {
+    usageError(['keys', 'add', 'dave', '--rpm', '-5'], '--rpm takes a whole number above 0, or none', 'keys add --help');
+    usageError(['keys', 'add', 'dave', '--concurrency', '-1'], '--concurrency takes a whole number above 0, or none', 'keys add --help');
+    usageError(['serve', '--port', '-1'], '--port must be a number from 0 to 65535, not "-1"', 'serve --help');
+    usageError(['usage', '--since', '2026-13-01'], '--since takes a date such as 2026-11-01, not "2026-13-01"', 'usage --help');
+    usageError(['usage', '--since', '2026-02-30'], '--since takes a date such as 2026-11-01, not "2026-02-30"', 'usage --help');
+    expect(listJson()).toEqual([]);
+  });
 
-    const action = cli('keys', 'frobnicate');
-    expect(action.code).toBe(2);
-    expect(action.stderr).toContain('unknown keys action "frobnicate"');
-    expect(action.stderr).toContain('Usage:');
+  it('--data-dir may come before the command', () => {
+    const alice = addKey('alice');
+    const run = spawnSync(process.execPath, [CLI, '--data-dir', dataDir, 'keys', 'list', '--json'], { encoding: 'utf8', env: CLI_ENV, cwd: CLI_CWD });
+    expect(run.status).toBe(0);
+    expect((JSON.parse(run.stdout) as ListedKey[]).map((k) => k.id)).toEqual([alice.id]);
   });
 
   it('a missing argument or a bad --scope exits 2', () => {

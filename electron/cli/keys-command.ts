@@ -29,7 +29,9 @@ export interface KeyFlags {
   expires?: string;
 }
 
-export class UsageError extends Error {}
+import { UsageError } from './command-line.js';
+
+export { UsageError };
 
 /**
  * `ollama-gate keys add|update|rotate|list|enable|disable|remove|import`; returns what to print.

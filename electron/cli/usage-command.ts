@@ -3,11 +3,11 @@ import { defaultDataDir } from '../core/gate-store.js';
 import { USAGE_FILE, type UsageRow, UsageLedger } from '../core/usage.js';
 import { systemClock } from '../core/clock.js';
 
-import { UsageError } from './keys-command.js';
+import { UsageError } from './command-line.js';
 
 /** `ollama-gate usage [--json] [--since DATE]`: what each key used, per day. */
 export async function runUsageCommand(options: { dataDir?: string; since?: string; json: boolean }): Promise<string> {
-  if (options.since !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.since)) {
+  if (options.since !== undefined && !isCalendarDay(options.since)) {
     throw new UsageError(`--since takes a date such as 2026-11-01, not "${options.since}"`);
   }
   const ledger = new UsageLedger(systemClock, join(options.dataDir ?? defaultDataDir(), USAGE_FILE));
@@ -16,6 +16,14 @@ export async function runUsageCommand(options: { dataDir?: string; since?: strin
   if (options.json) return JSON.stringify(rows);
   if (rows.length === 0) return options.since ? `No usage since ${options.since}.` : 'No usage recorded yet.';
   return table(rows);
+}
+
+/** YYYY-MM-DD naming a day that exists: 2026-13-01 and 2026-02-30 do not. */
+function isCalendarDay(text: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!match) return false;
+  const day = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+  return day.toISOString().slice(0, 10) === text;
 }
 
 function table(rows: UsageRow[]): string {
