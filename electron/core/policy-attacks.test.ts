@@ -416,7 +416,7 @@ describe('an allow-list glob, and every member that names a model', () => {
 
   it('does not count an "upload" of a blob Ollama already had, made without its bytes', async () => {
     // Ollama answers 200 to POST /api/blobs/<digest> for a blob it already has, without reading
-    // the body (ollama-api.md §4). Any installed model's layers are such blobs, and their digests
+    // the body. Any installed model's layers are such blobs, and their digests
     // are public: a key limited to llama3* must not get to build a model from them this way.
     for (const [shape, claimBody] of [['no body', undefined], ['other bytes', 'not the bytes']] as const) {
       const bytes = `GGUF: weights of a model this key may not use (${shape})`;

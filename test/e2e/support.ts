@@ -78,7 +78,7 @@ async function waitForLine(output: string[], child: ChildProcess, pattern: RegEx
   }
 }
 
-/** Chromium with a fresh profile, headless, with the flags that work on these machines (TOOLCHAIN.md). */
+/** Chromium with a fresh profile, headless, with the flags that work on machines without outside network access. */
 export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'gate-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
