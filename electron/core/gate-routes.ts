@@ -29,10 +29,10 @@ export async function answerGateRoute(req: IncomingMessage, res: ServerResponse,
   const { method } = record;
   const path = record.target!.path;
   if (path === '/auth') {
-    if (method !== 'POST') throw new GateError('method_not_allowed', `${method} /auth is not supported; POST {"api_key": "..."}`);
+    if (method !== 'POST') throw new GateError('auth_method', { method });
     return answerAuth(req, res, record, deps);
   }
-  if (method !== 'GET' && method !== 'HEAD') throw new GateError('method_not_allowed', `${method} ${path} is not supported; use GET`);
+  if (method !== 'GET' && method !== 'HEAD') throw new GateError('route_method', { method, path });
   if (path === '/') return answerJson(res, record, 200, infoBody(deps.version, deps.status().tls));
   const ollama = await deps.health();
   answerJson(res, record, ollama.reachable ? 200 : 503, healthBody(ollama, deps.version));
@@ -69,16 +69,16 @@ async function answerAuth(req: IncomingMessage, res: ServerResponse, record: Req
     record.meter = meter;
     try {
       const body = await meter.read(req, res, false);
-      if (body.kind === 'partial') throw new GateError('body_too_large', 'the /auth body holds only {"api_key": "..."}');
+      if (body.kind === 'partial') throw new GateError('auth_body_too_large');
       const inspected = body.kind === 'read' ? inspectJsonBody(body.bytes) : undefined;
-      if (!inspected?.hasApiKey) throw new GateError('missing_key', 'API key required: POST {"api_key": "<key>"} or send it in a header');
+      if (!inspected?.hasApiKey) throw new GateError('auth_missing_key');
       presented = keyFromBody(inspected.apiKey);
     } finally {
       meter.repay();
     }
   }
   const key = authenticate(presented, record, deps, settings.lockoutCooldownSeconds);
-  if (!deps.sessions.enabled) throw new GateError('sessions_off', 'IP sessions are turned off on this gate; send the key with every request instead');
+  if (!deps.sessions.enabled) throw new GateError('sessions_off');
   deps.sessions.create(record.ip, key);
   record.decision = 'allowed';
   const ttl = settings.sessionTtlSeconds;

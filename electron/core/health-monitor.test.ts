@@ -5,8 +5,8 @@ import { startFakeOllama } from '../../test/support/fake-ollama.js';
 import type { HealthView } from '../shared/contract.js';
 import { type HealthProbe, HealthMonitor } from './health-monitor.js';
 
-const UP: HealthProbe = { reachable: true, version: '0.12.6', latencyMs: 3, error: null, models: [], loaded: [] };
-const DOWN: HealthProbe = { reachable: false, version: null, latencyMs: null, error: 'Ollama is not running', models: [], loaded: [] };
+const UP: HealthProbe = { reachable: true, version: '0.12.6', latencyMs: 3, error: null, reason: null, models: [], loaded: [] };
+const DOWN: HealthProbe = { reachable: false, version: null, latencyMs: null, error: 'Ollama is not running', reason: null, models: [], loaded: [] };
 
 /** Lets the probe's promise and the monitor's bookkeeping run between fake timer steps. */
 const settle = () => vi.advanceTimersByTimeAsync(0);

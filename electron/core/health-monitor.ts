@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import * as v from 'valibot';
 import type { HealthView, InstalledModel, LoadedModel } from '../shared/contract.js';
+import { explain } from './errors.js';
 import { findExposure, probeFailure } from './health.js';
 import { getText } from './http-get.js';
 import { lanAddresses } from './network.js';
@@ -123,7 +124,7 @@ export class HealthMonitor {
     try {
       probe = await this.probe(upstream, this.timeoutMs);
     } catch (error) {
-      probe = { ...DOWN, error: error instanceof Error ? error.message : String(error) };
+      probe = { ...DOWN, error: error instanceof Error ? error.message : String(error), reason: null };
     }
     const checkedAt = this.now();
     const exposedOn = probe.reachable ? await this.exposedOn(upstream, checkedAt) : [];
@@ -139,7 +140,7 @@ export class HealthMonitor {
     this.latest = view;
     // When a loaded model unloads is left out: Ollama moves it on every use, which is not news.
     const loaded = probe.loaded.map((m) => [m.name, m.size, m.sizeVram]);
-    const signature = JSON.stringify([upstream, probe.reachable, probe.version, probe.error, probe.models, loaded, exposedOn]);
+    const signature = JSON.stringify([upstream, probe.reachable, probe.version, probe.error, probe.reason, probe.models, loaded, exposedOn]);
     if (signature !== this.signature) {
       this.signature = signature;
       for (const listener of this.listeners) listener(view);
@@ -165,7 +166,7 @@ export class HealthMonitor {
   }
 }
 
-const DOWN: HealthProbe = { reachable: false, version: null, latencyMs: null, error: null, models: [], loaded: [] };
+const DOWN: HealthProbe = { reachable: false, version: null, latencyMs: null, error: null, reason: null, models: [], loaded: [] };
 
 const versionSchema = v.object({ version: v.string() });
 
@@ -235,17 +236,19 @@ export async function probeOllama(dispatcher: Dispatcher, upstream: string, time
   };
 
   const [version, tags, ps] = await Promise.allSettled([get('/api/version'), get('/api/tags'), get('/api/ps')]);
-  if (version.status === 'rejected') return { ...DOWN, error: probeFailure(version.reason, upstream, timeoutMs) };
+  if (version.status === 'rejected') return { ...DOWN, ...probeFailure(version.reason, upstream, timeoutMs) };
   const parsedVersion = v.safeParse(versionSchema, version.value.json);
   if (version.value.status !== 200 || !parsedVersion.success) {
-    const what = version.value.status !== 200 ? `answered ${version.value.status}` : 'gave no version';
-    return { ...DOWN, latencyMs: version.value.ms, error: `${upstream} ${what} to /api/version: is it Ollama?` };
+    const { text, reason } =
+      version.value.status !== 200 ? explain('ollama_bad_status', { url: upstream, status: version.value.status }) : explain('ollama_no_version', { url: upstream });
+    return { ...DOWN, latencyMs: version.value.ms, error: text, reason };
   }
   return {
     reachable: true,
     version: parsedVersion.output.version,
     latencyMs: version.value.ms,
     error: null,
+    reason: null,
     models: tags.status === 'fulfilled' && tags.value.status === 200 ? installedModels(tags.value.json) : [],
     loaded: ps.status === 'fulfilled' && ps.value.status === 200 ? loadedModels(ps.value.json) : [],
   };

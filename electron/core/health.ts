@@ -1,4 +1,5 @@
-import { upstreamError } from './errors.js';
+import type { GateReason } from '../shared/contract.js';
+import { explain, upstreamError } from './errors.js';
 import { getText } from './http-get.js';
 import type { UpstreamTarget } from './upstream.js';
 
@@ -26,13 +27,18 @@ export async function probeOllama(target: UpstreamTarget, timeoutMs: number, now
     const version = parseVersion(text);
     return { reachable: true, version, latencyMs, error: null, checkedAt: now(), exposedOn: [] };
   } catch (error) {
-    return { reachable: false, version: null, latencyMs: null, error: probeFailure(error, url, timeoutMs), checkedAt: now(), exposedOn: [] };
+    return { reachable: false, version: null, latencyMs: null, error: probeFailure(error, url, timeoutMs).error, checkedAt: now(), exposedOn: [] };
   }
 }
 
-/** Why a health probe got no answer, in words: our own timeout, or the transport error mapped once in errors.ts. */
-export function probeFailure(error: unknown, url: string, timeoutMs: number): string {
-  return isTimeout(error) ? `Ollama did not answer within ${timeoutMs} ms (${url})` : upstreamError(error, url).message;
+/** Why a health probe got no answer, in words and as a reason: our own timeout, or the transport error mapped once in errors.ts. */
+export function probeFailure(error: unknown, url: string, timeoutMs: number): { error: string; reason: GateReason } {
+  if (isTimeout(error)) {
+    const { text, reason } = explain('ollama_timeout', { ms: timeoutMs, url });
+    return { error: text, reason };
+  }
+  const failure = upstreamError(error, url);
+  return { error: failure.message, reason: failure.reason };
 }
 
 /**

@@ -5,6 +5,7 @@ import request from 'undici/lib/api/api-request.js';
 export interface TextAnswer {
   status: number;
   text: string;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /** For requests to other addresses than Ollama's pool (the LAN check, the window's test request). */
@@ -32,7 +33,7 @@ export async function getText(url: string | URL, options: { timeoutMs: number; d
       if (length > MAX_TEXT_BYTES) break; // leaving the loop ends the answer's body
       chunks.push(chunk);
     }
-    return { status: answer.statusCode, text: Buffer.concat(chunks).toString('utf8') };
+    return { status: answer.statusCode, text: Buffer.concat(chunks).toString('utf8'), headers: answer.headers };
   } catch (error) {
     // undici reports an aborted request with its own error; the timeout is what happened.
     if (signal.aborted) throw Object.assign(new Error(`no answer within ${options.timeoutMs} ms`), { name: 'TimeoutError' });

@@ -28,7 +28,9 @@ describe('KeyLimits: requests per minute', () => {
     // now at 30 s: the first request (0 s) leaves the window at 60 s
     const refusal = limits.admit(k);
     expect(refusal).toMatchObject({ limit: 'rpm', retryAfterSeconds: 30 });
-    expect(refusal!.message).toMatch(/3 requests per minute/);
+    // The 429 itself: its reason for the window, its English and its Retry-After, from one refusal.
+    expect(refusal!.error).toMatchObject({ status: 429, reason: { code: 'rate_limit_rpm', params: { limit: 3 } }, headers: { 'Retry-After': '30' } });
+    expect(refusal!.error.message).toMatch(/3 requests per minute/);
 
     clock.advance(29_500); // 59.5 s: still inside, half a second left, rounded up
     expect(limits.admit(k)).toMatchObject({ limit: 'rpm', retryAfterSeconds: 1 });
@@ -89,7 +91,8 @@ describe('KeyLimits: concurrency', () => {
     expect(limits.admit(k)).toBeUndefined();
     const refusal = limits.admit(k);
     expect(refusal).toMatchObject({ limit: 'concurrency', retryAfterSeconds: 1 });
-    expect(refusal!.message).toMatch(/at most 2 concurrent requests/);
+    expect(refusal!.error.message).toMatch(/at most 2 concurrent requests/);
+    expect(refusal!.error.reason).toEqual({ code: 'rate_limit_concurrency', params: { limit: 2 } });
     expect(limits.inFlightFor(k.id)).toBe(2);
     limits.release(k.id);
     expect(limits.inFlightFor(k.id)).toBe(1);
@@ -146,8 +149,8 @@ describe('KeyLimits: daily tokens', () => {
     tokens[k.id] = 1000;
     const refusal = limits.admit(k);
     expect(refusal).toMatchObject({ limit: 'daily_tokens', retryAfterSeconds: 90 * 60 });
-    expect(refusal!.message).toMatch(/daily token budget of 1000 used up \(1000 tokens today\)/);
-    expect(refusal!.message).toMatch(/00:00 UTC/);
+    expect(refusal!.error.message).toMatch(/daily token budget of 1000 used up \(1000 tokens today\)/);
+    expect(refusal!.error.message).toMatch(/00:00 UTC/);
     tokens[k.id] = 5000; // over the budget (a long answer finished after admission)
     clock.advance(90 * 60 * 1000 - 1); // one millisecond before midnight
     expect(limits.admit(k)).toMatchObject({ limit: 'daily_tokens', retryAfterSeconds: 1 });
@@ -196,7 +199,7 @@ describe('Lockout', () => {
     expect(lockout.recordFailure('10.0.0.1')).toBe(true);
     expect(lockout.remainingSeconds('10.0.0.1')).toBe(300);
     expect(lockout.remainingSeconds('10.0.0.2')).toBe(0);
-    expect(lockout.locked()).toEqual([{ ip: '10.0.0.1', until: clock.now() + 300_000 }]);
+    expect(lockout.list()).toEqual([{ ip: '10.0.0.1', failures: 3, lockedUntil: clock.now() + 300_000, lastFailureAt: clock.now() }]);
     clock.advance(100_500);
     expect(lockout.remainingSeconds('10.0.0.1')).toBe(200); // 199.5 s rounded up
   });
@@ -223,7 +226,7 @@ describe('Lockout', () => {
     expect(lockout.remainingSeconds('10.0.0.1')).toBe(1);
     clock.advance(1);
     expect(lockout.remainingSeconds('10.0.0.1')).toBe(0);
-    expect(lockout.locked()).toEqual([]);
+    expect(lockout.list()).toEqual([]);
     expect(lockout.recordFailure('10.0.0.1')).toBe(false);
     expect(lockout.recordFailure('10.0.0.1')).toBe(false);
     expect(lockout.recordFailure('10.0.0.1')).toBe(true);
@@ -235,13 +238,15 @@ describe('Lockout', () => {
     for (let i = 0; i < 3; i++) lockout.recordFailure('10.0.0.1');
     expect(lockout.unlock('10.0.0.1')).toBe(true);
     expect(lockout.remainingSeconds('10.0.0.1')).toBe(0);
-    expect(lockout.locked()).toEqual([]);
-    expect(lockout.unlock('10.0.0.1')).toBe(false);
+    expect(lockout.list()).toEqual([]);
+    expect(lockout.unlock('10.0.0.1')).toBe(false); // nothing left to lift
 
     lockout.recordFailure('10.0.0.2');
     lockout.recordFailure('10.0.0.2');
-    expect(lockout.unlock('10.0.0.2')).toBe(false); // was not locked…
-    expect(lockout.recordFailure('10.0.0.2')).toBe(false); // …but its two failures are forgotten
+    expect(lockout.unlock('10.0.0.2')).toBe(true); // not locked, but counting…
+    expect(lockout.recordFailure('10.0.0.2')).toBe(false); // …and its two failures are forgotten
+    expect(lockout.recordFailure('10.0.0.2')).toBe(false);
+    expect(lockout.recordFailure('10.0.0.2')).toBe(true);
   });
 
   it('maxFailures 0 turns lockout off', () => {
@@ -249,7 +254,7 @@ describe('Lockout', () => {
     const lockout = new Lockout(clock, policy({ maxFailures: 0 }));
     for (let i = 0; i < 1_000; i++) expect(lockout.recordFailure('10.0.0.1')).toBe(false);
     expect(lockout.remainingSeconds('10.0.0.1')).toBe(0);
-    expect(lockout.locked()).toEqual([]);
+    expect(lockout.list()).toEqual([]);
   });
 
   it('reads the policy on every failure, so a changed setting applies at once', () => {
@@ -280,16 +285,103 @@ describe('Lockout', () => {
   it('does not keep expired lockouts of more than 10,000 addresses in memory', () => {
     const clock = new FakeClock(START);
     const lockout = new Lockout(clock, policy({ maxFailures: 1, cooldownSeconds: 60 }));
-    const internals = lockout as unknown as { failures: Map<string, number[]>; lockedUntil: Map<string, number> };
+    const internals = lockout as unknown as { failures: Map<string, number[]>; locks: Map<string, unknown> };
     const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
     for (let i = 0; i < 12_000; i++) expect(lockout.recordFailure(ip(i))).toBe(true);
     clock.advance(61_000); // every one of these lockouts has ended
-    expect(lockout.locked()).toEqual([]);
+    expect(lockout.list()).toEqual([]);
     for (let i = 12_000; i < 24_000; i++) lockout.recordFailure(ip(i));
     clock.advance(61_000);
-    lockout.locked();
+    lockout.list();
     lockout.recordFailure('192.0.2.1');
     // An address scan must not grow memory without bound, lockouts included.
-    expect(internals.failures.size + internals.lockedUntil.size).toBeLessThanOrEqual(10_000 + 1);
+    expect(internals.failures.size + internals.locks.size).toBeLessThanOrEqual(10_000 + 1);
+  });
+});
+
+describe('Lockout: what the window sees', () => {
+  const policy = () => ({ maxFailures: 3, windowSeconds: 60, cooldownSeconds: 300 });
+
+  it('lists locked addresses first, then those counting towards a lockout, most recent first', () => {
+    const clock = new FakeClock(START);
+    const lockout = new Lockout(clock, policy);
+    lockout.recordFailure('10.0.0.1');
+    clock.advance(1_000);
+    lockout.recordFailure('10.0.0.2');
+    lockout.recordFailure('10.0.0.2');
+    clock.advance(1_000);
+    for (let i = 0; i < 3; i++) lockout.recordFailure('10.0.0.3');
+    clock.advance(1_000);
+    lockout.recordFailure('10.0.0.4');
+    expect(lockout.list()).toEqual([
+      { ip: '10.0.0.3', failures: 3, lockedUntil: START + 2_000 + 300_000, lastFailureAt: START + 2_000 },
+      { ip: '10.0.0.4', failures: 1, lockedUntil: null, lastFailureAt: START + 3_000 },
+      { ip: '10.0.0.2', failures: 2, lockedUntil: null, lastFailureAt: START + 1_000 },
+      { ip: '10.0.0.1', failures: 1, lockedUntil: null, lastFailureAt: START },
+    ]);
+    // Wrong keys older than the window drop out; a lockout stays until its end.
+    clock.advance(58_500);
+    expect(lockout.list().map((entry) => [entry.ip, entry.failures])).toEqual([
+      ['10.0.0.3', 3],
+      ['10.0.0.4', 1],
+    ]);
+    clock.advance(300_000);
+    expect(lockout.list()).toEqual([]);
+  });
+
+  it('lists at most 500 addresses, the locked ones first', () => {
+    const clock = new FakeClock(START);
+    const lockout = new Lockout(clock, policy);
+    for (let i = 0; i < 3; i++) lockout.recordFailure('192.0.2.1');
+    for (let i = 0; i < 800; i++) lockout.recordFailure(`10.0.${i >> 8}.${i & 255}`);
+    const listed = lockout.list();
+    expect(listed).toHaveLength(500);
+    expect(listed[0]).toMatchObject({ ip: '192.0.2.1', lockedUntil: START + 300_000 });
+    // The most recently failing come first among the rest: the last one counted leads.
+    expect(listed[1]!.ip).toBe('10.0.3.31');
+  });
+
+  it('tells its listeners of every wrong key, lockout and unlock (not of an unlock that changes nothing)', () => {
+    const clock = new FakeClock(START);
+    const lockout = new Lockout(clock, policy);
+    let changes = 0;
+    const stop = lockout.onChange(() => changes++);
+    lockout.recordFailure('10.0.0.1');
+    lockout.recordFailure('10.0.0.1');
+    expect(changes).toBe(2);
+    lockout.recordFailure('10.0.0.1'); // the lockout
+    expect(changes).toBe(3);
+    expect(lockout.unlock('10.0.0.1')).toBe(true);
+    expect(changes).toBe(4);
+    expect(lockout.unlock('10.0.0.1')).toBe(false);
+    expect(lockout.unlock('10.9.9.9')).toBe(false);
+    expect(changes).toBe(4);
+    stop();
+    lockout.recordFailure('10.0.0.1');
+    expect(changes).toBe(4);
+  });
+
+  it('keeps counting when a listener throws: a wrong key is still answered', () => {
+    const clock = new FakeClock(START);
+    const lockout = new Lockout(clock, policy);
+    const quiet = console.error;
+    console.error = () => {};
+    try {
+      lockout.onChange(() => {
+        throw new Error('listener broke');
+      });
+      for (let i = 0; i < 2; i++) expect(lockout.recordFailure('10.0.0.1')).toBe(false);
+      expect(lockout.recordFailure('10.0.0.1')).toBe(true);
+    } finally {
+      console.error = quiet;
+    }
+  });
+
+  it('does not count an expired lockout as one to lift', () => {
+    const clock = new FakeClock(START);
+    const lockout = new Lockout(clock, policy);
+    for (let i = 0; i < 3; i++) lockout.recordFailure('10.0.0.1');
+    clock.advance(300_000);
+    expect(lockout.unlock('10.0.0.1')).toBe(false);
   });
 });

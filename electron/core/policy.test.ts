@@ -80,7 +80,7 @@ describe('modelAllowed', () => {
 
 describe('refuseModels', () => {
   const read = (json: string) => ({ kind: 'read' as const, bytes: Buffer.from(json), shape: 'object' as const });
-  const refuse = (path: string, json: string, uploaded: string[] = []) => refuseModels(['llama3*'], path, read(json), (d) => uploaded.includes(d));
+  const refuse = (path: string, json: string, uploaded: string[] = []) => refuseModels(['llama3*'], path, read(json), (d) => uploaded.includes(d))?.message;
 
   it('checks every member that names a model, every occurrence, in any case', () => {
     expect(refuse('/api/chat', '{"model":"llama3.2"}')).toBeUndefined();
@@ -104,9 +104,9 @@ describe('refuseModels', () => {
   });
 
   it('refuses what it cannot read, and checks the model a path names', () => {
-    expect(refuseModels(['llama3*'], '/api/chat', { kind: 'unread' }, () => false)).toMatch(/too large/);
-    expect(refuseModels(['llama3*'], '/api/chat', { kind: 'read', bytes: Buffer.from('[1]'), shape: 'other' }, () => false)).toMatch(/not a JSON object/);
-    expect(refuseModels(['llama3*'], '/v1/models/qwen', { kind: 'none' }, () => false)).toMatch(/model "qwen"/);
+    expect(refuseModels(['llama3*'], '/api/chat', { kind: 'unread' }, () => false)?.message).toMatch(/too large/);
+    expect(refuseModels(['llama3*'], '/api/chat', { kind: 'read', bytes: Buffer.from('[1]'), shape: 'other' }, () => false)?.message).toMatch(/not a JSON object/);
+    expect(refuseModels(['llama3*'], '/v1/models/qwen', { kind: 'none' }, () => false)?.message).toMatch(/model "qwen"/);
     expect(refuseModels(['llama3*'], '/api/tags', { kind: 'none' }, () => false)).toBeUndefined();
     expect(refuseModels([], '/api/chat', { kind: 'unread' }, () => false)).toBeUndefined();
   });

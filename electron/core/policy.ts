@@ -1,3 +1,4 @@
+import { GateError } from './errors.js';
 import { membersNamed } from './json-body.js';
 import type { Scope } from './keys.js';
 
@@ -85,56 +86,57 @@ export type BodyForPolicy =
   | { kind: 'unread' };
 
 /**
- * The model checks for a key with an allow-list; the refusal's message, or undefined when allowed.
+ * The model checks for a key with an allow-list; the refusal, or undefined when allowed.
  * What cannot be read is refused, not guessed: a body that is not one JSON object, one too large to
  * read, a Modelfile path, a blob this key did not upload.
  */
-export function refuseModels(patterns: readonly string[], path: string, body: BodyForPolicy, uploaded: (digest: string) => boolean): string | undefined {
+export function refuseModels(patterns: readonly string[], path: string, body: BodyForPolicy, uploaded: (digest: string) => boolean): GateError | undefined {
   if (patterns.length === 0) return undefined;
-  const allowedList = patterns.join(', ');
-  const notAllowed = (model: string, member?: string) => `model "${model}"${member ? ` ("${member}")` : ''} is not allowed for this key (allowed: ${allowedList})`;
+  const allowed = patterns.join(', ');
+  const notAllowed = (model: string, member?: string) =>
+    member ? new GateError('model_member_not_allowed', { model, member, allowed }) : new GateError('model_not_allowed', { model, allowed });
   if (path.startsWith('/v1/models/')) {
     const model = path.slice('/v1/models/'.length);
     if (!modelAllowed(patterns, model)) return notAllowed(model);
   }
   if (body.kind === 'none' || path.startsWith('/api/blobs/')) return undefined;
-  if (body.kind === 'unread') return "the request body is too large to check its model against this key's allowed models";
+  if (body.kind === 'unread') return new GateError('model_body_unread');
   const members = body.shape === 'object' ? membersNamed(body.bytes, CHECKED_MEMBERS) : undefined;
-  if (!members) return 'this key may use only some models, and the request body is not a JSON object the gate can read a model from';
+  if (!members) return new GateError('model_body_not_object');
   let named = false;
   for (const [member, value] of members) {
     if (value === null) continue; // leaves Ollama's field as it was: an earlier value, checked on its own
     if ((MODEL_NAME_MEMBERS as readonly string[]).includes(member)) {
-      if (typeof value !== 'string') return `"${member}" must name a model this key may use`;
+      if (typeof value !== 'string') return new GateError('model_member_not_text', { member });
       if (!modelAllowed(patterns, value)) return notAllowed(value, member === 'model' || member === 'name' ? undefined : member);
       named = true;
     } else if ((BLOB_MEMBERS as readonly string[]).includes(member)) {
       const digests = typeof value === 'object' && !Array.isArray(value) ? Object.values(value) : [value];
       for (const digest of digests) {
         if (typeof digest !== 'string' || !uploaded(digest)) {
-          return `"${member}" may only name files this key has uploaded itself (POST /api/blobs with the file's bytes); ${JSON.stringify(digest)} is not one`;
+          return new GateError('model_blob_not_uploaded', { member, digest: JSON.stringify(digest) ?? 'undefined' });
         }
       }
     } else if (member === 'modelfile') {
       const refusal = refuseModelfile(patterns, value, notAllowed);
       if (refusal) return refusal;
     } else {
-      return `"${member}" points at a Modelfile on Ollama's machine, which a key limited to some models may not use`;
+      return new GateError('model_path_modelfile', { member });
     }
   }
-  if (!named) return `this key may use only some models (${allowedList}): name one in "model"`;
+  if (!named) return new GateError('model_unnamed', { allowed });
   return undefined;
 }
 
 /** A Modelfile's bases: every FROM must be an allowed model; an ADAPTER is a file the gate cannot check. */
-function refuseModelfile(patterns: readonly string[], text: unknown, notAllowed: (model: string, member: string) => string): string | undefined {
-  if (typeof text !== 'string') return '"modelfile" must be text';
+function refuseModelfile(patterns: readonly string[], text: unknown, notAllowed: (model: string, member: string) => GateError): GateError | undefined {
+  if (typeof text !== 'string') return new GateError('modelfile_not_text');
   // Ollama's parser ends a line at \n or a lone \r alike.
   for (const line of text.split(/\r\n|\r|\n/)) {
     const [instruction = '', base = ''] = line.trim().split(/\s+/, 2);
     const upper = instruction.toUpperCase();
     if (upper === 'FROM' && !modelAllowed(patterns, base)) return notAllowed(base, 'FROM');
-    if (upper === 'ADAPTER') return 'a Modelfile ADAPTER names a file the gate cannot check for a key limited to some models';
+    if (upper === 'ADAPTER') return new GateError('modelfile_adapter');
   }
   return undefined;
 }

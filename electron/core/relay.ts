@@ -42,7 +42,7 @@ export class Relay implements Dispatcher.DispatchHandler {
   bytesOut = 0;
   readonly tokens = new TokenTap();
   /** set when the answer failed after it began (the client saw a cut stream) */
-  failure: string | null = null;
+  failure: GateError | null = null;
 
   private controller: Dispatcher.DispatchController | null = null;
   private started = false;
@@ -95,7 +95,7 @@ export class Relay implements Dispatcher.DispatchHandler {
         this.started = false;
         this.failed = true;
         controller.abort(error as Error);
-        return this.done(new GateError('internal', `the gate failed: Ollama's answer has headers it cannot pass on (${(error as Error).message})`));
+        return this.done(new GateError('upstream_bad_headers', { detail: (error as Error).message }));
       }
     }
     this.done();
@@ -126,7 +126,7 @@ export class Relay implements Dispatcher.DispatchHandler {
     const gateError = upstreamError(error, this.target.url);
     if (!this.started) return this.done(gateError);
     if (this.res.writableEnded) return;
-    this.failure = gateError.message;
+    this.failure = gateError;
     this.res.destroy(); // the client sees a broken stream, not a clean end it would trust
   }
 
@@ -141,8 +141,8 @@ export class Relay implements Dispatcher.DispatchHandler {
     const { res, options } = this;
     const body = filterModelList(Buffer.concat(chunks).toString('utf8'), options.allowedModels ?? []);
     if (body === undefined) {
-      const error = new GateError('upstream_unreachable', "Ollama's model list could not be read, so the models this key may see cannot be picked out of it");
-      this.failure = error.message;
+      const error = new GateError('upstream_model_list');
+      this.failure = error;
       this.bytesOut = sendError(res, options.path, error, options.gateHeaders);
       return;
     }

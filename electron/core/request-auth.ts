@@ -15,16 +15,20 @@ export interface AuthDeps {
   lockout: Lockout;
 }
 
-/** An address locked out after repeated wrong keys gets nothing else: 429 with the time left. */
+/**
+ * An address locked out after repeated wrong keys gets nothing else: 429 with the time left, logged
+ * as locked out (not as one more wrong key).
+ */
 export function refuseIfLockedOut(ip: string, lockout: Lockout): void {
   const seconds = lockout.remainingSeconds(ip);
-  if (seconds > 0) throw new GateError('locked_out', `too many failed API keys from ${ip}; try again in ${seconds} s`, { 'Retry-After': String(seconds) });
+  if (seconds > 0) throw new GateError('locked_out', { ip, seconds }, { 'Retry-After': String(seconds) });
 }
 
+/** Why a presented key was refused: alone, or as the failure that locks its address out. */
 const REFUSALS = {
-  unknown: { code: 'invalid_key', message: 'invalid API key' },
-  disabled: { code: 'disabled_key', message: 'this API key is disabled' },
-  expired: { code: 'expired_key', message: 'this API key has expired' },
+  unknown: { alone: 'invalid_key', locking: 'invalid_key_locking' },
+  disabled: { alone: 'disabled_key', locking: 'disabled_key_locking' },
+  expired: { alone: 'expired_key', locking: 'expired_key_locking' },
 } as const;
 
 /**
@@ -38,14 +42,14 @@ export function authenticate(presented: PresentedKey, record: RequestRecord, dep
   const result = deps.keys.verify(presented.secret);
   record.key = result.key ?? null;
   if (result.ok) return result.key;
-  const { code, message } = REFUSALS[result.reason];
+  const refusal = REFUSALS[result.reason];
   const lockedNow = deps.lockout.recordFailure(record.ip);
-  throw new GateError(code, lockedNow ? `${message}; too many failed keys: ${record.ip} is locked out for ${cooldownSeconds} s` : message);
+  throw lockedNow ? new GateError(refusal.locking, { ip: record.ip, seconds: cooldownSeconds }) : new GateError(refusal.alone);
 }
 
 /** The `"api_key"` member of a JSON body, as a presented key. */
 export function keyFromBody(apiKey: unknown): PresentedKey {
-  if (typeof apiKey !== 'string' || !apiKey.trim()) throw new GateError('bad_request', '"api_key" in the body must be a non-empty string');
+  if (typeof apiKey !== 'string' || !apiKey.trim()) throw new GateError('bad_body_api_key');
   return { secret: apiKey.trim(), source: 'body' };
 }
 
@@ -61,6 +65,7 @@ export function trustedSessionKey(ip: string, headers: IncomingHttpHeaders, cors
   return session ? deps.keys.get(session.keyId) : undefined;
 }
 
-export function missingKey(hint = ''): GateError {
-  return new GateError('missing_key', `API key required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>"${hint}`);
+/** No key anywhere; `unreadBodyOver`: the body was too long to search for one, past that many bytes. */
+export function missingKey(unreadBodyOver?: number): GateError {
+  return unreadBodyOver === undefined ? new GateError('missing_key') : new GateError('missing_key_body_unread', { limit: unreadBodyOver });
 }

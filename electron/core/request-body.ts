@@ -84,7 +84,7 @@ export class BodyMeter {
     const max = this.limits.maxBodyBytes;
     if (max > 0 && this.bytes > max) throw bodyTooLarge(max);
     if (this.budget) {
-      if (!this.budget.from.take(this.budget.address, length)) throw new GateError('busy', 'the gate is holding too many request bodies of clients without a key; try again shortly, or send the key in a header', { 'Retry-After': '5' });
+      if (!this.budget.from.take(this.budget.address, length)) throw new GateError('busy', {}, { 'Retry-After': '5' });
       this.borrowed += length;
     }
   }
@@ -203,18 +203,18 @@ export function declaresBody(req: IncomingMessage): boolean {
 }
 
 function bodyTooLarge(max: number): GateError {
-  return new GateError('body_too_large', `the request body is larger than this gate's limit of ${max} bytes`);
+  return new GateError('body_too_large', { limit: max });
 }
 
 /** The client left while sending its body (its connection reset or closed): nothing is answered. */
 function clientGone(cause?: unknown): GateError {
-  return cause instanceof GateError ? cause : new GateError('client_gone', 'the client closed the connection while sending its body');
+  return cause instanceof GateError ? cause : new GateError('client_gone');
 }
 
 function unauthenticatedTimeout(ms: number): GateError {
-  return new GateError('body_timeout', `the request body did not arrive within ${ms} ms; without a key in a header a body must come whole in that time`);
+  return new GateError('body_incomplete', { ms });
 }
 
 function bodyTimeout(ms: number): GateError {
-  return new GateError('body_timeout', `the request body stalled: nothing arrived for ${ms} ms`);
+  return new GateError('body_stalled', { ms });
 }

@@ -38,7 +38,7 @@ const WIRE_ESCAPES = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/gu; // by code point: a su
  */
 export function parseTarget(raw: string): RequestTarget {
   if (PLAIN_PATH.test(raw) && !raw.includes('//')) return { path: raw, wirePath: raw, query: NO_QUERY };
-  if (!raw.startsWith('/')) throw badTarget('the request target must be a path starting with /');
+  if (!raw.startsWith('/')) throw new GateError('target_not_path');
   const mark = raw.indexOf('?');
   const rawPath = mark >= 0 ? raw.slice(0, mark) : raw;
   const decoded = decodePath(rawPath);
@@ -53,10 +53,10 @@ function decodePath(rawPath: string): string {
   try {
     decoded = rawPath.includes('%') ? decodeURIComponent(rawPath) : rawPath;
   } catch {
-    throw badTarget('the request path has a malformed %-escape or is not UTF-8');
+    throw new GateError('target_bad_escape');
   }
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f#]/.test(decoded)) throw badTarget('the request path holds a control character or #');
+  if (/[\u0000-\u001f\u007f#]/.test(decoded)) throw new GateError('target_control_char');
   return decoded;
 }
 
@@ -77,7 +77,7 @@ function parseQuery(query: string): RequestQuery {
     logged.push(`${name}=***`);
     const value = equals >= 0 ? formDecode(member.slice(equals + 1)).trim() : '';
     if (!value) continue;
-    if (key !== undefined && key !== value) throw badTarget('the query holds two different api_key values');
+    if (key !== undefined && key !== value) throw new GateError('target_two_keys');
     key = value;
   }
   return { key, forwarded: kept.length ? `?${kept.join('&')}` : '', logged: `?${logged.join('&')}` };
@@ -91,8 +91,4 @@ function formDecode(text: string): string {
   } catch {
     return text;
   }
-}
-
-function badTarget(message: string): GateError {
-  return new GateError('bad_request', message);
 }
