@@ -30,6 +30,9 @@ function entry(id: string, outcome: RequestLogEntry['outcome'] = 'ok'): RequestL
     requestBody: null,
     outcome,
     error: outcome === 'ok' ? null : 'invalid API key',
+    reason: outcome === 'ok' ? null : { code: 'invalid_key' },
+    client: 'curl/8.5.0',
+    answeredBy: outcome === 'ok' ? 'ollama' : 'gate',
   };
 }
 

@@ -32,6 +32,17 @@ describe('RecentBuffer', () => {
     expect(recent.every((e, i) => i === 0 || e.seq === recent[i - 1]!.seq + 1)).toBe(true);
   });
 
+  it('goes on numbering after the items restored from an earlier run, keeping the newest that fit', () => {
+    const restored = [3, 4, 7].map((seq) => ({ n: seq * 10, seq }));
+    const buffer = new RecentBuffer<{ n: number }>(2, restored);
+    expect(buffer.recent()).toEqual([
+      { n: 40, seq: 4 },
+      { n: 70, seq: 7 },
+    ]);
+    expect(buffer.push({ n: 80 })).toBe(8);
+    expect(buffer.recent({ after: 6 }).map((e) => e.seq)).toEqual([7, 8]);
+  });
+
   it("copies the item rather than numbering the caller's object", () => {
     const buffer = new RecentBuffer<{ n: number }>();
     const item = { n: 1 };

@@ -13,8 +13,14 @@ export class RecentBuffer<T extends object> {
   private start = 0;
   private lastSeq = 0;
 
-  constructor(readonly capacity = 2_000) {
+  constructor(
+    readonly capacity = 2_000,
+    /** items kept from an earlier run, oldest first: numbering goes on after the last of them */
+    restored: ReadonlyArray<T & { seq: number }> = [],
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
+    for (const { seq, ...rest } of restored.slice(-capacity)) this.items.push({ item: rest as unknown as T, seq });
+    this.lastSeq = restored.reduce((last, item) => Math.max(last, item.seq), 0);
   }
 
   /** Numbers and stores an item, dropping the oldest when full; returns its number. */

@@ -43,6 +43,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
   const cors = new CorsHeaderCache();
   return (req, res) => {
     const record = new RequestRecord(normalizeIp(req.socket.remoteAddress), req.method ?? 'GET', deps.clock.now());
+    record.userAgent = req.headers['user-agent'];
     cors.addTo(record.headers, req.headers.origin, deps.settings.current().corsOrigins);
     // Everything a request's end needs, once: its answer is over (sent, failed or abandoned).
     let forget: (() => void) | undefined;
@@ -103,8 +104,8 @@ const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS']);
 function accept(req: IncomingMessage, res: ServerResponse, method: string): void {
   // Node stops reading a connection after an Upgrade request (the gate upgrades nothing): end it after this answer.
   if (req.headers.upgrade !== undefined) res.shouldKeepAlive = false;
-  if (!METHODS.has(method)) throw new GateError('method_not_allowed', `${method} is not supported; Ollama's API uses GET, HEAD, POST and DELETE`, { Allow: 'GET, HEAD, POST, DELETE, OPTIONS' });
-  if (BODYLESS.has(method) && declaresBody(req)) throw new GateError('bad_request', `a ${method} request cannot carry a body`);
+  if (!METHODS.has(method)) throw new GateError('method_not_supported', { method }, { Allow: 'GET, HEAD, POST, DELETE, OPTIONS' });
+  if (BODYLESS.has(method) && declaresBody(req)) throw new GateError('body_on_bodyless', { method });
 }
 
 /** A request for Ollama: who sends it, its body, whether its key may, then on to Ollama. */
@@ -143,11 +144,11 @@ async function passToOllama(req: IncomingMessage, res: ServerResponse, record: R
     record.keySource = 'session';
   }
   meter.repay(); // from here the gate knows whom it serves, or refuses
-  if (!key) throw missingKey(body.kind === 'partial' ? ` (the body is over ${settings.maxUnauthenticatedBodyBytes} bytes, so it was not searched for api_key)` : '');
+  if (!key) throw missingKey(body.kind === 'partial' ? settings.maxUnauthenticatedBodyBytes : undefined);
   // Without a key in a header the body's "api_key" would be the credential, to be taken out before
   // Ollama sees it: a body too long to read cannot be cleaned of it.
   if (!headerKey && body.kind === 'partial') {
-    throw new GateError('body_too_large', `the request body is over ${settings.maxInspectBytes} bytes, too long to search for an "api_key" to remove: send the key in a header`);
+    throw new GateError('body_too_long_to_clean', { limit: settings.maxInspectBytes });
   }
   record.key = key;
   record.model = inspected?.model ?? null;
@@ -160,7 +161,7 @@ async function passToOllama(req: IncomingMessage, res: ServerResponse, record: R
   // The client left while its body was read: its end has been handled, so claim no slot and send nothing.
   if (record.over) return;
   const refusal = deps.limits.admit(key);
-  if (refusal) throw new GateError('rate_limited', refusal.message, { 'Retry-After': String(refusal.retryAfterSeconds) });
+  if (refusal) throw refusal.error;
   record.admitted = key;
   record.decision = 'allowed';
   if (settings.logRequestBodies && inspected) record.loggedBody = summarizeBody(inspected.body);
@@ -187,7 +188,7 @@ function stillUsable(key: KeyRecord, sessionIp: string | undefined, deps: Reques
   const current = deps.keys.get(key.id);
   const sessionHolds = sessionIp === undefined || deps.sessions.use(sessionIp)?.keyId === key.id;
   if (!current || !deps.keys.isUsable(key.id, key.hash) || !sessionHolds) {
-    throw new GateError('invalid_key', 'this API key was disabled, rotated or removed (or its IP session ended) while the request was being sent');
+    throw new GateError('key_changed');
   }
   return current;
 }
@@ -196,14 +197,14 @@ function stillUsable(key: KeyRecord, sessionIp: string | undefined, deps: Reques
 function authorize(key: KeyRecord, target: RequestTarget, body: RequestBody, inspected: InspectedBody | undefined, blobs: UploadedBlobs): void {
   const scope = checkScope(key.scope, target.path);
   if (!scope.allowed) {
-    if (scope.reason === 'not_exposed') throw new GateError('not_exposed', `${target.path} is not exposed through the gate`);
-    throw new GateError('out_of_scope', `this key's scope "${key.scope}" does not allow ${target.path}; it needs scope "${scope.needs}"`);
+    if (scope.reason === 'not_exposed') throw new GateError('not_exposed', { path: target.path });
+    throw new GateError('out_of_scope', { scope: key.scope, path: target.path, needs: scope.needs });
   }
   // Ollama reads the first JSON value and ignores the rest; the gate will not guess which part counts.
-  if (inspected?.shape === 'trailing') throw new GateError('bad_request', 'the request body goes on after its JSON value: send one JSON object');
+  if (inspected?.shape === 'trailing') throw new GateError('trailing_json');
   const forPolicy: BodyForPolicy = inspected ? { kind: 'read', bytes: inspected.body, shape: inspected.shape } : body.kind === 'none' ? { kind: 'none' } : { kind: 'unread' };
   const refusal = refuseModels(key.models, target.path, forPolicy, (digest) => blobs.has(key.id, digest));
-  if (refusal) throw new GateError('model_not_allowed', refusal);
+  if (refusal) throw refusal;
 }
 
 /** What goes to Ollama: the body read (without its api_key), or the body as it streams in. */
@@ -243,9 +244,9 @@ function rememberUpload(record: RequestRecord, res: ServerResponse, blobs: Uploa
  * another request, and a stranger cannot keep sending them.
  */
 function fail(req: IncomingMessage, res: ServerResponse, record: RequestRecord, error: unknown): void {
-  const gateError = error instanceof GateError ? error : new GateError('internal', `the gate failed: ${error instanceof Error ? error.message : String(error)}`);
+  const gateError = error instanceof GateError ? error : new GateError('internal', { detail: error instanceof Error ? error.message : String(error) });
   if (gateError.code === 'internal') console.error(`ollama-gate: request ${record.id} failed:`, error);
-  record.failure = { outcome: gateError.outcome, message: gateError.message };
+  record.failure = { outcome: gateError.outcome, message: gateError.message, reason: gateError.reason };
   if (res.destroyed) return;
   const unread = declaresBody(req) && !req.complete;
   record.ownBytesOut += sendError(res, record.target?.path ?? '/', gateError, record.headers, unread);

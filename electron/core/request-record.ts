@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { KeySource } from './credentials.js';
+import type { GateReason } from '../shared/contract.js';
+import { explain } from './errors.js';
 import type { Outcome, RequestLogEntry } from './events.js';
 import type { KeyRecord } from './keys.js';
 import { newRequestId } from './request-id.js';
@@ -7,6 +9,7 @@ import type { BodyMeter } from './request-body.js';
 import type { RequestTarget } from './request-target.js';
 import type { Relay } from './relay.js';
 import type { UploadProof } from './uploaded-blobs.js';
+import { cleanUserAgent } from './user-agent.js';
 
 /**
  * What one request's log line will say, filled in by the request handler as each step returns,
@@ -36,9 +39,11 @@ export class RequestRecord {
   ownBytesOut = 0;
   /** the body, shortened, when the user turned body logging on */
   loggedBody: string | null = null;
-  failure: { outcome: Outcome; message: string } | null = null;
+  failure: { outcome: Outcome; message: string; reason: GateReason } | null = null;
   /** the request's end has been handled (its answer sent, failed or abandoned): nothing more is done for it */
   over = false;
+  /** the User-Agent header as received; cleaned only when the log entry is made */
+  userAgent: string | string[] | undefined = undefined;
 
   constructor(
     readonly ip: string,
@@ -52,7 +57,8 @@ export class RequestRecord {
   /** The log event for a response that is over: sent, failed or abandoned. */
   toLogEntry(res: ServerResponse): RequestLogEntry {
     const outcome: Outcome = this.failure?.outcome ?? (this.relay?.failure ? 'upstream_error' : res.writableFinished ? 'ok' : 'client_aborted');
-    const error = this.failure?.message ?? this.relay?.failure ?? (outcome === 'client_aborted' ? 'client closed the connection before the response ended' : null);
+    const failed = this.failure ?? this.relay?.failure ?? null;
+    const clientLeft = !failed && outcome === 'client_aborted' ? explain('client_closed') : null;
     const tokens = this.relay?.tokens.counts();
     const ttfb = this.relay?.ttfbMs ?? null;
     return {
@@ -76,7 +82,11 @@ export class RequestRecord {
       completionTokens: tokens?.completionTokens ?? null,
       requestBody: this.loggedBody,
       outcome,
-      error,
+      error: failed ? failed.message : (clientLeft?.text ?? null),
+      reason: failed ? failed.reason : (clientLeft?.reason ?? null),
+      client: cleanUserAgent(this.userAgent),
+      // Ollama's answer began and the gate did not replace it with its own error.
+      answeredBy: ttfb !== null && !this.failure ? 'ollama' : 'gate',
     };
   }
 }

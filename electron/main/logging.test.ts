@@ -56,7 +56,7 @@ describe('logging', () => {
     const entry: RequestLogEntry = {
       id: '3fa9c2d1', time: 0, method: 'POST', path: '/api/chat', ip: '192.168.1.23', user: 'alice', keyId: 'k1', keyPrefix: 'og_Zk2Qw',
       keySource: 'bearer', decision: 'allowed', status: 200, ttfbMs: 180.3, durationMs: 2410, bytesIn: 312, bytesOut: 18_600, model: 'llama3.2',
-      promptTokens: 10, completionTokens: 20, requestBody: null, outcome: 'ok', error: null,
+      promptTokens: 10, completionTokens: 20, requestBody: null, outcome: 'ok', error: null, reason: null, client: 'ollama-js/0.6.3', answeredBy: 'ollama',
     };
     logRequest(logger, entry);
     logRequest(logger, { ...entry, status: 403, outcome: 'denied', error: 'the key is disabled' });

@@ -38,6 +38,34 @@ describe('the live log', () => {
     expect(screen.getByText('Showing 10,000 of 10,000 requests')).toBeTruthy();
   });
 
+  it('shows the model, the client by a short name, and who refused', () => {
+    const store = new LogStore();
+    store.add([
+      entry(1, { model: 'llama3.2', client: 'ollama-js/0.6.3 (x64 linux Node.js/v20.19.0)' }),
+      entry(2, { model: 'no-such-model', status: 404, answeredBy: 'ollama', client: 'curl/8.5.0' }),
+      entry(3, { model: null, status: 403, outcome: 'denied', decision: 'denied', answeredBy: 'gate', user: null, client: null }),
+    ]);
+    render(<LogsPage store={store} />);
+    const [gate, ollama, ok] = rows();
+    expect(ok!.textContent).toContain('llama3.2');
+    expect(ok!.textContent).toContain('ollama-js 0.6');
+    expect(ok!.textContent).toContain('Completed·200');
+    expect(ollama!.textContent).toContain('Ollama refused·404');
+    expect(ollama!.textContent).not.toContain('Completed');
+    expect(gate!.textContent).toContain('Refused by gate·403');
+    expect(gate!.querySelector('.outcome-badge.gateRefused')).toBeTruthy();
+    expect(ollama!.querySelector('.outcome-badge.ollamaRefused')).toBeTruthy();
+    // The full User-Agent is in the tooltip and the details.
+    expect(ok!.querySelector('.c-client')!.getAttribute('title')).toBe('ollama-js/0.6.3 (x64 linux Node.js/v20.19.0)');
+    fireEvent.click(ok!);
+    const detail = screen.getByRole('complementary', { name: 'Request' });
+    expect(detail.textContent).toContain('ollama-js/0.6.3 (x64 linux Node.js/v20.19.0)');
+    expect(detail.textContent).toContain('Ollama itself');
+    // The search finds a request by its client.
+    fireEvent.change(screen.getByLabelText('Search'), { target: { value: 'curl' } });
+    expect(rows().map((row) => row.id)).toEqual(['log-2']);
+  });
+
   it('pauses: new requests wait, counted, until resumed', () => {
     const store = new LogStore();
     store.add([entry(1)]);

@@ -4,8 +4,11 @@ import type { LogEntry } from '../../../../electron/shared/contract.js';
 import { useI18n } from '../../i18n/context.js';
 import type { PlainMessageKey } from '../../i18n/translate.js';
 import { formatBytes, formatClock, formatDateTime, formatDuration, formatNumber } from '../../lib/format.js';
+import { formatReason } from '../../lib/reason.js';
+import { shortClientName } from './client-name.js';
 import { downloadJsonLines } from './log-export.js';
 import { ANONYMOUS, EMPTY_FILTER, type LogFilter, STATUS_CLASSES, filterLogs, isFiltered, logUsers, statusClassOf } from './log-filter.js';
+import { type OutcomeKind, outcomeKind } from './log-outcome.js';
 import type { LogStore } from './log-store.js';
 
 const ROW_HEIGHT = 34;
@@ -121,14 +124,16 @@ export function LogsPage({ store }: { store: LogStore }) {
 
       <div className={`log-body${selected ? ' with-detail' : ''}`}>
         <div className="log-table">
+          {/* Columns give way as the list narrows (the window, or the details beside it): see app.css. */}
           <div className="log-row log-head" aria-hidden="true">
-            <span>{t('logs.col.time')}</span>
-            <span>{t('logs.col.status')}</span>
-            <span>{t('logs.col.method')}</span>
-            <span>{t('logs.col.path')}</span>
-            <span>{t('logs.col.user')}</span>
-            <span className="num">{t('logs.col.duration')}</span>
-            <span className="num">{t('logs.col.tokens')}</span>
+            <span className="c-time">{t('logs.col.time')}</span>
+            <span className="c-outcome">{t('logs.col.status')}</span>
+            <span className="c-request">{t('logs.col.request')}</span>
+            <span className="c-user">{t('logs.col.user')}</span>
+            <span className="c-model">{t('logs.col.model')}</span>
+            <span className="c-client">{t('logs.col.client')}</span>
+            <span className="c-duration num">{t('logs.col.duration')}</span>
+            <span className="c-tokens num">{t('logs.col.tokens')}</span>
           </div>
           <div
             ref={scroller}
@@ -154,15 +159,22 @@ export function LogsPage({ store }: { store: LogStore }) {
                     className={`log-row status-${statusClassOf(entry.status) ?? 'other'}${entry.seq === selectedSeq ? ' selected' : ''}`}
                     onClick={() => setSelectedSeq(entry.seq === selectedSeq ? null : entry.seq)}
                   >
-                    <span className="mono">{formatClock(entry.time, locale)}</span>
-                    <span className="status-code">{entry.status}</span>
-                    <span className="mono">{entry.method}</span>
-                    <span className="mono path" title={entry.path}>
-                      {entry.path}
+                    <span className="c-time mono">{formatClock(entry.time, locale)}</span>
+                    <span className="c-outcome">
+                      <OutcomeBadge entry={entry} />
                     </span>
-                    <span className="user">{entry.user ?? '—'}</span>
-                    <span className="num">{formatDuration(entry.durationMs, locale)}</span>
-                    <span className="num">{tokens(entry) === null ? '—' : formatNumber(tokens(entry)!, locale)}</span>
+                    <span className="c-request mono" title={`${entry.method} ${entry.path}`}>
+                      <span className="method">{entry.method}</span> {entry.path}
+                    </span>
+                    <span className="c-user">{entry.user ?? '—'}</span>
+                    <span className="c-model" title={entry.model ?? undefined}>
+                      {entry.model ?? '—'}
+                    </span>
+                    <span className="c-client" title={entry.client ?? undefined}>
+                      {shortClientName(entry.client) ?? '—'}
+                    </span>
+                    <span className="c-duration num">{formatDuration(entry.durationMs, locale)}</span>
+                    <span className="c-tokens num">{tokens(entry) === null ? '—' : formatNumber(tokens(entry)!, locale)}</span>
                   </div>
                 );
               })}
@@ -180,13 +192,43 @@ function tokens(entry: LogEntry): number | null {
   return (entry.promptTokens ?? 0) + (entry.completionTokens ?? 0);
 }
 
-const OUTCOME_KEYS: Record<LogEntry['outcome'], PlainMessageKey> = {
-  ok: 'logs.outcome.ok',
-  denied: 'logs.outcome.denied',
-  upstream_error: 'logs.outcome.upstream_error',
-  client_aborted: 'logs.outcome.client_aborted',
-  error: 'logs.outcome.error',
+const OUTCOME_KEYS: Record<OutcomeKind, PlainMessageKey> = {
+  completed: 'logs.outcome.completed',
+  ollamaRefused: 'logs.outcome.ollamaRefused',
+  gateRefused: 'logs.outcome.gateRefused',
+  upstreamError: 'logs.outcome.upstreamError',
+  gateError: 'logs.outcome.gateError',
+  clientLeft: 'logs.outcome.clientLeft',
 };
+
+/** Small line icons: a tick, Ollama's "no" (a barred circle), the gate's shield, a warning, a door left by. */
+const OUTCOME_ICONS: Record<OutcomeKind, string> = {
+  completed: 'M5 12.5l4.5 4.5L19 7.5',
+  ollamaRefused: 'M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18zM5.6 5.6l12.8 12.8',
+  gateRefused: 'M12 3l7 3v5c0 4.6-3 8.3-7 10c-4-1.7-7-5.4-7-10V6zM9 12h6',
+  upstreamError: 'M12 4L2.5 20h19zM12 10v4.5M12 17.2v.3',
+  gateError: 'M12 4L2.5 20h19zM12 10v4.5M12 17.2v.3',
+  clientLeft: 'M14 4h5v16h-5M10 8l-4 4l4 4M6 12h10',
+};
+
+/** Who answered and how, at a glance: the label and colour say it, the status code follows. */
+function OutcomeBadge({ entry }: { entry: LogEntry }) {
+  const { t } = useI18n();
+  const kind = outcomeKind(entry);
+  const label = t(OUTCOME_KEYS[kind]);
+  return (
+    <span className={`outcome-badge ${kind}`} title={`${label} · ${entry.status}`}>
+      <svg className="outcome-icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+        <path d={OUTCOME_ICONS[kind]} />
+      </svg>
+      <span className="outcome-label">{label}</span>
+      <span className="outcome-sep" aria-hidden="true">
+        ·
+      </span>
+      <span className="outcome-status">{entry.status}</span>
+    </span>
+  );
+}
 
 export function LogDetail({ entry, onClose }: { entry: LogEntry; onClose: () => void }) {
   const { t, locale } = useI18n();
@@ -196,11 +238,14 @@ export function LogDetail({ entry, onClose }: { entry: LogEntry; onClose: () => 
     [t('logs.detail.time'), formatDateTime(entry.time, locale)],
     [t('logs.detail.request'), `${entry.method} ${entry.path}`],
     [t('logs.detail.status'), String(entry.status)],
-    [t('logs.detail.outcome'), t(OUTCOME_KEYS[entry.outcome])],
-    [t('logs.detail.error'), entry.error ?? dash],
+    [t('logs.detail.outcome'), t(OUTCOME_KEYS[outcomeKind(entry)])],
+    [t('logs.detail.answeredBy'), t(entry.answeredBy === 'ollama' ? 'logs.answeredBy.ollama' : 'logs.answeredBy.gate')],
+    [t('logs.detail.error'), formatReason(t, entry.reason, entry.error) ?? dash],
     [t('logs.detail.user'), entry.user ?? dash],
     [t('logs.detail.key'), entry.keyPrefix ? `${entry.keyPrefix}… (${entry.keySource ?? dash})` : dash],
     [t('logs.detail.ip'), entry.ip],
+    // The User-Agent is whatever the client chose to send: a hint at the program, not an identity.
+    [t('logs.detail.client'), entry.client ?? dash],
     [t('logs.detail.model'), entry.model ?? dash],
     [t('logs.detail.ttfb'), entry.ttfbMs === null ? dash : formatDuration(entry.ttfbMs, locale)],
     [t('logs.detail.duration'), formatDuration(entry.durationMs, locale)],

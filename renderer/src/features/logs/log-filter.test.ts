@@ -6,7 +6,7 @@ import { entry } from '../../testing/log-entries.js';
 const LOG = [
   entry(1, { user: 'alice', path: '/api/chat', status: 200 }),
   entry(2, { user: null, keyId: null, keyPrefix: null, path: '/api/tags', status: 401, outcome: 'denied', error: 'no API key', model: null }),
-  entry(3, { user: 'bob', path: '/v1/chat/completions', status: 429, model: 'qwen2.5:7b', ip: '192.168.1.20' }),
+  entry(3, { user: 'bob', path: '/v1/chat/completions', status: 429, model: 'qwen2.5:7b', ip: '192.168.1.20', client: 'python-requests/2.31.0' }),
   entry(4, { user: 'alice', path: '/api/generate', status: 502, outcome: 'upstream_error', error: 'Ollama is not running' }),
 ];
 const seqs = (filter: Partial<typeof EMPTY_FILTER>) => filterLogs(LOG, { ...EMPTY_FILTER, ...filter }).map((e) => e.seq);
@@ -35,6 +35,7 @@ describe('log filters', () => {
     expect(seqs({ text: 'QWEN 192.168' })).toEqual([3]);
     expect(seqs({ text: 'not running' })).toEqual([4]);
     expect(seqs({ text: '401' })).toEqual([2]);
+    expect(seqs({ text: 'python-requests' })).toEqual([3]);
     expect(seqs({ text: LOG[0]!.id })).toEqual([1]);
     expect(seqs({ user: 'alice', status: '2xx', text: 'chat' })).toEqual([1]);
     expect(isFiltered({ ...EMPTY_FILTER, text: ' x ' })).toBe(true);
@@ -56,6 +57,8 @@ describe('log export', () => {
     const lines = text.trimEnd().split('\n');
     expect(lines).toHaveLength(4);
     expect(lines.map((line) => (JSON.parse(line) as { seq: number }).seq)).toEqual([4, 3, 2, 1]);
+    // What the window shows of a request is in its line: the model, the client, who answered.
+    expect(JSON.parse(lines[1]!)).toMatchObject({ model: 'qwen2.5:7b', client: 'python-requests/2.31.0', answeredBy: 'ollama' });
     expect(text.endsWith('\n')).toBe(true);
     expect(toJsonLines([])).toBe('');
   });

@@ -68,11 +68,28 @@ export function connectLogStore(gate: GateApi, store: LogStore): () => void {
       fetching = false;
     }
   };
+  // Connected again (after a lost connection) with entries held: fetch only what came after them,
+  // unless the gate is another process now (seq starts again from 1), whose history replaces ours.
+  const resume = async () => {
+    const held = store.snapshot().at(-1);
+    const last = store.lastSeq;
+    const result = await gate.logs.recent({ after: last - 1, limit: store.capacity });
+    if (!live || !result.ok) return;
+    const first = result.value[0];
+    const sameProcess = first !== undefined && (first.seq > last || (first.seq === last && first.id === held?.id));
+    if (sameProcess) store.add(result.value);
+    else {
+      const fresh = await gate.logs.recent({ limit: store.capacity });
+      if (!live || !fresh.ok) return;
+      store.clear();
+      store.add(fresh.value);
+    }
+  };
   const stop = gate.on('logs', (batch) => {
     const missedAfter = store.add(batch);
     if (missedAfter !== null) void catchUp(missedAfter);
   });
-  void catchUp();
+  void (store.lastSeq >= 0 ? resume() : catchUp());
   return () => {
     live = false;
     stop();
