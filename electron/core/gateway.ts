@@ -6,6 +6,7 @@ import { type OllamaHealth, findExposure, probeOllama } from './health.js';
 import { KeyRing } from './keyring.js';
 import type { KeyStore } from './keys.js';
 import { lanAddresses, listeningUrls } from './network.js';
+import { reasonOf } from './errors.js';
 import { type ListenError, applyClientLimits, closeListener, openListener } from './listener.js';
 import { loadTlsMaterial } from './tls.js';
 import { ByteBudget } from './request-body.js';
@@ -44,7 +45,8 @@ export interface Gateway {
   /**
    * Applies a changed host, port or HTTPS setting to a running gate: the new listener starts before
    * the old one stops, and if it cannot start, the old one keeps serving and the status carries the
-   * error. A stopped gate stays stopped.
+   * error (until the settings are back to what serves). A stopped gate stays stopped. listen(),
+   * restart() and close() run one at a time, in the order called.
    */
   restart(): Promise<GateStatus>;
   /**
@@ -148,9 +150,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   /** the live listener and the host and port it was asked for (the bound port differs when asked for 0) */
   let listener: { server: Server; host: string; port: number } | undefined;
-  let status: GateStatus = { state: 'stopped', host: settings.current().host, port: settings.current().port, urls: [], error: null, tls: null };
-  /** the HTTPS listener beside the HTTP one, and the settings it was started with */
-  let secure: { server: Server; signature: string } | undefined;
+  let status: GateStatus = { state: 'stopped', host: settings.current().host, port: settings.current().port, urls: [], error: null, reason: null, tls: null };
+  /** the HTTPS listener beside the HTTP one: the settings it was started with, and what the status says of it */
+  let secure: { server: Server; signature: string; view: TlsView; reopen: () => Promise<Server> } | undefined;
   const setStatus = (next: GateStatus) => {
     status = next;
     events.emit('status', next);
@@ -161,35 +163,81 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   const adopt = (server: Server, host: string, port: number): GateStatus => {
     listener = { server, host, port };
-    const bound = (server.address() as AddressInfo).port;
-    setStatus({ state: 'listening', host, port: bound, urls: listeningUrls(host, bound), error: null, tls: status.tls });
+    const bound = boundPort(server);
+    setStatus({ state: 'listening', host, port: bound, urls: listeningUrls(host, bound), error: null, reason: null, tls: status.tls });
     return status;
+  };
+
+  // Listeners change one at a time. Two changes at once (the window's settings write and the store
+  // file's echo of it) would both find no HTTPS listener, both bind its port, and the one that lost
+  // would report "port in use" for a port the gate itself serves on.
+  let changing: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(change: () => Promise<T>): Promise<T> => {
+    const run = changing.then(change, change);
+    changing = run.catch(() => undefined);
+    return run;
   };
 
   /**
    * Starts, moves or stops the HTTPS listener to match the settings. Its failure (port taken, bad
-   * certificate) never stops plain HTTP: it is reported in the status instead.
+   * certificate) never stops plain HTTP: it is reported in the status instead, and an HTTPS listener
+   * already running keeps serving where it was.
    */
   const syncTls = async (): Promise<void> => {
     const s = settings.current();
     const signature = s.tlsEnabled ? [s.host, s.tlsPort, s.tlsCertFile, s.tlsKeyFile].join('|') : '';
-    if ((secure?.signature ?? '') === signature) return;
-    if (secure) await closeListener(secure.server, false);
-    secure = undefined;
-    let tls: GateStatus['tls'] = null;
-    if (signature) {
-      try {
-        if (!options.dataDir && !s.tlsCertFile) throw new Error('HTTPS needs a data directory to keep its certificate, or a certificate file');
-        const material = await loadTlsMaterial({ certFile: s.tlsCertFile, keyFile: s.tlsKeyFile, dataDir: options.dataDir ?? '' });
-        const server = await openListener(handler, s.host, s.tlsPort, clientLimits(), material);
-        secure = { server, signature };
-        const port = (server.address() as AddressInfo).port;
-        tls = { port, urls: listeningUrls(s.host, port, 'https'), fingerprint256: material.fingerprint256, certFile: material.certFile, error: null };
-      } catch (error) {
-        tls = { port: s.tlsPort, urls: [], fingerprint256: null, certFile: null, error: `HTTPS: ${(error as Error).message}` };
-      }
+    const previous = secure;
+    if ((previous?.signature ?? '') === signature) {
+      // Nothing to change; an earlier failure is no longer true once the settings are back to what serves.
+      const view = previous?.view ?? null;
+      if (status.tls !== view) setStatus({ ...status, tls: view });
+      return;
     }
-    setStatus({ ...status, tls });
+    if (!signature) {
+      secure = undefined;
+      setStatus({ ...status, tls: null });
+      await closeListener(previous!.server, false);
+      return;
+    }
+    try {
+      if (!options.dataDir && !s.tlsCertFile) throw new Error('HTTPS needs a data directory to keep its certificate, or a certificate file');
+      const material = await loadTlsMaterial({ certFile: s.tlsCertFile, keyFile: s.tlsKeyFile, dataDir: options.dataDir ?? '' });
+      const open = () => openListener(handler, s.host, s.tlsPort, clientLimits(), material);
+      const server = await takeOver(previous, s.tlsPort, open, (reopened) => (previous!.server = reopened));
+      const port = boundPort(server);
+      const view = { port, urls: listeningUrls(s.host, port, 'https'), fingerprint256: material.fingerprint256, certFile: material.certFile, error: null, reason: null };
+      secure = { server, signature, view, reopen: () => openListener(handler, s.host, port, clientLimits(), material) };
+    } catch (error) {
+      const failure = { error: `HTTPS: ${(error as Error).message}`, reason: reasonOf(error) };
+      // (the previous one is gone only when it made way for the new one and could not be opened again)
+      if (!previous?.server.listening) secure = undefined;
+      setStatus({ ...status, tls: secure ? { ...secure.view, ...failure } : { port: s.tlsPort, urls: [], fingerprint256: null, certFile: null, ...failure } });
+      return;
+    }
+    setStatus({ ...status, tls: secure.view });
+  };
+
+  const closeAll = async (graceMs: number): Promise<void> => {
+    const closing = [listener?.server, secure?.server].filter((server) => server !== undefined);
+    listener = undefined;
+    secure = undefined;
+    const closed = Promise.all(closing.map((server) => closeListener(server, false)));
+    if (graceMs > 0 && inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      drained = undefined;
+    }
+    for (const server of closing) server.closeAllConnections();
+    await closed;
+    await upstream.close();
+    await keys.flushTouches();
+    await usage.flush().catch((error: unknown) => console.error(`ollama-gate: could not save usage: ${(error as Error).message}`));
+    setStatus({ ...status, state: 'stopped', urls: [], error: null, reason: null, tls: null });
   };
 
   return {
@@ -201,72 +249,86 @@ export function createGateway(options: GatewayOptions): Gateway {
     status: () => status,
     checkHealth,
 
-    async listen() {
-      if (listener) return status;
-      // A broken usage file is reported and left alone; the gate serves and counts from zero in memory.
-      usageLoaded ??= usage.load().catch((error: unknown) => console.error(`ollama-gate: ${(error as Error).message}`));
-      await usageLoaded;
-      const { host, port } = settings.current();
-      try {
-        adopt(await openListener(handler, host, port, clientLimits()), host, port);
-      } catch (error) {
-        setStatus({ state: 'error', host, port, urls: [], error: (error as Error).message, tls: null });
-        throw error;
-      }
-      await syncTls();
-      return status;
-    },
+    listen: () =>
+      oneAtATime(async () => {
+        if (listener) return status;
+        // A broken usage file is reported and left alone; the gate serves and counts from zero in memory.
+        usageLoaded ??= usage.load().catch((error: unknown) => console.error(`ollama-gate: ${(error as Error).message}`));
+        await usageLoaded;
+        const { host, port } = settings.current();
+        try {
+          adopt(await openListener(handler, host, port, clientLimits()), host, port);
+        } catch (error) {
+          setStatus({ state: 'error', host, port, urls: [], error: (error as Error).message, reason: reasonOf(error), tls: null });
+          throw error;
+        }
+        await syncTls();
+        return status;
+      }),
 
-    async restart() {
-      const { host, port } = settings.current();
-      const previous = listener;
-      if (!previous) return status; // stopped: the new settings apply at the next listen()
-      for (const server of [previous.server, secure?.server]) if (server) applyClientLimits(server, clientLimits());
-      await syncTls();
-      const boundPort = (previous.server.address() as AddressInfo).port;
-      if (previous.host === host && (previous.port === port || boundPort === port)) return status;
-      try {
-        const next = await openListener(handler, host, port, clientLimits()).catch(async (error: ListenError) => {
-          // The same port on another address collides with our own listener: free it, then bind.
-          if (error.code !== 'EADDRINUSE' || port !== boundPort) throw error;
-          await closeListener(previous.server, false);
-          listener = undefined;
-          return openListener(handler, host, port, clientLimits()).catch(async (retryError: unknown) => {
-            adopt(await openListener(handler, previous.host, previous.port, clientLimits()), previous.host, previous.port);
-            throw retryError;
-          });
-        });
-        if (listener) void closeListener(previous.server, false);
-        return adopt(next, host, port);
-      } catch (error) {
-        // The previous listener keeps serving; the status carries why the new one could not start.
-        setStatus({ ...status, error: (error as Error).message });
-        throw error;
-      }
-    },
+    restart: () =>
+      oneAtATime(async () => {
+        const { host, port } = settings.current();
+        const previous = listener;
+        if (!previous) return status; // stopped: the new settings apply at the next listen()
+        for (const server of [previous.server, secure?.server]) if (server) applyClientLimits(server, clientLimits());
+        await syncTls();
+        if (previous.host === host && (previous.port === port || boundPort(previous.server) === port)) {
+          // Where it serves already: an earlier failure to move is no longer true.
+          if (status.error) setStatus({ ...status, error: null, reason: null });
+          return status;
+        }
+        try {
+          const was = boundPort(previous.server);
+          const reopen = () => openListener(handler, previous.host, was, clientLimits());
+          const next = await takeOver({ server: previous.server, reopen }, port, () => openListener(handler, host, port, clientLimits()), (reopened) => adopt(reopened, previous.host, previous.port));
+          return adopt(next, host, port);
+        } catch (error) {
+          // The previous listener keeps serving; the status carries why the new one could not start.
+          const failure = { error: (error as Error).message, reason: reasonOf(error) };
+          if (listener?.server.listening) setStatus({ ...status, ...failure });
+          else {
+            // It made way for the new one and could not be opened again: nothing serves HTTP now.
+            listener = undefined;
+            setStatus({ ...status, ...failure, state: 'error', host, port, urls: [] });
+          }
+          throw error;
+        }
+      }),
 
-    async close({ graceMs = 0 } = {}) {
+    close({ graceMs = 0 } = {}) {
       drained?.(); // a close during a graceful one ends its grace now
-      const closing = [listener?.server, secure?.server].filter((server) => server !== undefined);
-      listener = undefined;
-      secure = undefined;
-      const closed = Promise.all(closing.map((server) => closeListener(server, false)));
-      if (graceMs > 0 && inFlight > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, graceMs);
-          drained = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        drained = undefined;
-      }
-      for (const server of closing) server.closeAllConnections();
-      await closed;
-      await upstream.close();
-      await keys.flushTouches();
-      await usage.flush().catch((error: unknown) => console.error(`ollama-gate: could not save usage: ${(error as Error).message}`));
-      setStatus({ ...status, state: 'stopped', urls: [], error: null, tls: null });
+      return oneAtATime(() => closeAll(graceMs));
     },
   };
+}
+
+type TlsView = NonNullable<GateStatus['tls']>;
+
+function boundPort(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * Opens a listener that takes over from `previous` and closes the previous one: the new one starts
+ * first, so clients never find the gate gone. When it wants the previous one's own port (another
+ * address or certificate on it), the previous one makes way, and is opened again if the new one
+ * cannot start (`reopened` gets it). Rejects when the new one cannot start.
+ */
+async function takeOver(previous: { server: Server; reopen: () => Promise<Server> } | undefined, port: number, open: () => Promise<Server>, reopened: (server: Server) => void): Promise<Server> {
+  try {
+    const next = await open();
+    if (previous) void closeListener(previous.server, false);
+    return next;
+  } catch (error) {
+    if (!previous || (error as ListenError).code !== 'EADDRINUSE' || port !== boundPort(previous.server)) throw error;
+    await closeListener(previous.server, false);
+    try {
+      return await open();
+    } catch (retryError) {
+      // Should even that fail, the caller finds the previous one closed: nothing serves there now.
+      await previous.reopen().then(reopened, () => undefined);
+      throw retryError;
+    }
+  }
 }

@@ -1,13 +1,19 @@
 import { type RequestListener, type Server, createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { GateReason } from '../shared/contract.js';
+import { type Explained, explain } from './errors.js';
 
+/** Why a listener could not start, in words and as a reason the window translates. */
 export class ListenError extends Error {
+  readonly reason: GateReason;
   constructor(
-    message: string,
+    explained: Explained,
     readonly code: string | undefined,
     options: ErrorOptions,
   ) {
-    super(message, options);
+    super(explained.text, options);
+    this.reason = explained.reason;
   }
 }
 
@@ -39,7 +45,7 @@ export function openListener(handler: RequestListener, host: string, port: numbe
   // "Expect: 100-continue" reaches the handler, which says "continue" only when it wants the body.
   server.on('checkContinue', handler);
   return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(new ListenError(listenErrorMessage(error, host, port), error.code, { cause: error })));
+    server.once('error', (error: NodeJS.ErrnoException) => reject(new ListenError(whyNotListening(error, host, port), error.code, { cause: error })));
     server.listen(port, host, () => resolve(server));
   });
 }
@@ -60,7 +66,7 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
   HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Payload Too Large', 'chunk extensions are too large'],
 };
 
-function answerClientError(error: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable || socket.destroyed || (error.code === 'ECONNRESET' && !socket.writable)) {
     socket.destroy();
     return;
@@ -81,10 +87,10 @@ export function closeListener(server: Server, force: boolean): Promise<void> {
   });
 }
 
-function listenErrorMessage(error: unknown, host: string, port: number): string {
+function whyNotListening(error: unknown, host: string, port: number): Explained {
   const code = (error as { code?: string }).code;
-  if (code === 'EADDRINUSE') return `port ${port} is already in use on ${host}: stop the other program or choose another port`;
-  if (code === 'EACCES') return `not allowed to listen on ${host}:${port}: choose a port above 1023`;
-  if (code === 'EADDRNOTAVAIL') return `${host} is not an address of this machine`;
-  return `could not listen on ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`;
+  if (code === 'EADDRINUSE') return explain('port_in_use', { port, host });
+  if (code === 'EACCES') return explain('port_not_allowed', { host, port });
+  if (code === 'EADDRNOTAVAIL') return explain('address_not_available', { host });
+  return explain('listen_failed', { host, port, detail: error instanceof Error ? error.message : String(error) });
 }

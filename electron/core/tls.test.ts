@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -249,3 +250,105 @@ describe('HTTPS turned on and off while running', () => {
     expect((await fetch(`http://127.0.0.1:${status.port}/`)).status).toBe(200);
   });
 });
+
+describe('HTTPS changed while running: the status is what listens', () => {
+  /** A gateway whose settings the test changes, as the store does when the window applies them. */
+  async function startMutable(patch: Partial<GateSettings> = {}) {
+    const settings: GateSettings = { ...staticSettings({ host: '127.0.0.1', port: 0, upstream: fake.url, ...patch }).current() };
+    const gate = createGateway({ keys: store, settings: { current: () => settings }, dataDir, exposureAddresses: () => [] });
+    gates.push(gate);
+    const status = await gate.listen();
+    return { gate, settings, status };
+  }
+  const served = (port: number) => httpsGet(`https://127.0.0.1:${port}/`, readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8'));
+
+  it('turned on by two restarts at once (the settings write and the store file’s echo of it), listens once and says so', async () => {
+    const { gate, settings } = await startMutable();
+    const port = await freePort();
+    Object.assign(settings, { tlsEnabled: true, tlsPort: port });
+    // On fresh data the first restart is still making the certificate when the second one starts.
+    await Promise.all([gate.restart(), gate.restart()]);
+    const { tls } = gate.status();
+    expect(tls).toMatchObject({ port, urls: [`https://127.0.0.1:${port}`], error: null });
+    const answer = await served(port);
+    expect(answer.status).toBe(200);
+    expect(answer.fingerprint256).toBe(tls!.fingerprint256);
+  });
+
+  it('moves to a new HTTPS port: the new one answers, the old one stops, and the status names the new one', async () => {
+    const { gate, settings } = await startMutable({ tlsEnabled: true, tlsPort: await freePort() });
+    const before = gate.status().tls!;
+    expect(before.error).toBeNull();
+    const port = await freePort();
+    settings.tlsPort = port;
+    const after = (await gate.restart()).tls!;
+    expect(after).toMatchObject({ port, urls: [`https://127.0.0.1:${port}`], error: null, fingerprint256: before.fingerprint256 });
+    expect((await served(port)).status).toBe(200);
+    await expect(served(before.port)).rejects.toThrow();
+  });
+
+  it('keeps HTTPS serving on its old port when the new one is taken, says why, and drops the error once the setting is back', async () => {
+    const { gate, settings } = await startMutable({ tlsEnabled: true, tlsPort: await freePort() });
+    const before = gate.status().tls!;
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      settings.tlsPort = (blocker.address() as AddressInfo).port;
+      const failed = (await gate.restart()).tls!;
+      expect(failed).toMatchObject({ port: before.port, urls: before.urls, fingerprint256: before.fingerprint256 });
+      expect(failed.error).toMatch(/^HTTPS: port \d+ is already in use/);
+      expect((await served(before.port)).status).toBe(200);
+      settings.tlsPort = before.port;
+      expect((await gate.restart()).tls).toEqual(before);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('turned on where it cannot start, then off: the status says nothing listens, then nothing is wrong', async () => {
+    const { gate, settings } = await startMutable();
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      Object.assign(settings, { tlsEnabled: true, tlsPort: (blocker.address() as AddressInfo).port });
+      const failed = (await gate.restart()).tls!;
+      expect(failed).toMatchObject({ urls: [], fingerprint256: null, error: expect.stringMatching(/already in use/) });
+      settings.tlsEnabled = false;
+      expect((await gate.restart()).tls).toBeNull();
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('serves a new certificate on the same port: the old listener makes way for it', async () => {
+    const port = await freePort();
+    const { gate, settings } = await startMutable({ tlsEnabled: true, tlsPort: port });
+    const before = gate.status().tls!;
+    const pems = await generate([{ name: 'commonName', value: 'replacement' }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+    });
+    const own = mkdtempSync(join(tmpdir(), 'gate-tls-own-'));
+    try {
+      writeFileSync(join(own, 'new.crt'), pems.cert);
+      writeFileSync(join(own, 'new.key'), pems.private, { mode: 0o600 });
+      Object.assign(settings, { tlsCertFile: join(own, 'new.crt'), tlsKeyFile: join(own, 'new.key') });
+      const after = (await gate.restart()).tls!;
+      expect(after).toMatchObject({ port, error: null, fingerprint256: new X509Certificate(pems.cert).fingerprint256 });
+      expect(after.fingerprint256).not.toBe(before.fingerprint256);
+      expect((await httpsGet(`https://127.0.0.1:${port}/`, pems.cert)).fingerprint256).toBe(after.fingerprint256);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

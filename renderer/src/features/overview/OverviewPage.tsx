@@ -3,49 +3,81 @@ import type { GateApiError, HealthView, ProxyStatus, ProxyTestResult } from '../
 import { CopyButton } from '../../components/CopyButton.js';
 import { ErrorMessage } from '../../components/ErrorMessage.js';
 import { QrCode } from '../../components/QrCode.js';
-import { Badge } from '../../components/StatusBadge.js';
+import { Badge, type Tone } from '../../components/StatusBadge.js';
+import { useToast } from '../../components/Toast.js';
 import { useGate } from '../../gate.js';
 import { useI18n } from '../../i18n/context.js';
-import type { PlainMessageKey } from '../../i18n/translate.js';
 import { formatBytes, formatDuration, formatNumber, formatRelative } from '../../lib/format.js';
+import { formatReason } from '../../lib/reason.js';
 import { useNow } from '../../lib/use-now.js';
+import { formatHash } from '../../router.js';
 import { useGateState } from '../../state.js';
 import { latencyChart } from './latency-chart.js';
+import { type VerdictTone, describeTest } from './test-verdict.js';
+import { reachableFromLan } from './urls.js';
+import { useWidth } from './use-width.js';
+
+const CREATE_KEY = formatHash({ page: 'keys', action: 'create-key' });
 
 export function OverviewPage() {
   const { t } = useI18n();
-  const { status, health, settings } = useGateState();
+  const { status, health, settings, keys } = useGateState();
+  const hasKeys = keys === null ? null : keys.length > 0;
   return (
     <div className="page">
       <header className="page-header">
         <h1 tabIndex={-1}>{t('overview.title')}</h1>
       </header>
+      {hasKeys === false ? <FirstRunNotice /> : null}
       <div className="overview-grid">
         <ProxyCard status={status} sharedOnLan={settings ? ['0.0.0.0', '::'].includes(settings.proxy.host) : null} />
-        <TestCard />
+        <TestCard hasKeys={hasKeys} />
         <HealthCard health={health} />
       </div>
     </div>
   );
 }
 
+/** A gate without keys refuses everyone: said first, with the way out. */
+function FirstRunNotice() {
+  const { t } = useI18n();
+  return (
+    <section className="first-run" aria-labelledby="first-run-heading">
+      <div className="first-run-text">
+        <h2 id="first-run-heading">{t('overview.firstRun.title')}</h2>
+        <p>{t('overview.firstRun.body')}</p>
+      </div>
+      <a className="button primary" href={CREATE_KEY}>
+        {t('overview.firstRun.create')}
+      </a>
+    </section>
+  );
+}
+
 function ProxyCard({ status, sharedOnLan }: { status: ProxyStatus | null; sharedOnLan: boolean | null }) {
   const { t } = useI18n();
   const gate = useGate();
+  const toast = useToast();
   const { setStatus } = useGateState();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<GateApiError | null>(null);
   const toggle = async () => {
     if (!status) return;
+    const stopping = status.state === 'listening';
     setBusy(true);
-    const result = status.state === 'listening' ? await gate.proxy.stop() : await gate.proxy.start();
+    const result = stopping ? await gate.proxy.stop() : await gate.proxy.start();
     setBusy(false);
     if (result.ok) {
       setStatus(result.value);
       setError(null);
-    } else setError(result.error);
+      toast.show(t(stopping ? 'overview.toast.stopped' : 'overview.toast.started'));
+    } else {
+      setError(result.error);
+      toast.show(t(stopping ? 'overview.toast.stopFailed' : 'overview.toast.startFailed', { reason: result.error.message }), 'danger');
+    }
   };
   const state = status?.state ?? 'stopped';
+  const tls = status?.tls;
   return (
     <section className="card proxy-card" aria-labelledby="proxy-heading">
       <header className="card-header">
@@ -55,37 +87,21 @@ function ProxyCard({ status, sharedOnLan }: { status: ProxyStatus | null; shared
           {state === 'listening' ? t('overview.stop') : t('overview.start')}
         </button>
       </header>
-      {status?.error ? <p className="banner error">{status.error}</p> : null}
+      {status?.error ? <p className="banner error">{formatReason(t, status.reason, status.error)}</p> : null}
       <ErrorMessage error={error} />
-      {status && status.urls.length > 0 ? (
-        <ul className="url-list">
-          {status.urls.map((url) => (
-            <li key={url} className="url-item">
-              <QrCode text={url} label={t('overview.qrFor', { url })} />
-              <div className="url-text">
-                <code>{url}</code>
-                <CopyButton text={url} label={url} />
-              </div>
-            </li>
-          ))}
-        </ul>
-      ) : (
-        <p className="muted">{t('overview.noUrls')}</p>
-      )}
-      {status?.tls ? (
-        <div className="tls">
-          <h3>{t('overview.https')}</h3>
-          {status.tls.error ? <p className="banner error">{status.tls.error}</p> : null}
-          {status.tls.urls.map((url) => (
-            <div key={url} className="url-text">
-              <code>{url}</code>
-              <CopyButton text={url} label={url} />
+      {status && status.urls.length > 0 ? <UrlList urls={status.urls} /> : <p className="muted">{t('overview.noUrls')}</p>}
+      {tls ? (
+        <div className="tls" aria-labelledby="https-heading">
+          <h3 id="https-heading">{t('overview.https')}</h3>
+          {tls.error ? <p className="banner error">{formatReason(t, tls.reason, tls.error)}</p> : null}
+          {tls.urls.length > 0 ? <UrlList urls={tls.urls} /> : null}
+          {tls.fingerprint256 ? (
+            <div className="fingerprint">
+              <span className="fingerprint-label">{t('overview.fingerprint')}</span>
+              <code className="wrap">{tls.fingerprint256}</code>
+              <CopyButton text={tls.fingerprint256} label={t('overview.fingerprint')} />
+              <p className="hint">{t('overview.httpsTrust')}</p>
             </div>
-          ))}
-          {status.tls.fingerprint256 ? (
-            <p className="hint">
-              {t('overview.fingerprint')} <code className="wrap">{status.tls.fingerprint256}</code>
-            </p>
           ) : null}
         </div>
       ) : null}
@@ -98,7 +114,27 @@ function ProxyCard({ status, sharedOnLan }: { status: ProxyStatus | null; shared
   );
 }
 
-function TestCard() {
+/** The gate's addresses, each to copy; one another device can open also as a QR code for a phone. */
+function UrlList({ urls }: { urls: string[] }) {
+  const { t } = useI18n();
+  return (
+    <ul className="url-list">
+      {urls.map((url) => (
+        <li key={url} className="url-item">
+          {reachableFromLan(url) ? <QrCode text={url} label={t('overview.qrFor', { url })} /> : null}
+          <div className="url-text">
+            <code>{url}</code>
+            <CopyButton text={url} label={url} />
+          </div>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+const RESULT_BADGE: Record<VerdictTone, Tone> = { ok: 'ok', info: 'muted', warn: 'warn', danger: 'danger' };
+
+function TestCard({ hasKeys }: { hasKeys: boolean | null }) {
   const { t, locale } = useI18n();
   const gate = useGate();
   const keyId = useId();
@@ -115,7 +151,7 @@ function TestCard() {
       setError(null);
     } else setError(answer.error);
   };
-  const passed = result?.status !== null && result !== null && result.status < 400;
+  const verdict = result ? describeTest(result, t) : null;
   return (
     <section className="card test-card" aria-labelledby="test-heading">
       <header className="card-header">
@@ -136,34 +172,34 @@ function TestCard() {
         </button>
       </form>
       <ErrorMessage error={error} />
-      {result ? (
-        <div className={`test-result ${passed ? 'ok' : 'failed'}`} role="status">
-          <p>
-            <Badge tone={passed ? 'ok' : 'danger'}>{result.status ?? t('overview.noAnswer')}</Badge> <strong>{t(testVerdict(result.status))}</strong> · {formatDuration(result.durationMs, locale)}
-          </p>
-          <p className="muted">
-            <code>{result.url}</code> {result.detail}
-          </p>
-        </div>
-      ) : null}
+      <div role="status">
+        {result && verdict ? (
+          <div className={`test-result ${verdict.tone}`}>
+            <p className="test-headline">
+              <Badge tone={RESULT_BADGE[verdict.tone]}>{result.status ?? t('overview.noAnswer')}</Badge> <strong>{verdict.headline}</strong> · {formatDuration(result.durationMs, locale)}
+            </p>
+            {verdict.detail ? <p className="muted">{verdict.detail}</p> : null}
+            {verdict.health ? <p>{verdict.health}</p> : null}
+            {result.health && hasKeys === false ? (
+              <p>
+                {t('overview.test.noKeys')} <a href={CREATE_KEY}>{t('overview.firstRun.create')}</a>
+              </p>
+            ) : null}
+            <p className="test-url">
+              <code>GET {result.url}</code>
+              {result.health ? <code>GET {result.health.url}</code> : null}
+            </p>
+          </div>
+        ) : null}
+      </div>
     </section>
   );
-}
-
-/** The test's outcome in the window's language; the gate's own words follow it. */
-export function testVerdict(status: number | null): PlainMessageKey {
-  if (status === null) return 'overview.verdict.unreachable';
-  if (status < 400) return 'overview.verdict.passed';
-  if (status === 401) return 'overview.verdict.noKey';
-  if (status === 403) return 'overview.verdict.refused';
-  if (status === 429) return 'overview.verdict.limited';
-  if (status >= 500) return 'overview.verdict.ollama';
-  return 'overview.verdict.failed';
 }
 
 function HealthCard({ health }: { health: HealthView | null }) {
   const { t, locale } = useI18n();
   const gate = useGate();
+  const toast = useToast();
   const { setHealth } = useGateState();
   const [busy, setBusy] = useState(false);
   const now = useNow(5_000);
@@ -171,7 +207,14 @@ function HealthCard({ health }: { health: HealthView | null }) {
     setBusy(true);
     const result = await gate.health.check();
     setBusy(false);
-    if (result.ok) setHealth(result.value);
+    if (!result.ok) {
+      toast.show(t('overview.toast.checkFailed', { reason: result.error.message }), 'danger');
+      return;
+    }
+    setHealth(result.value);
+    const { reachable, latencyMs, reason, error } = result.value;
+    if (reachable) toast.show(t('overview.toast.ollamaOk', { latency: formatDuration(latencyMs ?? 0, locale) }));
+    else toast.show(t('overview.toast.ollamaDown', { reason: formatReason(t, reason, error ?? '') }), 'danger');
   };
   return (
     <section className="card health-card" aria-labelledby="health-heading">
@@ -206,20 +249,25 @@ function HealthCard({ health }: { health: HealthView | null }) {
               <dd>{formatRelative(health.checkedAt, Math.max(now, health.checkedAt), locale)}</dd>
             </div>
           </dl>
-          {health.error ? <p className="banner error">{health.error}</p> : null}
+          {health.error ? <p className="banner error">{formatReason(t, health.reason, health.error)}</p> : null}
           {health.exposedOn.length > 0 ? <p className="banner warn">{t('overview.exposed', { addresses: health.exposedOn.join(', ') })}</p> : null}
           <LatencyChartView health={health} now={Math.max(now, health.checkedAt)} />
           <h3>{t('overview.installed', { count: formatNumber(health.models.length, locale) })}</h3>
           {health.models.length === 0 ? (
             <p className="muted">{t('overview.noModels')}</p>
           ) : (
+            // Narrow, the parameters and quantization columns fold away (app.css) rather than scroll.
             <div className="table-wrap">
-              <table className="table">
+              <table className="table models-table">
                 <thead>
                   <tr>
                     <th scope="col">{t('overview.model')}</th>
-                    <th scope="col">{t('overview.parameters')}</th>
-                    <th scope="col">{t('overview.quantization')}</th>
+                    <th scope="col" className="col-params">
+                      {t('overview.parameters')}
+                    </th>
+                    <th scope="col" className="col-quant">
+                      {t('overview.quantization')}
+                    </th>
                     <th scope="col" className="num">
                       {t('overview.size')}
                     </th>
@@ -228,9 +276,9 @@ function HealthCard({ health }: { health: HealthView | null }) {
                 <tbody>
                   {health.models.map((model) => (
                     <tr key={model.name}>
-                      <td className="mono">{model.name}</td>
-                      <td>{model.parameterSize ?? '—'}</td>
-                      <td>{model.quantization ?? '—'}</td>
+                      <td className="mono model-name">{model.name}</td>
+                      <td className="col-params">{model.parameterSize ?? '—'}</td>
+                      <td className="col-quant">{model.quantization ?? '—'}</td>
                       <td className="num">{formatBytes(model.size, locale)}</td>
                     </tr>
                   ))}
@@ -243,14 +291,14 @@ function HealthCard({ health }: { health: HealthView | null }) {
             <p className="muted">{t('overview.noneLoaded')}</p>
           ) : (
             <div className="table-wrap">
-              <table className="table">
+              <table className="table models-table">
                 <thead>
                   <tr>
                     <th scope="col">{t('overview.model')}</th>
                     <th scope="col" className="num">
                       {t('overview.size')}
                     </th>
-                    <th scope="col" className="num">
+                    <th scope="col" className="num col-vram">
                       {t('overview.vram')}
                     </th>
                     <th scope="col">{t('overview.unloads')}</th>
@@ -259,9 +307,9 @@ function HealthCard({ health }: { health: HealthView | null }) {
                 <tbody>
                   {health.loaded.map((model) => (
                     <tr key={model.name}>
-                      <td className="mono">{model.name}</td>
+                      <td className="mono model-name">{model.name}</td>
                       <td className="num">{formatBytes(model.size, locale)}</td>
-                      <td className="num">{formatBytes(model.sizeVram, locale)}</td>
+                      <td className="num col-vram">{formatBytes(model.sizeVram, locale)}</td>
                       <td>{model.expiresAt ? formatRelative(Date.parse(model.expiresAt), now, locale) : '—'}</td>
                     </tr>
                   ))}
@@ -275,13 +323,15 @@ function HealthCard({ health }: { health: HealthView | null }) {
   );
 }
 
+/** The chart is drawn at the width its card gives it, so its lines and labels keep their size. */
 function LatencyChartView({ health, now }: { health: HealthView; now: number }) {
   const { t, locale } = useI18n();
-  const chart = latencyChart(health.latency, { now, width: 520, height: 132 });
+  const [figure, width] = useWidth<HTMLElement>(520);
+  const chart = latencyChart(health.latency, { now, width, height: 132 });
   const { plot } = chart;
   return (
-    <figure className="chart latency-chart">
-      <svg viewBox={`0 0 ${chart.width} ${chart.height}`} role="img" aria-label={t('overview.latencyChart')}>
+    <figure className="chart latency-chart" ref={figure}>
+      <svg width={chart.width} height={chart.height} viewBox={`0 0 ${chart.width} ${chart.height}`} role="img" aria-label={t('overview.latencyChart')}>
         {chart.ticks.map((tick) => (
           <g key={tick.value} className="grid">
             <line x1={plot.left} x2={plot.right} y1={tick.y} y2={tick.y} />

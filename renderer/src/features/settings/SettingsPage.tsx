@@ -1,7 +1,8 @@
-import { useEffect, useId, useState } from 'react';
+import { type ReactNode, useEffect, useId, useState } from 'react';
 import type { Language, ProxySettings, SettingsView } from '../../../../electron/shared/contract.js';
 import { ErrorMessage } from '../../components/ErrorMessage.js';
 import { CheckField, Field } from '../../components/Field.js';
+import { useToast } from '../../components/Toast.js';
 import { useGate } from '../../gate.js';
 import { useI18n } from '../../i18n/context.js';
 import { useGateState } from '../../state.js';
@@ -14,6 +15,7 @@ import {
   type SettingsFormValues,
   isSharedOnLan,
   parseSettingsForm,
+  pinnedBy,
   settingsErrorsFromIssues,
   settingsFormFromView,
 } from './settings-form.js';
@@ -34,6 +36,7 @@ export function SettingsPage() {
 function SettingsForm({ view }: { view: SettingsView }) {
   const { t } = useI18n();
   const gate = useGate();
+  const toast = useToast();
   const { setSettings } = useGateState();
   const [values, setValues] = useState<SettingsFormValues>(() => settingsFormFromView(view));
   const [dirty, setDirty] = useState(false);
@@ -60,6 +63,7 @@ function SettingsForm({ view }: { view: SettingsView }) {
     setGeneral(null);
     if (!parsed.ok) {
       setErrors(Object.fromEntries(Object.entries(parsed.errors).map(([field, key]) => [field, t(key)])));
+      toast.show(t('settings.toast.fix'), 'danger');
       return;
     }
     if (!parsed.patch.proxy && !parsed.patch.desktop) {
@@ -76,20 +80,33 @@ function SettingsForm({ view }: { view: SettingsView }) {
       setErrors({});
       setDirty(false);
       setSaved(true);
+      toast.show(t('settings.toast.applied'));
     } else {
       const split = settingsErrorsFromIssues(result.error);
       setErrors(split.fields);
       setGeneral(split.general);
+      toast.show(t('settings.toast.failed', { reason: result.error.message }), 'danger');
     }
   };
 
-  const pinned = (field: keyof ProxySettings) => (view.overridden.includes(field) ? t('settings.pinned') : null);
-  const hint = (...parts: Array<string | null>) => parts.filter(Boolean).join(' ') || undefined;
+  /** Pinned for this run by a flag or an environment variable: read-only, and the form says which. */
+  const locked = (field: keyof ProxySettings) => pinnedBy(view, field) !== null;
+  /** A field's hint, after what pins it when something does. */
+  const hint = (field: keyof ProxySettings, text?: string): ReactNode => {
+    const by = pinnedBy(view, field);
+    if (!by) return text;
+    return (
+      <>
+        <span className="pinned-note">{t('settings.pinnedBy', { by })}</span>
+        {text ? ` ${text}` : null}
+      </>
+    );
+  };
   const shared = isSharedOnLan(values.host);
   /** A number typed in the unit its label names (seconds, MiB), with what happens at the limit as its hint. */
   const numberField = (field: NumberField, label: string, hintText: string) => (
-    <Field label={label} hint={hint(hintText, pinned(field))} error={errors[field]}>
-      {(props) => <input {...props} type="text" inputMode={NUMBER_FIELDS[field].whole ? 'numeric' : 'decimal'} value={values[field]} onChange={text(field)} />}
+    <Field label={label} hint={hint(field, hintText)} error={errors[field]}>
+      {(props) => <input {...props} type="text" inputMode={NUMBER_FIELDS[field].whole ? 'numeric' : 'decimal'} value={values[field]} readOnly={locked(field)} onChange={text(field)} />}
     </Field>
   );
 
@@ -106,39 +123,43 @@ function SettingsForm({ view }: { view: SettingsView }) {
         <legend>{t('settings.network')}</legend>
         <CheckField
           label={t('settings.shareOnLan')}
-          hint={shared ? t('settings.shareOnLanOn') : t('settings.shareOnLanOff')}
+          hint={hint('host', shared ? t('settings.shareOnLanOn') : t('settings.shareOnLanOff'))}
           checked={shared}
+          disabled={locked('host')}
           onChange={(checked) => set('host', checked ? LAN_HOST : LOCAL_HOST)}
         />
         <div className="form-grid">
-          <Field label={t('settings.host')} hint={hint(t('settings.hostHint'), pinned('host'))} error={errors.host}>
-            {(props) => <input {...props} type="text" value={values.host} onChange={text('host')} spellCheck={false} />}
+          <Field label={t('settings.host')} hint={hint('host', t('settings.hostHint'))} error={errors.host}>
+            {(props) => <input {...props} type="text" value={values.host} readOnly={locked('host')} onChange={text('host')} spellCheck={false} />}
           </Field>
-          <Field label={t('settings.port')} hint={pinned('port') ?? undefined} error={errors.port}>
-            {(props) => <input {...props} type="text" inputMode="numeric" value={values.port} onChange={text('port')} />}
+          <Field label={t('settings.port')} hint={hint('port')} error={errors.port}>
+            {(props) => <input {...props} type="text" inputMode="numeric" value={values.port} readOnly={locked('port')} onChange={text('port')} />}
           </Field>
         </div>
-        <CheckField label={t('settings.https')} hint={t('settings.httpsHint')} checked={values.tlsEnabled} onChange={(checked) => set('tlsEnabled', checked)} />
+        <CheckField label={t('settings.https')} hint={hint('tlsEnabled', t('settings.httpsHint'))} checked={values.tlsEnabled} disabled={locked('tlsEnabled')} onChange={(checked) => set('tlsEnabled', checked)} />
         {values.tlsEnabled ? (
-          <div className="form-grid">
-            <Field label={t('settings.tlsPort')} error={errors.tlsPort}>
-              {(props) => <input {...props} type="text" inputMode="numeric" value={values.tlsPort} onChange={text('tlsPort')} />}
-            </Field>
-            <span />
-            <Field label={t('settings.tlsCert')} hint={t('settings.tlsFilesHint')} error={errors.tlsCertFile}>
-              {(props) => <input {...props} type="text" value={values.tlsCertFile} onChange={text('tlsCertFile')} spellCheck={false} placeholder="/path/to/cert.pem" />}
-            </Field>
-            <Field label={t('settings.tlsKey')} error={errors.tlsKeyFile}>
-              {(props) => <input {...props} type="text" value={values.tlsKeyFile} onChange={text('tlsKeyFile')} spellCheck={false} placeholder="/path/to/key.pem" />}
-            </Field>
-          </div>
+          <>
+            <div className="form-grid">
+              <Field label={t('settings.tlsPort')} hint={hint('tlsPort')} error={errors.tlsPort}>
+                {(props) => <input {...props} type="text" inputMode="numeric" value={values.tlsPort} readOnly={locked('tlsPort')} onChange={text('tlsPort')} />}
+              </Field>
+            </div>
+            <div className="form-grid">
+              <Field label={t('settings.tlsCert')} hint={hint('tlsCertFile', t('settings.tlsFilesHint'))} error={errors.tlsCertFile}>
+                {(props) => <input {...props} type="text" value={values.tlsCertFile} readOnly={locked('tlsCertFile')} onChange={text('tlsCertFile')} spellCheck={false} placeholder="/path/to/cert.pem" />}
+              </Field>
+              <Field label={t('settings.tlsKey')} hint={hint('tlsKeyFile')} error={errors.tlsKeyFile}>
+                {(props) => <input {...props} type="text" value={values.tlsKeyFile} readOnly={locked('tlsKeyFile')} onChange={text('tlsKeyFile')} spellCheck={false} placeholder="/path/to/key.pem" />}
+              </Field>
+            </div>
+          </>
         ) : null}
       </fieldset>
 
       <fieldset className="card">
         <legend>{t('settings.ollama')}</legend>
-        <Field label={t('settings.upstream')} hint={hint(t('settings.upstreamHint'), pinned('upstream'))} error={errors.upstream}>
-          {(props) => <input {...props} type="url" value={values.upstream} onChange={text('upstream')} spellCheck={false} />}
+        <Field label={t('settings.upstream')} hint={hint('upstream', t('settings.upstreamHint'))} error={errors.upstream}>
+          {(props) => <input {...props} type="url" value={values.upstream} readOnly={locked('upstream')} onChange={text('upstream')} spellCheck={false} />}
         </Field>
       </fieldset>
 
@@ -154,6 +175,7 @@ function SettingsForm({ view }: { view: SettingsView }) {
           </Field>
         </div>
         <CheckField label={t('settings.logBodies')} hint={t('settings.logBodiesHint')} checked={values.logRequestBodies} onChange={(checked) => set('logRequestBodies', checked)} />
+        <div className="form-grid">{numberField('logHistoryEntries', t('settings.logHistory'), t('settings.logHistoryHint'))}</div>
       </fieldset>
 
       <fieldset className="card">

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SettingsView } from '../../../../electron/shared/contract.js';
 import { SETTINGS } from '../../testing/fixtures.js';
-import { NUMBER_FIELDS, formatScaled, parseScaled, parseSettingsForm, settingsErrorsFromIssues, settingsFormFromView } from './settings-form.js';
+import { NUMBER_FIELDS, formatScaled, parseScaled, parseSettingsForm, pinnedBy, settingsErrorsFromIssues, settingsFormFromView } from './settings-form.js';
 
 const VIEW: SettingsView = SETTINGS;
 
@@ -45,9 +45,27 @@ describe('the settings form', () => {
   });
 
   it('keeps a port the gate already has, even 0 from the command line, but refuses 0 typed in', () => {
-    const pinned: SettingsView = { ...VIEW, proxy: { ...VIEW.proxy, port: 0 }, overridden: ['port'] };
+    const pinned: SettingsView = { ...VIEW, proxy: { ...VIEW.proxy, port: 0 }, pinned: [{ field: 'port', by: '--port' }] };
     expect(parseSettingsForm({ ...settingsFormFromView(pinned), sessionTtlSeconds: '60' }, pinned)).toEqual({ ok: true, patch: { proxy: { sessionTtlSeconds: 60 } } });
     expect(parseSettingsForm({ ...settingsFormFromView(VIEW), port: '0' }, VIEW)).toEqual({ ok: false, errors: { port: 'settings.error.port' } });
+  });
+
+  it('names what pins a setting, and never sends a pinned one, whatever the form holds', () => {
+    const view: SettingsView = {
+      ...VIEW,
+      proxy: { ...VIEW.proxy, port: 9000, tlsEnabled: true, tlsPort: 9443 },
+      pinned: [
+        { field: 'port', by: 'OLLAMA_GATE_PORT' },
+        { field: 'tlsEnabled', by: '--tls' },
+      ],
+    };
+    expect(pinnedBy(view, 'port')).toBe('OLLAMA_GATE_PORT');
+    expect(pinnedBy(view, 'tlsEnabled')).toBe('--tls');
+    expect(pinnedBy(view, 'tlsPort')).toBeNull();
+    const changed = { ...settingsFormFromView(view), port: '9001', tlsEnabled: false, tlsPort: '9444' };
+    expect(parseSettingsForm(changed, view)).toEqual({ ok: true, patch: { proxy: { tlsPort: 9444 } } });
+    // Unpinned, the same form changes them.
+    expect(parseSettingsForm(changed, { ...view, pinned: [] })).toEqual({ ok: true, patch: { proxy: { port: 9001, tlsEnabled: false, tlsPort: 9444 } } });
   });
 
   it('includes launch at login only in the desktop app', () => {
@@ -181,13 +199,9 @@ describe('the settings form', () => {
       expect(parseScaled('2.5', NUMBER_FIELDS.maxSessionsPerKey)).toBeNull();
     });
 
-    it('keeps a limit the gate already has, even one the form would refuse, and pins show as for other fields', () => {
-      // Set on the command line in bytes: 1000 bytes is not a round number of MiB, and 5 ms is under the form's range.
-      const pinned: SettingsView = {
-        ...VIEW,
-        proxy: { ...VIEW.proxy, maxUnauthenticatedBodyBytes: 1000, clientBodyTimeoutMs: 5 },
-        overridden: ['maxUnauthenticatedBodyBytes', 'clientBodyTimeoutMs'],
-      };
+    it('keeps a limit the gate already has, even one the form would refuse', () => {
+      // Set in the store file in bytes: 1000 bytes is not a round number of MiB, and 5 ms is under the form's range.
+      const pinned: SettingsView = { ...VIEW, proxy: { ...VIEW.proxy, maxUnauthenticatedBodyBytes: 1000, clientBodyTimeoutMs: 5 } };
       const values = settingsFormFromView(pinned);
       // Shown rounded, kept exact while untouched.
       expect(values.maxUnauthenticatedBodyBytes).toBe('0.001');

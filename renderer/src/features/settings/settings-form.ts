@@ -27,6 +27,7 @@ export interface SettingsFormValues {
   lockoutMaxFailures: string;
   lockoutWindowSeconds: string;
   lockoutCooldownSeconds: string;
+  logHistoryEntries: string;
   /** desktop only */
   launchAtLogin: boolean;
 }
@@ -63,7 +64,8 @@ export type NumberField =
   | 'unauthenticatedBodyBudgetBytes'
   | 'lockoutMaxFailures'
   | 'lockoutWindowSeconds'
-  | 'lockoutCooldownSeconds';
+  | 'lockoutCooldownSeconds'
+  | 'logHistoryEntries';
 
 /** a day: the longest timeout the gate takes */
 const DAY_MS = 24 * 3600 * 1000;
@@ -82,6 +84,7 @@ export const NUMBER_FIELDS: { readonly [F in NumberField]: NumberSpec } = {
   lockoutMaxFailures: { scale: 1, min: 0, max: 10_000, whole: true, error: 'settings.error.lockoutFailures' },
   lockoutWindowSeconds: { scale: 1, min: 1, max: 24 * 3600, whole: true, error: 'settings.error.lockoutWindow' },
   lockoutCooldownSeconds: { scale: 1, min: 1, max: 7 * 24 * 3600, whole: true, error: 'settings.error.lockoutCooldown' },
+  logHistoryEntries: { scale: 1, min: 0, max: 10_000, whole: true, error: 'settings.error.logHistory' },
 };
 
 const NUMBER_FIELD_NAMES = Object.keys(NUMBER_FIELDS) as NumberField[];
@@ -110,6 +113,11 @@ export function isSharedOnLan(host: string): boolean {
   return host.trim() === '0.0.0.0' || host.trim() === '::';
 }
 
+/** What pins a setting for this run (`--port`, `OLLAMA_GATE_PORT`), or null when the form may change it. */
+export function pinnedBy(view: SettingsView, field: keyof ProxySettings): string | null {
+  return view.pinned.find((setting) => setting.field === field)?.by ?? null;
+}
+
 export function settingsFormFromView(view: SettingsView): SettingsFormValues {
   const { proxy } = view;
   return {
@@ -135,7 +143,7 @@ const ORIGIN_PATTERN = /^[a-z*][a-z0-9+.*-]*:\/\/[^/\s?#]+$/i;
 
 /**
  * Checks the form as the gate will and returns only what changed: an untouched field is never
- * sent, so a value pinned on the command line is not rewritten by saving something else.
+ * sent, and a setting pinned on the command line never is (the form shows it read-only).
  */
 export function parseSettingsForm(values: SettingsFormValues, view: SettingsView): ParsedSettings {
   const errors: SettingsErrors = {};
@@ -187,6 +195,7 @@ export function parseSettingsForm(values: SettingsFormValues, view: SettingsView
   };
   const proxy: Partial<ProxySettings> = {};
   for (const [field, value] of Object.entries(wanted) as Array<[keyof ProxySettings, unknown]>) {
+    if (pinnedBy(view, field)) continue;
     if (JSON.stringify(value) !== JSON.stringify(view.proxy[field])) Object.assign(proxy, { [field]: value });
   }
   const patch: SettingsPatch = {};
@@ -239,5 +248,6 @@ const FIELD_NAMES: Record<SettingsField, true> = {
   lockoutMaxFailures: true,
   lockoutWindowSeconds: true,
   lockoutCooldownSeconds: true,
+  logHistoryEntries: true,
   launchAtLogin: true,
 };
