@@ -8,7 +8,8 @@ import { createGateway } from '../core/gateway.js';
 import { HealthMonitor } from '../core/health-monitor.js';
 import { type GateService, createGateService } from '../core/service.js';
 import type { GateStore } from '../core/gate-store.js';
-import { ADMIN_COOKIE, type AdminServer, refuseForeign, rendererFile, startAdminServer } from './admin-http.js';
+import { ADMIN_COOKIE, ADMIN_CSP, type AdminServer, refuseForeign, rendererFile, startAdminServer } from './admin-http.js';
+import { pageLanguage } from './unauthorized-page.js';
 import { openStore } from './open-store.js';
 
 /** A raw request to the admin on `port`, so a test can send any Host, Origin or path (fetch normalises them). */
@@ -75,6 +76,53 @@ describe('the headless web admin', () => {
     expect((await call('keys.list', undefined, { authorization: 'Bearer wrong' })).status).toBe(401);
     expect((await call('keys.list', undefined, { cookie: `${ADMIN_COOKIE}=wrong` })).status).toBe(401);
     expect((await send(admin.port, '/gate/events')).status).toBe(401);
+  });
+
+  it('shows a browser without the token a page that says how to get in, under the same CSP; the API stays JSON', async () => {
+    const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'none' };
+    const page = await send(admin.port, '/', { headers: browser });
+    expect(page.status).toBe(401);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.headers['content-security-policy']).toBe(ADMIN_CSP);
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.body).toContain('This page needs the admin link');
+    expect(page.body).toContain('<code>ollama-gate serve</code> printed');
+    expect(page.body).toContain(`http://127.0.0.1:${admin.port}/?token=…`);
+    expect(page.body).not.toContain(admin.token);
+    expect(page.body).not.toContain('<div id="root">');
+    // Nothing the CSP would block: no script, no inline style; the look comes from a stylesheet.
+    expect(page.body).not.toMatch(/<script|<style|\sstyle=|\son\w+=/i);
+    const stylesheet = /<link rel="stylesheet" href="([^"]+)">/.exec(page.body)?.[1];
+    expect(stylesheet).toBe('/unauthorized.css');
+    const css = await send(admin.port, stylesheet!, { headers: { accept: 'text/css,*/*;q=0.1', 'sec-fetch-site': 'same-origin' } });
+    expect(css.status).toBe(200);
+    expect(css.headers['content-type']).toBe('text/css; charset=utf-8');
+    expect(css.body).toContain('prefers-color-scheme: dark');
+
+    // A link from an earlier run says so; a Chinese browser reads it in Chinese.
+    const old = await send(admin.port, '/?token=from-yesterday', { headers: { ...browser, 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8' } });
+    expect(old.status).toBe(401);
+    expect(old.body).toContain('<html lang="zh-CN">');
+    expect(old.body).toContain('此管理链接已失效');
+
+    // Scripts and the API are not browsers opening a page: text, and JSON under /gate/.
+    const script = await send(admin.port, '/');
+    expect(script.headers['content-type']).toBe('text/plain; charset=utf-8');
+    const api = await send(admin.port, '/gate/keys.list', { method: 'POST', headers: { ...browser, 'content-type': 'application/json' }, body: '' });
+    expect(api.status).toBe(401);
+    expect(JSON.parse(api.body)).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    // The stylesheet opens nothing else: a file of the renderer still needs the token.
+    expect((await send(admin.port, '/assets/index-abc.css')).status).toBe(401);
+  });
+
+  it('answers in the language the browser asks for first', () => {
+    expect(pageLanguage('zh-CN,zh;q=0.9,en;q=0.8')).toBe('zh-CN');
+    expect(pageLanguage('en-US,en;q=0.9,zh-CN;q=0.8')).toBe('en');
+    expect(pageLanguage('en;q=0.5, zh-Hans;q=0.9')).toBe('zh-CN');
+    expect(pageLanguage('zh-TW,zh;q=0.1')).toBe('zh-CN');
+    expect(pageLanguage('zh-TW')).toBe('en');
+    expect(pageLanguage('fr-FR')).toBe('en');
+    expect(pageLanguage(undefined)).toBe('en');
   });
 
   it('trades the token in the URL for an HttpOnly, SameSite=Strict cookie and drops it from the address', async () => {

@@ -6,6 +6,7 @@ import { resolve, sep } from 'node:path';
 import type { GateService } from '../core/service.js';
 import { GATE_EVENTS, type GateEvents, type GateResult } from '../shared/contract.js';
 import { CONTENT_SECURITY_POLICY, contentTypeOf } from '../core/renderer-files.js';
+import { UNAUTHORIZED_CSS, UNAUTHORIZED_CSS_PATH, type UnauthorizedReason, pageLanguage, unauthorizedPage, wantsHtml } from './unauthorized-page.js';
 
 /**
  * The headless web admin: GateApi over loopback HTTP (`POST /gate/<method>`, `GET /gate/events`
@@ -76,10 +77,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     const url = new URL(req.url ?? '/', `http://${ADMIN_HOST}`);
 
     const offered = url.searchParams.get('token');
-    if (offered !== null) return login(res, url, offered);
+    if (offered !== null) return login(req, res, url, offered);
+    // The 401 page's stylesheet: nothing secret, so it needs no token.
+    if (url.pathname === UNAUTHORIZED_CSS_PATH) return sendText(res, 200, 'text/css; charset=utf-8', UNAUTHORIZED_CSS);
     if (!authorized(req)) {
       if (url.pathname.startsWith('/gate/')) return json(res, 401, failure('forbidden', 'the admin token is missing or wrong: open the URL that `ollama-gate serve` printed'));
-      return text(res, 401, 'Ollama Gate admin: open the URL with the token that `ollama-gate serve` printed.');
+      return unauthorized(req, res, 'missing', 'Ollama Gate admin: open the URL with the token that `ollama-gate serve` printed.');
     }
     if (url.pathname === '/gate/events') return events(req, res);
     if (url.pathname.startsWith('/gate/')) return void call(req, res, url.pathname.slice('/gate/'.length));
@@ -93,8 +96,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
 
   /** `?token=` sets the cookie and sends the browser on without the token in its address bar and history. */
-  const login = (res: ServerResponse, url: URL, offered: string): void => {
-    if (!timingSafeEqual(digest(offered), tokenDigest)) return text(res, 401, 'Ollama Gate admin: that token is wrong (a new one is printed each time `ollama-gate serve` starts).');
+  const login = (req: IncomingMessage, res: ServerResponse, url: URL, offered: string): void => {
+    if (!timingSafeEqual(digest(offered), tokenDigest)) return unauthorized(req, res, 'wrong', 'Ollama Gate admin: that token is wrong (a new one is printed each time `ollama-gate serve` starts).');
     url.searchParams.delete('token');
     res.writeHead(303, {
       'set-cookie': `${ADMIN_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`,
@@ -102,6 +105,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       'cache-control': 'no-store',
     });
     res.end();
+  };
+
+  /** A browser opening a page gets a page that says how to get in; anything else, one line of text. */
+  const unauthorized = (req: IncomingMessage, res: ServerResponse, reason: UnauthorizedReason, plain: string): void => {
+    if (!wantsHtml(req.headers.accept)) return text(res, 401, plain);
+    sendText(res, 401, 'text/html; charset=utf-8', unauthorizedPage(reason, pageLanguage(req.headers['accept-language']), port));
   };
 
   const call = async (req: IncomingMessage, res: ServerResponse, method: string): Promise<void> => {
@@ -242,8 +251,12 @@ function json(res: ServerResponse, status: number, value: unknown): void {
 }
 
 function text(res: ServerResponse, status: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(message), 'cache-control': 'no-store' });
-  res.end(message);
+  sendText(res, status, 'text/plain; charset=utf-8', message);
+}
+
+function sendText(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
 }
 
 function cookie(header: string | undefined, name: string): string | undefined {

@@ -1,6 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { GateApi, GatePage, Language } from '../../electron/shared/contract.js';
+import type { GateConnection } from '../../electron/shared/gate-client.js';
 import { ErrorMessage } from './components/ErrorMessage.js';
+import { BrandMark, Icon } from './components/Icon.js';
 import { ToastProvider } from './components/Toast.js';
 import { KeysPage } from './features/keys/KeysPage.js';
 import { LogsPage } from './features/logs/LogsPage.js';
@@ -13,6 +15,8 @@ import { GateContext } from './gate.js';
 import { type I18n, I18nContext } from './i18n/context.js';
 import { type PlainMessageKey, createTranslator, resolveLocale } from './i18n/translate.js';
 import { PAGES, formatHash, navigate, useHashRoute } from './router.js';
+import { ConnectionBanner } from './shell/ConnectionBanner.js';
+import { SidebarStatus } from './shell/SidebarStatus.js';
 import { GateStateContext, type GateState, useGateStateSource } from './state.js';
 
 const NAV_LABELS: Record<GatePage, PlainMessageKey> = {
@@ -27,8 +31,15 @@ const NAV_LABELS: Record<GatePage, PlainMessageKey> = {
 /** Where a browser keeps the language choice; the desktop app keeps it in its settings. */
 const LANGUAGE_KEY = 'ollama-gate.language';
 
-export function App({ gate }: { gate: GateApi }) {
-  const state = useGateStateSource(gate);
+/**
+ * The window: sidebar and page. `connection` is the web admin's link to its gate (null in the
+ * desktop window, which cannot outlive the process it talks to).
+ */
+export function App({ gate: transportGate, connection = null }: { gate: GateApi; connection?: GateConnection | null }) {
+  const state = useGateStateSource(transportGate, connection);
+  // Pages get a GateApi that is new after each reconnection, so every effect that loads data
+  // with it (the log history, sessions, usage) runs again without knowing about connections.
+  const gate = useMemo(() => (state.reconnected === 0 ? transportGate : { ...transportGate }), [transportGate, state.reconnected]);
   const i18n = useLanguage(gate, state);
   const route = useHashRoute();
   const [logs] = useState(() => new LogStore());
@@ -54,7 +65,6 @@ export function App({ gate }: { gate: GateApi }) {
     settings: <SettingsPage />,
   }[route.page];
 
-  const serving = state.status?.state === 'listening';
   return (
     <GateContext.Provider value={gate}>
       <GateStateContext.Provider value={state}>
@@ -65,34 +75,33 @@ export function App({ gate }: { gate: GateApi }) {
             </button>
             <div className="shell">
               <nav className="sidebar" aria-label={t('nav.label')}>
-                <div className="brand">
-                  <span className="brand-mark" aria-hidden="true" />
-                  Ollama Gate
+                <div className="brand" title="Ollama Gate">
+                  <BrandMark className="brand-mark" />
+                  <span className="brand-name">Ollama Gate</span>
                 </div>
                 <ul className="nav-list">
                   {PAGES.map((name) => (
                     <li key={name}>
-                      <a href={formatHash({ page: name })} aria-current={route.page === name ? 'page' : undefined}>
-                        {t(NAV_LABELS[name])}
+                      <a href={formatHash({ page: name })} aria-current={route.page === name ? 'page' : undefined} title={t(NAV_LABELS[name])}>
+                        <Icon name={name} className="nav-icon" />
+                        <span className="nav-text">{t(NAV_LABELS[name])}</span>
                       </a>
                     </li>
                   ))}
                 </ul>
                 <div className="sidebar-footer">
-                  <p className="serving" role="status">
-                    <span className={`dot ${serving ? 'ok' : state.status?.state === 'error' ? 'danger' : 'muted'}`} aria-hidden="true" />
-                    {serving ? t('nav.serving') : state.status?.state === 'error' ? t('nav.error') : t('nav.stopped')}
-                  </p>
+                  <SidebarStatus />
                   <LanguageField compact />
                   {state.app ? (
-                    <p className="muted small">
+                    <p className="muted small app-version">
                       {state.app.host === 'desktop' ? t('nav.desktop') : t('nav.headless')} · v{state.app.version}
                     </p>
                   ) : null}
                 </div>
               </nav>
               <main ref={main} id="main" tabIndex={-1}>
-                <ErrorMessage error={state.error} className="page-banner" />
+                <ConnectionBanner onRetry={() => connection?.retry()} />
+                {state.connection.state === 'connected' ? <ErrorMessage error={state.error} className="page-banner" /> : null}
                 {page}
               </main>
             </div>

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createGateClient } from '../../electron/shared/gate-client.js';
 import { createHttpTransport } from './bridge.js';
 
@@ -62,7 +62,7 @@ describe('the browser bridge', () => {
       throw new TypeError('Failed to fetch');
     }) as typeof fetch;
     const gate = createGateClient(createHttpTransport({ fetch: failing, EventSource: FakeEventSource as unknown as typeof EventSource }));
-    expect(await gate.proxy.status()).toEqual({ ok: false, error: { code: 'internal', message: 'Failed to fetch' } });
+    expect(await gate.proxy.status()).toEqual({ ok: false, error: { code: 'internal', message: 'no connection to the gate (Failed to fetch)' } });
   });
 
   it('shares one EventSource among listeners, parses events, and closes it after the last one leaves', () => {
@@ -92,5 +92,91 @@ describe('the browser bridge', () => {
     // A later listener opens a new one.
     gate.on('status', () => {});
     expect(FakeEventSource.opened).toHaveLength(2);
+  });
+});
+
+describe('the browser bridge when the gate goes away', () => {
+  /** An admin that can be up, down (connection refused) or up with a new token (401), as the test says. */
+  function gateProcess() {
+    let mode: 'up' | 'down' | 'new-token' = 'up';
+    const fetch = fakeFetch(() => {
+      if (mode === 'down') throw new TypeError('Failed to fetch');
+      if (mode === 'new-token') return json({ ok: false, error: { code: 'forbidden', message: 'the admin token is missing or wrong' } }, 401);
+      return json({ ok: true, value: [] });
+    });
+    FakeEventSource.opened = [];
+    const transport = createHttpTransport({ fetch: fetch.impl, EventSource: FakeEventSource as unknown as typeof EventSource, backoffMs: [5] });
+    const gate = createGateClient(transport);
+    return {
+      gate,
+      connection: transport.connection,
+      fetch,
+      set: (next: typeof mode) => void (mode = next),
+      latest: () => FakeEventSource.opened.at(-1)!,
+    };
+  }
+
+  it('an event stream that fails means reconnecting; once the gate answers, a new stream opens and, when open, it is connected again', async () => {
+    const p = gateProcess();
+    const keys: unknown[] = [];
+    p.gate.on('keys', (payload) => keys.push(payload));
+    const first = p.latest();
+    p.set('down');
+    first.fire('error', '');
+    expect(first.closed).toBe(true);
+    expect(p.connection.current()).toMatchObject({ state: 'reconnecting', epoch: 0, attempt: 1 });
+    // A listener added meanwhile opens nothing: the attempt that succeeds will.
+    p.gate.on('status', () => {});
+    expect(FakeEventSource.opened).toHaveLength(1);
+    await vi.waitFor(() => {
+      const now = p.connection.current();
+      expect(now.state === 'reconnecting' && now.attempt).toBeGreaterThanOrEqual(3);
+    });
+    expect(FakeEventSource.opened).toHaveLength(1);
+
+    p.set('up');
+    await vi.waitFor(() => expect(FakeEventSource.opened).toHaveLength(2));
+    const second = p.latest();
+    // Probed with a real method call first: it tells a refused token from a gate that is down.
+    expect(p.fetch.sent.at(-1)!.url).toBe('/gate/app.info');
+    expect(p.connection.current().state).toBe('reconnecting');
+    second.fire('open', '');
+    await vi.waitFor(() => expect(p.connection.current()).toEqual({ state: 'connected', epoch: 1 }));
+    second.fire('keys', '["after"]');
+    first.fire('keys', '["stale"]');
+    expect(keys).toEqual([['after']]);
+  });
+
+  it('a call that cannot connect is a lost connection too', async () => {
+    const p = gateProcess();
+    p.gate.on('keys', () => {});
+    p.set('down');
+    expect(await p.gate.keys.list()).toMatchObject({ ok: false, error: { code: 'internal' } });
+    expect(p.connection.current().state).toBe('reconnecting');
+    expect(p.latest().closed).toBe(true);
+  });
+
+  it('a gate that restarted with a new token refuses the page: refused, no endless retries, and retry() once the link was opened again', async () => {
+    const p = gateProcess();
+    p.gate.on('keys', () => {});
+    p.set('new-token');
+    p.latest().fire('error', '');
+    await vi.waitFor(() => expect(p.connection.current()).toEqual({ state: 'refused', epoch: 0 }));
+    const calls = p.fetch.sent.length;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(p.fetch.sent.length).toBe(calls);
+
+    p.set('up');
+    p.connection.retry();
+    await vi.waitFor(() => expect(FakeEventSource.opened).toHaveLength(2));
+    p.latest().fire('open', '');
+    await vi.waitFor(() => expect(p.connection.current()).toEqual({ state: 'connected', epoch: 1 }));
+  });
+
+  it('a method refused with 401 while the stream still looks fine is refused at once', async () => {
+    const p = gateProcess();
+    p.set('new-token');
+    expect(await p.gate.keys.list()).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(p.connection.current().state).toBe('refused');
   });
 });

@@ -1,5 +1,6 @@
 import { createContext, useContext } from 'react';
 import type { GateApi } from '../../electron/shared/contract.js';
+import type { GateConnection } from '../../electron/shared/gate-client.js';
 import { createBrowserGate } from './bridge.js';
 
 declare global {
@@ -9,9 +10,12 @@ declare global {
   }
 }
 
-/** The Electron preload's GateApi when there is one, else the same interface over the web admin. */
-export function resolveGate(win: Window): GateApi {
-  return win.gate ?? createBrowserGate();
+/**
+ * The Electron preload's GateApi when there is one, else the same interface over the web admin,
+ * with its connection. The desktop window has none: it lives and dies with the process it talks to.
+ */
+export function resolveGate(win: Window): { gate: GateApi; connection: GateConnection | null } {
+  return win.gate ? { gate: win.gate, connection: null } : createBrowserGate();
 }
 
 export const GateContext = createContext<GateApi | null>(null);

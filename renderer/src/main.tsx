@@ -4,8 +4,10 @@ import { App } from './App.js';
 import { resolveGate } from './gate.js';
 import './app.css';
 
+const { gate, connection } = resolveGate(window);
+
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <App gate={resolveGate(window)} />
+    <App gate={gate} connection={connection} />
   </StrictMode>,
 );

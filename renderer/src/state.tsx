@@ -1,5 +1,6 @@
-import { type Dispatch, type SetStateAction, createContext, useContext, useEffect, useState } from 'react';
+import { type Dispatch, type SetStateAction, createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
 import type { AppInfo, GateApi, GateApiError, HealthView, KeyView, ProxyStatus, SettingsView } from '../../electron/shared/contract.js';
+import type { ConnectionState, GateConnection } from '../../electron/shared/gate-client.js';
 
 /** What several pages show at once, kept live from the gate's events. */
 export interface GateState {
@@ -10,6 +11,13 @@ export interface GateState {
   settings: SettingsView | null;
   /** why the first load failed (the admin token is missing, the gate is gone…) */
   error: GateApiError | null;
+  /** whether the window reaches its gate; always connected in the desktop window */
+  connection: ConnectionState;
+  /**
+   * How many times the connection came back. Everything above is reloaded when it changes; a page
+   * that loads data of its own (sessions, usage) depends on it to reload too.
+   */
+  reconnected: number;
   /** for answers that carry a newer value than the last event (the event follows anyway) */
   setStatus: Dispatch<SetStateAction<ProxyStatus | null>>;
   setHealth: Dispatch<SetStateAction<HealthView | null>>;
@@ -17,17 +25,35 @@ export interface GateState {
   setSettings: Dispatch<SetStateAction<SettingsView | null>>;
 }
 
-/** Loads the shared state and follows its events; listeners are attached before the first load so no change falls between. */
-export function useGateStateSource(gate: GateApi): GateState {
+const ALWAYS_CONNECTED: ConnectionState = { state: 'connected', epoch: 0 };
+const noSubscription = () => () => {};
+
+/** The connection's state, followed; a window without one (the desktop's) is always connected. */
+export function useConnectionState(connection: GateConnection | null | undefined): ConnectionState {
+  return useSyncExternalStore(
+    connection ? connection.subscribe : noSubscription,
+    connection ? connection.current : () => ALWAYS_CONNECTED,
+  );
+}
+
+/**
+ * Loads the shared state and follows its events; listeners are attached before the first load so
+ * no change falls between. After a lost connection comes back, all of it is loaded again: keys
+ * may have been added and the proxy stopped meanwhile, and the events that said so were missed.
+ */
+export function useGateStateSource(gate: GateApi, connection?: GateConnection | null): GateState {
   const [app, setApp] = useState<AppInfo | null>(null);
   const [status, setStatus] = useState<ProxyStatus | null>(null);
   const [health, setHealth] = useState<HealthView | null>(null);
   const [keys, setKeys] = useState<KeyView[] | null>(null);
   const [settings, setSettings] = useState<SettingsView | null>(null);
   const [error, setError] = useState<GateApiError | null>(null);
+  const link = useConnectionState(connection);
+  const reconnected = link.epoch;
 
   useEffect(() => {
     let live = true;
+    setError(null);
     const unsubscribe = [
       gate.on('status', setStatus),
       gate.on('health', setHealth),
@@ -49,9 +75,9 @@ export function useGateStateSource(gate: GateApi): GateState {
       live = false;
       for (const stop of unsubscribe) stop();
     };
-  }, [gate]);
+  }, [gate, reconnected]);
 
-  return { app, status, health, keys, settings, error, setStatus, setHealth, setKeys, setSettings };
+  return { app, status, health, keys, settings, error, connection: link, reconnected, setStatus, setHealth, setKeys, setSettings };
 }
 
 export const GateStateContext = createContext<GateState | null>(null);

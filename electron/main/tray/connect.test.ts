@@ -33,7 +33,7 @@ describe('the tray connected to the real service', () => {
     const gateway = createGateway({ keys: store, settings: store, exposureAddresses: () => [] });
     const health = new HealthMonitor({
       upstream: () => 'http://127.0.0.1:9',
-      probe: async () => ({ reachable: true, version: '0.12.6', latencyMs: 1, error: null, models: [], loaded: [] }),
+      probe: async () => ({ reachable: true, version: '0.12.6', latencyMs: 1, error: null, reason: null, models: [], loaded: [] }),
       exposure: async () => [],
     });
     service = createGateService({

@@ -30,7 +30,7 @@ const { TrayController } = await import('./controller.js');
 
 const STATE: TrayState = {
   appVersion: '0.1.0',
-  status: { state: 'listening', host: '0.0.0.0', port: 8000, urls: ['http://127.0.0.1:8000'], error: null, tls: null },
+  status: { state: 'listening', host: '0.0.0.0', port: 8000, urls: ['http://127.0.0.1:8000'], error: null, reason: null, tls: null },
   ollama: { reachable: true, version: '0.12.6', error: null, exposedOn: [] },
   keys: [{ id: 'k1', user: 'alice', name: null, enabled: true, expired: false }],
   sharedOnLan: true,
@@ -54,7 +54,7 @@ describe('TrayController', () => {
     expect(controller.update(STATE)).toBe(true);
     const [tray] = electron.Tray.created;
     expect(tray!.image).toMatchObject({ path: join('/res/tray', 'tray-serving.png') });
-    expect(tray!.setToolTip).toHaveBeenCalledWith('Ollama Gate 0.1.0: serving — http://192.168.1.5:8000');
+    expect(tray!.setToolTip).toHaveBeenCalledWith('Ollama Gate 0.1.0\nServing on http://192.168.1.5:8000\nOllama 0.12.6');
     expect(tray!.setContextMenu).toHaveBeenCalledTimes(1);
     expect(lastTemplate().map((i) => i.label)).toContain('alice');
   });
@@ -74,6 +74,9 @@ describe('TrayController', () => {
     expect(tray.setImage).toHaveBeenCalledWith(expect.objectContaining({ path: join('/res/tray', 'tray-stopped.png') }));
     controller.update({ ...STATE, ollama: { ...STATE.ollama!, reachable: false } });
     expect(tray.setImage).toHaveBeenLastCalledWith(expect.objectContaining({ path: join('/res/tray', 'tray-offline.png') }));
+    expect(tray.setToolTip).toHaveBeenLastCalledWith('Ollama Gate 0.1.0\nServing on http://192.168.1.5:8000\nOllama is not reachable');
+    controller.update({ ...STATE, ollama: { ...STATE.ollama!, exposedOn: ['192.168.1.5:11434'] } });
+    expect(tray.setImage).toHaveBeenLastCalledWith(expect.objectContaining({ path: join('/res/tray', 'tray-exposed.png') }));
     controller.update({ ...STATE, status: { ...STATE.status, state: 'error', urls: [], error: 'port in use' } });
     expect(tray.setImage).toHaveBeenLastCalledWith(expect.objectContaining({ path: join('/res/tray', 'tray-error.png') }));
     expect(electron.Tray.created).toHaveLength(1);

@@ -44,6 +44,17 @@ describe('tray images', () => {
     expect(new Set(shapes).size).toBe(TRAY_ICON_STATES.length);
   });
 
+  it('marks Ollama open on the LAN with a badge in its own colour, over the serving ring', () => {
+    const serving = drawTrayIcon('serving', false, 2).rgba;
+    const exposed = drawTrayIcon('exposed', false, 2).rgba;
+    const pixel = (rgba: Uint8Array, x: number, y: number) => [...rgba.subarray((y * 32 + x) * 4, (y * 32 + x) * 4 + 4)];
+    // top left: the same green ring; bottom right: the amber triangle where serving has nothing
+    expect(pixel(exposed, 16, 2)).toEqual(pixel(serving, 16, 2));
+    expect(pixel(exposed, 16, 2)[3]).toBe(255);
+    expect(pixel(serving, 29, 29)[3]).toBe(0);
+    expect(pixel(exposed, 29, 29)).toEqual([0xe0, 0x8a, 0x00, 255]);
+  });
+
   it('matches the committed files in build/tray (regenerate with `npx tsx scripts/tray-icons.ts`)', () => {
     for (const { file, png } of trayIconImages()) expect(readFileSync(join(TRAY_DIR, file)).equals(png), file).toBe(true);
   });
@@ -52,5 +63,6 @@ describe('tray images', () => {
     expect(trayIconPath('/res/tray', 'serving', 'darwin')).toBe(join('/res/tray', 'tray-servingTemplate.png'));
     expect(trayIconPath('/res/tray', 'offline', 'win32')).toBe(join('/res/tray', 'tray-offline.png'));
     expect(trayIconPath('/res/tray', 'stopped', 'linux')).toBe(join('/res/tray', 'tray-stopped.png'));
+    expect(trayIconPath('/res/tray', 'exposed', 'darwin')).toBe(join('/res/tray', 'tray-exposedTemplate.png'));
   });
 });

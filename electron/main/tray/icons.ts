@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 
-/** What the tray icon shows, most urgent first. */
-export type TrayIconState = 'serving' | 'offline' | 'stopped' | 'error';
+/** What the tray icon shows: `offline` is Ollama not answering, `exposed` Ollama open on the LAN. */
+export type TrayIconState = 'serving' | 'exposed' | 'offline' | 'stopped' | 'error';
 
-export const TRAY_ICON_STATES: readonly TrayIconState[] = ['serving', 'offline', 'stopped', 'error'];
+export const TRAY_ICON_STATES: readonly TrayIconState[] = ['serving', 'exposed', 'offline', 'stopped', 'error'];
 
 /**
  * `tray-serving.png` (coloured, Windows and Linux) or `tray-servingTemplate.png` (black on

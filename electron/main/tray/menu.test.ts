@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProxyStatus } from '../../shared/contract.js';
-import { MAX_KEYS_IN_MENU, type TrayMenuItem, type TrayState, buildTrayMenu, trayIconState, trayTooltip } from './menu.js';
+import { MAX_KEYS_IN_MENU, MAX_TOOLTIP_LENGTH, type TrayMenuItem, type TrayState, buildTrayMenu, trayIconState, trayTooltip } from './menu.js';
 
 const LISTENING: ProxyStatus = {
   state: 'listening',
@@ -8,6 +8,7 @@ const LISTENING: ProxyStatus = {
   port: 8000,
   urls: ['http://127.0.0.1:8000', 'http://192.168.1.5:8000'],
   error: null,
+  reason: null,
   tls: null,
 };
 
@@ -69,7 +70,7 @@ describe('buildTrayMenu', () => {
     expect(byLabel(menu, 'Launch at login')).toMatchObject({ type: 'checkbox', checked: false, enabled: true, action: { type: 'set-launch-at-login', enabled: true } });
     expect(byLabel(menu, 'Quit Ollama Gate').action).toEqual({ type: 'quit' });
     expect(trayIconState(state())).toBe('serving');
-    expect(trayTooltip(state())).toBe('Ollama Gate 0.1.0: serving — http://192.168.1.5:8000');
+    expect(trayTooltip(state())).toBe('Ollama Gate 0.1.0\nServing on http://192.168.1.5:8000\nOllama 0.12.6');
   });
 
   it('one checkbox per key, ticked when enabled, clicking flips it', () => {
@@ -104,14 +105,19 @@ describe('buildTrayMenu', () => {
     const offline = state({ ollama: { reachable: false, version: null, error: 'Ollama is not running', exposedOn: [] } });
     expect(buildTrayMenu(offline)[1]!.label).toBe('Ollama is not reachable');
     expect(trayIconState(offline)).toBe('offline');
-    expect(trayTooltip(offline)).toBe('Ollama Gate 0.1.0: Ollama is not reachable');
+    expect(trayTooltip(offline)).toBe('Ollama Gate 0.1.0\nServing on http://192.168.1.5:8000\nOllama is not reachable');
     expect(trayIconState(state({ ollama: null }))).toBe('serving');
+    expect(trayTooltip(state({ ollama: null }))).toBe('Ollama Gate 0.1.0\nServing on http://192.168.1.5:8000\nChecking Ollama…');
     expect(buildTrayMenu(state({ ollama: null }))[1]!.label).toBe('Checking Ollama…');
   });
 
   it('warns when Ollama itself is open on the network', () => {
     const exposed = state({ ollama: { reachable: true, version: '0.12.6', error: null, exposedOn: ['192.168.1.5:11434'] } });
     expect(buildTrayMenu(exposed)[2]).toEqual({ label: '⚠ Ollama also answers on 192.168.1.5:11434, without a key', enabled: false });
+    expect(trayIconState(exposed)).toBe('exposed');
+    expect(trayTooltip(exposed)).toBe('Ollama Gate 0.1.0\nServing on http://192.168.1.5:8000\n⚠ Ollama is open on the LAN without a key');
+    // Not answering at all is worse than answering on the LAN too.
+    expect(trayIconState(state({ ollama: { reachable: false, version: null, error: 'down', exposedOn: ['192.168.1.5:11434'] } }))).toBe('offline');
   });
 
   it('stopped: offers Start, and the icon shows stopped', () => {
@@ -121,7 +127,11 @@ describe('buildTrayMenu', () => {
     expect(byLabel(menu, 'Start proxy').action).toEqual({ type: 'start' });
     expect(labels(menu)).not.toContain('Stop proxy');
     expect(trayIconState(stopped)).toBe('stopped');
-    expect(trayTooltip(stopped)).toBe('Ollama Gate 0.1.0: proxy stopped');
+    expect(trayTooltip(stopped)).toBe('Ollama Gate 0.1.0\nProxy stopped\nOllama 0.12.6');
+    // The gate's state comes first in the icon; the tooltip still says what Ollama is doing.
+    const stoppedAndOffline = state({ status: { ...LISTENING, state: 'stopped', urls: [] }, ollama: { reachable: false, version: null, error: 'down', exposedOn: [] } });
+    expect(trayIconState(stoppedAndOffline)).toBe('stopped');
+    expect(trayTooltip(stoppedAndOffline)).toBe('Ollama Gate 0.1.0\nProxy stopped\nOllama is not reachable');
   });
 
   it('error: the port is in use at launch', () => {
@@ -131,6 +141,10 @@ describe('buildTrayMenu', () => {
     expect(menu[0]).toEqual({ label: `Cannot start: ${error}`.slice(0, 79) + '…', enabled: false });
     expect(byLabel(menu, 'Start proxy').action).toEqual({ type: 'start' });
     expect(trayIconState(failed)).toBe('error');
+    // Windows cuts tooltips at 127 characters: a long error is shortened, Ollama's line stays.
+    const tooltip = trayTooltip(failed);
+    expect(tooltip.length).toBeLessThanOrEqual(MAX_TOOLTIP_LENGTH);
+    expect(tooltip).toMatch(/^Ollama Gate 0\.1\.0\nCannot start: port 8000 is already in use.*…\nOllama 0\.12\.6$/);
   });
 
   it('error: a restart failed and the previous listener still serves', () => {
@@ -139,10 +153,11 @@ describe('buildTrayMenu', () => {
     expect(labels(menu).slice(0, 3)).toEqual(['Serving on http://192.168.1.5:8000', '⚠ port 9000 is already in use on 0.0.0.0', 'Ollama 0.12.6']);
     expect(byLabel(menu, 'Stop proxy')).toBeDefined();
     expect(trayIconState(kept)).toBe('error');
+    expect(trayTooltip(kept)).toBe('Ollama Gate 0.1.0\n⚠ Serving, but: port 9000 is already in use on 0.0.0.0\nOllama 0.12.6');
   });
 
   it('an HTTPS failure is shown without stopping HTTP', () => {
-    const tls = state({ status: { ...LISTENING, tls: { port: 8443, urls: [], fingerprint256: null, certFile: null, error: 'HTTPS: port 8443 is already in use' } } });
+    const tls = state({ status: { ...LISTENING, tls: { port: 8443, urls: [], fingerprint256: null, certFile: null, error: 'HTTPS: port 8443 is already in use', reason: null } } });
     expect(labels(buildTrayMenu(tls))[1]).toBe('⚠ HTTPS: port 8443 is already in use');
   });
 
@@ -172,6 +187,13 @@ describe('buildTrayMenu', () => {
       '---',
       '退出 Ollama Gate',
     ]);
+  });
+
+  it('speaks Simplified Chinese in the tooltip too', () => {
+    expect(trayTooltip(state({ language: 'zh-CN' }))).toBe('Ollama Gate 0.1.0\n服务地址 http://192.168.1.5:8000\nOllama 0.12.6');
+    expect(trayTooltip(state({ language: 'zh-CN', ollama: { reachable: false, version: null, error: 'down', exposedOn: [] } }))).toBe(
+      'Ollama Gate 0.1.0\n服务地址 http://192.168.1.5:8000\n无法连接 Ollama',
+    );
   });
 
   it('is a pure function: the same state gives an equal menu, and the menu is plain data', () => {

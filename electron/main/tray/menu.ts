@@ -72,7 +72,8 @@ const LABELS = {
     openLogs: 'Open logs folder',
     launchAtLogin: 'Launch at login',
     quit: 'Quit Ollama Gate',
-    tooltip: { serving: 'serving', offline: 'Ollama is not reachable', stopped: 'proxy stopped', error: 'error' },
+    exposedShort: '⚠ Ollama is open on the LAN without a key',
+    servingWithProblem: (error: string) => `⚠ Serving, but: ${error}`,
   },
   'zh-CN': {
     servingOn: (url: string) => `服务地址 ${url}`,
@@ -96,23 +97,46 @@ const LABELS = {
     openLogs: '打开日志文件夹',
     launchAtLogin: '登录时启动',
     quit: '退出 Ollama Gate',
-    tooltip: { serving: '正在服务', offline: '无法连接 Ollama', stopped: '代理已停止', error: '错误' },
+    exposedShort: '⚠ Ollama 在局域网上无需密钥即可访问',
+    servingWithProblem: (error: string) => `⚠ 正在服务，但：${error}`,
   },
 } as const;
 
-/** Which icon the tray shows: an error beats everything, then stopped, then whether Ollama answers. */
+/**
+ * Which icon the tray shows, from the gate's state and Ollama's: a gate that cannot serve beats
+ * everything, then stopped, then an Ollama that does not answer, then one open on the LAN.
+ */
 export function trayIconState(state: Pick<TrayState, 'status' | 'ollama'>): TrayIconState {
   const { status, ollama } = state;
   if (status.state === 'error' || status.error) return 'error';
   if (status.state === 'stopped') return 'stopped';
-  return ollama && !ollama.reachable ? 'offline' : 'serving';
+  if (ollama && !ollama.reachable) return 'offline';
+  return ollama?.exposedOn.length ? 'exposed' : 'serving';
 }
 
+/** Windows cuts a tray tooltip at 127 characters; the other systems show it whole. */
+export const MAX_TOOLTIP_LENGTH = 127;
+
+/**
+ * The tooltip: the app and its version, then one line for the gate and one for Ollama, so hovering
+ * the icon says both without opening the menu.
+ */
 export function trayTooltip(state: TrayState): string {
   const text = LABELS[state.language];
-  const icon = trayIconState(state);
-  const url = icon === 'serving' ? preferredUrl(state) : null;
-  return `Ollama Gate ${state.appVersion}: ${text.tooltip[icon]}${url ? ` — ${url}` : ''}`;
+  const { status, ollama } = state;
+  const gate =
+    status.state === 'error'
+      ? text.cannotStart(status.error ?? '')
+      : status.state === 'stopped'
+        ? text.stopped
+        : status.error
+          ? text.servingWithProblem(status.error)
+          : text.servingOn(preferredUrl(state) ?? `${status.host}:${status.port}`);
+  const upstream =
+    ollama === null ? text.ollamaChecking : !ollama.reachable ? text.ollamaDown : ollama.exposedOn.length ? text.exposedShort : text.ollama(ollama.version);
+  const head = `Ollama Gate ${state.appVersion}`;
+  const room = MAX_TOOLTIP_LENGTH - head.length - upstream.length - 2;
+  return [head, shorten(gate, Math.max(room, 20)), upstream].join('\n').slice(0, MAX_TOOLTIP_LENGTH);
 }
 
 export function buildTrayMenu(state: TrayState): TrayMenuItem[] {
