@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { useI18n } from '../i18n/context.js';
 
 /** Copies text to the clipboard and says so for a moment. */
-export function CopyButton({ text, label, className }: { text: string; label?: string; className?: string }) {
+export function CopyButton({ text, label, className, onCopied }: { text: string; label?: string; className?: string; onCopied?: () => void }) {
   const { t } = useI18n();
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
   useEffect(() => {
@@ -14,6 +14,7 @@ export function CopyButton({ text, label, className }: { text: string; label?: s
     try {
       await copyText(text);
       setState('copied');
+      onCopied?.();
     } catch {
       setState('failed');
     }

@@ -4,7 +4,10 @@ import { Dialog } from '../../components/Dialog.js';
 import { ErrorMessage } from '../../components/ErrorMessage.js';
 import { Field } from '../../components/Field.js';
 import { useI18n } from '../../i18n/context.js';
+import { useGateState } from '../../state.js';
+import { ModelPicker } from './ModelPicker.js';
 import { type KeyFormField, type KeyFormValues, errorsFromIssues, parseKeyForm } from './key-form.js';
+import { splitPatterns } from './models.js';
 
 /** Creates a key or edits one (rename, scope, models, limits, expiry). */
 export function KeyFormDialog({
@@ -21,6 +24,10 @@ export function KeyFormDialog({
 }) {
   const { t } = useI18n();
   const [values, setValues] = useState(initial);
+  /** a model pattern typed but not yet a chip: it counts when the form is sent */
+  const [modelDraft, setModelDraft] = useState('');
+  const health = useGateState().health;
+  const installed = health?.reachable ? health.models : [];
   const [errors, setErrors] = useState<Partial<Record<KeyFormField, string>>>({});
   const [general, setGeneral] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -30,7 +37,7 @@ export function KeyFormDialog({
   };
 
   const submit = async () => {
-    const parsed = parseKeyForm(values, Date.now());
+    const parsed = parseKeyForm({ ...values, models: [values.models, modelDraft].join(', ') }, Date.now());
     if (!parsed.ok) {
       setErrors(Object.fromEntries(Object.entries(parsed.errors).map(([field, key]) => [field, t(key)])));
       return;
@@ -70,8 +77,25 @@ export function KeyFormDialog({
               </select>
             )}
           </Field>
-          <Field label={t('keys.field.models')} hint={t('keys.field.modelsHint')} error={errors.models}>
-            {(props) => <input {...props} type="text" value={values.models} onChange={set('models')} placeholder="llama3*, qwen2.5:7b" />}
+          <Field
+            className="wide-field"
+            label={t('keys.field.models')}
+            hint={health && !health.reachable ? `${t('keys.field.modelsHint')} ${t('keys.picker.offline')}` : t('keys.field.modelsHint')}
+            error={errors.models}
+          >
+            {(props) => (
+              <ModelPicker
+                control={props}
+                value={splitPatterns(values.models)}
+                onChange={(models) => {
+                  setValues((current) => ({ ...current, models: models.join(', ') }));
+                  setErrors((current) => ({ ...current, models: undefined }));
+                }}
+                draft={modelDraft}
+                onDraftChange={setModelDraft}
+                installed={installed}
+              />
+            )}
           </Field>
           <Field label={t('keys.field.rpm')} hint={t('keys.field.noLimitHint')} error={errors.rpm}>
             {(props) => <input {...props} type="text" inputMode="numeric" value={values.rpm} onChange={set('rpm')} />}

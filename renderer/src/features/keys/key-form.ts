@@ -1,5 +1,6 @@
 import type { GateApiError, KeyFields, KeyView, Scope } from '../../../../electron/shared/contract.js';
 import type { PlainMessageKey } from '../../i18n/translate.js';
+import { splitPatterns } from './models.js';
 
 /** The key form as typed: every field a string (or the scope), parsed on submit. */
 export interface KeyFormValues {
@@ -46,7 +47,7 @@ export function parseKeyForm(values: KeyFormValues, now: number): ParsedKeyForm 
   else if (user.length > 100) errors.user = 'keys.error.tooLong';
   const name = values.name.trim();
   if (name.length > 100) errors.name = 'keys.error.tooLong';
-  const models = [...new Set(values.models.split(/[\s,]+/).filter(Boolean))];
+  const models = [...new Set(splitPatterns(values.models))];
   if (models.some((model) => model.length > 200)) errors.models = 'keys.error.tooLong';
   const limit = (field: 'rpm' | 'concurrency' | 'dailyTokens'): number | null => {
     const text = values[field].trim();

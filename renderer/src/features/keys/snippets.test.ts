@@ -1,6 +1,6 @@
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { clientSnippets, preferredBaseUrl, shellQuote, snippetModel } from './snippets.js';
+import { KEY_PLACEHOLDER, clientSnippets, preferredBaseUrl, shellQuote, snippetModel } from './snippets.js';
 
 const INPUT = { baseUrl: 'http://192.168.1.5:8000/', key: 'og_abc-DEF_123', model: 'qwen2.5:7b' };
 
@@ -24,6 +24,13 @@ describe('client snippets', () => {
     expect(byId['langchain-python']!.code).toContain(`client_kwargs={"headers": {"Authorization": "Bearer ${INPUT.key}"}}`);
     expect(byId['openai']!.code).toContain(`OpenAI(base_url="http://192.168.1.5:8000/v1", api_key="${INPUT.key}")`);
     expect(byId['open-webui']!.code).toBe(`URL: http://192.168.1.5:8000\nKey: ${INPUT.key}`);
+  });
+
+  it('puts a placeholder where the key goes when there is no secret to show, in every client', () => {
+    for (const snippet of clientSnippets({ ...INPUT, key: KEY_PLACEHOLDER })) {
+      expect(snippet.code, snippet.id).not.toContain(INPUT.key);
+      expect(snippet.code, snippet.id).toMatch(snippet.id === 'openai' ? /api_key="YOUR_KEY"/ : snippet.id === 'open-webui' ? /^Key: YOUR_KEY$/m : /Bearer YOUR_KEY/);
+    }
   });
 
   it('writes JavaScript that parses, whatever the model is called', () => {
@@ -51,6 +58,24 @@ describe('client snippets', () => {
     expect(snippetModel([{ name: 'all-minilm:latest', family: 'bert' }, { name: 'nomic-embed-text', family: 'nomic-bert' }, { name: 'llama3.2:latest', family: 'llama' }])).toBe('llama3.2:latest');
     expect(snippetModel([{ name: 'all-minilm:latest', family: 'bert' }])).toBe('all-minilm:latest');
     expect(snippetModel([])).toBe('llama3.2');
+  });
+
+  it('asks for an installed model the key may use, so the snippet works as pasted', () => {
+    const installed = [
+      { name: 'deepseek-r1:14b', family: 'qwen2' },
+      { name: 'nomic-embed-text:latest', family: 'nomic-bert' },
+      { name: 'llama3.2:latest', family: 'llama' },
+      { name: 'Qwen2.5:7B', family: 'qwen2' },
+    ];
+    expect(snippetModel(installed)).toBe('deepseek-r1:14b');
+    expect(snippetModel(installed, ['llama3*'])).toBe('llama3.2:latest');
+    expect(snippetModel(installed, ['nomic-embed-text', 'qwen2.5:7b'])).toBe('Qwen2.5:7B');
+    expect(snippetModel(installed, ['nomic-embed-text'])).toBe('nomic-embed-text:latest');
+    // `*` stays within a name, and a dot is a dot.
+    expect(snippetModel(installed, ['llama3.2'])).toBe('llama3.2:latest');
+    expect(snippetModel(installed, ['llama3x2'])).toBe('llama3x2');
+    expect(snippetModel(installed, ['gemma2:*', 'mistral-nemo:12b'])).toBe('mistral-nemo:12b');
+    expect(snippetModel(installed, ['gemma*'])).toBe('deepseek-r1:14b');
   });
 
   it('points snippets at a LAN address when there is one', () => {

@@ -12,9 +12,16 @@ export interface Snippet {
   note: PlainMessageKey;
 }
 
+/**
+ * What stands for the key in snippets shown after its creation: the window never has the secret
+ * again (the gate keeps only a hash), so the user pastes it in place of this.
+ */
+export const KEY_PLACEHOLDER = 'YOUR_KEY';
+
 export interface SnippetInput {
   /** the gate's URL as clients reach it, without a trailing slash */
   baseUrl: string;
+  /** the secret, or KEY_PLACEHOLDER */
   key: string;
   /** a model the snippet asks for */
   model: string;
@@ -120,10 +127,27 @@ print(reply.choices[0].message.content)`,
   ];
 }
 
-/** A chat model for the snippets: the first installed one that is not only for embeddings. */
-export function snippetModel(models: ReadonlyArray<{ name: string; family: string | null }>): string {
-  const chat = models.find((model) => !/bert|embed/i.test(`${model.family ?? ''} ${model.name}`));
-  return chat?.name ?? models[0]?.name ?? 'llama3.2';
+/**
+ * A model for the snippets: an installed one the key may use (so the snippet works as pasted),
+ * a chat model rather than one only for embeddings; else a model the allow-list names.
+ */
+export function snippetModel(models: ReadonlyArray<{ name: string; family: string | null }>, allowed: readonly string[] = []): string {
+  const usable = allowed.length ? models.filter((model) => allowed.some((pattern) => looksAllowed(pattern, model.name))) : models;
+  const chat = usable.find((model) => !/bert|embed/i.test(`${model.family ?? ''} ${model.name}`));
+  return chat?.name ?? usable[0]?.name ?? allowed.find((pattern) => !pattern.includes('*')) ?? models[0]?.name ?? 'llama3.2';
+}
+
+/**
+ * Whether a pattern lets a model through, near enough to pick a snippet's model: without case,
+ * `*` within one name, no tag meaning `:latest`. (The gate's own check is the one that counts.)
+ */
+function looksAllowed(pattern: string, model: string): boolean {
+  const bare = (name: string) => name.trim().toLowerCase().replace(/:latest$/, '');
+  const parts = bare(pattern)
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+  const regex = new RegExp('^' + parts.join('[^/@]*') + '$');
+  return regex.test(bare(model));
 }
 
 /** The URL to put in snippets: a LAN address when the gate is shared (the key is for another machine), else the first one. */
