@@ -82,6 +82,7 @@ describe('ollama-gate --version and usage', () => {
     expect(serve).toMatch(/unauthenticatedBodyBudgetBytes 64 MiB/);
     expect(serve).toMatch(/clientBodyTimeoutMs 30000/);
     expect(serve).toMatch(/maxSessionsPerKey 32/);
+    expect(serve).toMatch(/logHistoryEntries 1000 +recent requests kept in the data folder across restarts/);
     expect(ok('help', 'serve')).toBe(serve);
   });
 

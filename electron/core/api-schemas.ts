@@ -119,6 +119,7 @@ export const proxySettingsFields = {
   maxUnauthenticatedBodyBytes: v.pipe(int(), v.minValue(1024, 'at least 1 KiB'), v.maxValue(1024 * 1024 * 1024)),
   unauthenticatedBodyBudgetBytes: v.pipe(int(), v.minValue(1024 * 1024, 'at least 1 MiB'), v.maxValue(16 * 1024 * 1024 * 1024)),
   logRequestBodies: v.boolean(),
+  logHistoryEntries: v.pipe(int(), v.minValue(0, '0 keeps no history on disk'), v.maxValue(10_000, 'at most 10000')),
   lockoutMaxFailures: v.pipe(int(), v.minValue(0, '0 turns lockout off'), v.maxValue(10_000)),
   lockoutWindowSeconds: v.pipe(int(), v.minValue(1), v.maxValue(24 * 3600)),
   lockoutCooldownSeconds: v.pipe(int(), v.minValue(1), v.maxValue(7 * 24 * 3600)),
@@ -149,6 +150,8 @@ export const methodSchemas = {
   'keys.remove': strictObject({ id }),
   'sessions.list': noInput,
   'sessions.revoke': strictObject({ ip: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64)) }),
+  'lockouts.list': noInput,
+  'lockouts.unlock': strictObject({ ip: v.pipe(v.string(), v.trim(), v.ip('an IPv4 or IPv6 address, such as 192.168.1.23')) }),
   'usage.query': optionalInput(strictObject({ since: v.optional(day), keyId: v.optional(id) })),
   'logs.recent': optionalInput(
     strictObject({

@@ -39,7 +39,7 @@ describe('the gate service over the real core and a fake Ollama', () => {
   let fake: FakeOllama;
   let store: GateStore;
   let service: GateService;
-  const events: { [E in EventName]: Array<GateEvents[E]> } = { logs: [], health: [], status: [], keys: [], settings: [], navigate: [] };
+  const events: { [E in EventName]: Array<GateEvents[E]> } = { logs: [], health: [], status: [], keys: [], lockouts: [], settings: [], navigate: [] };
   let desktop: DesktopSettings;
 
   /** Resolves once an event matching the predicate has arrived (or had already). */
@@ -208,7 +208,7 @@ describe('the gate service over the real core and a fake Ollama', () => {
 
   it('sends a real test request through the gate, with and without a key', async () => {
     const open = ok(await service.call('proxy.test'));
-    expect(open).toMatchObject({ url: `${gateUrl()}/health`, status: 200 });
+    expect(open).toMatchObject({ url: `${gateUrl()}/api/tags`, status: 401, reason: { code: 'missing_key' }, health: { url: `${gateUrl()}/health`, status: 200 } });
     const { secret } = ok(await service.call('keys.create', { user: 'tester' }));
     const keyed = ok(await service.call('proxy.test', { key: secret }));
     expect(keyed).toMatchObject({ url: `${gateUrl()}/api/tags`, status: 200, detail: 'the key works: 3 models visible through the gate' });
@@ -236,7 +236,7 @@ describe('the gate service over the real core and a fake Ollama', () => {
 
   it('gets and updates settings, proxy and desktop, and tells the window', async () => {
     const view = ok(await service.call('settings.get'));
-    expect(view).toMatchObject({ proxy: { host: '127.0.0.1', upstream: fake.url, sessionTtlSeconds: 3600 }, desktop, overridden: [], storePath: store.path });
+    expect(view).toMatchObject({ proxy: { host: '127.0.0.1', upstream: fake.url, sessionTtlSeconds: 3600 }, desktop, pinned: [], storePath: store.path });
     const updated = ok(await service.call('settings.update', { proxy: { sessionTtlSeconds: 600, corsOrigins: ['http://localhost:3000'] }, desktop: { language: 'zh-CN' } }));
     expect(updated.proxy).toMatchObject({ sessionTtlSeconds: 600, corsOrigins: ['http://localhost:3000'] });
     expect(updated.desktop).toMatchObject({ language: 'zh-CN' });
@@ -260,10 +260,10 @@ describe('the gate service over the real core and a fake Ollama', () => {
       const refused = await service.call('settings.update', { proxy: { port: taken.port } });
       expect(refused).toMatchObject({ ok: false, error: { code: 'listen_failed' } });
       expect(!refused.ok && refused.error.message).toContain(`port ${taken.port} is already in use`);
-      // Still serving where it was, the stored settings say so, and the status carries the error.
+      // Still serving where it was, and the stored settings and the status say so: the refusal said why.
       expect((await fetch(`http://127.0.0.1:${port}/api/tags`, { headers: { 'x-api-key': secret } })).status).toBe(200);
       expect(store.current().port).toBe(port);
-      expect(ok(await service.call('proxy.status'))).toMatchObject({ state: 'listening', port, error: expect.stringContaining('already in use') });
+      expect(ok(await service.call('proxy.status'))).toMatchObject({ state: 'listening', port, error: null });
     } finally {
       taken.server.close();
     }
@@ -277,7 +277,7 @@ describe('the gate service over the real core and a fake Ollama', () => {
       const status = await waitFor('status', (s) => s.port === port && s.state === 'listening');
       expect((await fetch(`${status.urls[0]}/`)).status).toBe(200);
       const settings = await waitFor('settings', (view) => view.proxy.port === port);
-      expect(settings.overridden).toEqual([]);
+      expect(settings.pinned).toEqual([]);
 
       const bob = ok(await service.call('keys.list')).find((k) => k.user === 'bob')!;
       other.update(bob.id, { enabled: false });
@@ -321,16 +321,39 @@ describe('the gate service over the real core and a fake Ollama', () => {
 });
 
 describe('the gate service in the headless host', () => {
-  it('refuses desktop settings and names the settings the command line pins', async () => {
+  it('refuses desktop settings, names the settings the command line pins and refuses to change them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gate-service-'));
     const store = openStore(dir, { port: 0, host: '127.0.0.1' });
     const gateway = createGateway({ keys: store, settings: store, exposureAddresses: () => [] });
-    const service = createGateService({ gateway, store, app: APP, health: new HealthMonitor({ upstream: () => 'http://127.0.0.1:9', probe: async () => ({ reachable: false, version: null, latencyMs: null, error: 'down', models: [], loaded: [] }) }) });
+    const pinned = [
+      { field: 'port' as const, by: '--port' },
+      { field: 'host' as const, by: 'OLLAMA_GATE_HOST' },
+    ];
+    const service = createGateService({
+      gateway,
+      store,
+      app: APP,
+      pinned,
+      health: new HealthMonitor({ upstream: () => 'http://127.0.0.1:9', probe: async () => ({ reachable: false, version: null, latencyMs: null, error: 'down', reason: null, models: [], loaded: [] }) }),
+    });
     try {
       expect(await service.call('settings.update', { desktop: { language: 'en' } })).toMatchObject({ ok: false, error: { code: 'unsupported' } });
       const view = ok(await service.call('settings.get'));
       expect(view.desktop).toBeNull();
-      expect(view.overridden.sort()).toEqual(['host', 'port']);
+      expect(view.pinned).toEqual(pinned);
+
+      // A pinned setting is refused, naming what pins it, and nothing of the patch is written.
+      const refused = await service.call('settings.update', { proxy: { port: 9123, sessionTtlSeconds: 60 } });
+      expect(refused).toMatchObject({ ok: false, error: { code: 'invalid_input', issues: [{ path: 'proxy.port', message: expect.stringContaining('--port') }] } });
+      expect(!refused.ok && refused.error.message).toBe('port is set by --port for this run: start the gate without --port to change it');
+      const both = await service.call('settings.update', { proxy: { port: 9123, host: '0.0.0.0' } });
+      expect(!both.ok && both.error.issues?.map((issue) => issue.path)).toEqual(['proxy.port', 'proxy.host']);
+      expect(store.storedSettings()).toEqual({});
+      expect(store.current().port).toBe(0);
+      // Its own value again (a form that sends every field) is no change: the rest applies.
+      const applied = ok(await service.call('settings.update', { proxy: { port: 0, sessionTtlSeconds: 60 } }));
+      expect(applied.proxy).toMatchObject({ port: 0, sessionTtlSeconds: 60 });
+      expect(store.storedSettings()).toEqual({ sessionTtlSeconds: 60 });
     } finally {
       await service.close();
       store.close();

@@ -6,6 +6,7 @@ import type {
   GateApiError,
   GateApiErrorCode,
   GateEvents,
+  GateReason,
   GateRequest,
   GateResponse,
   GateResult,
@@ -14,13 +15,16 @@ import type {
   LogEntry,
   MethodName,
   Navigation,
+  PinnedSetting,
   ProxySettings,
   ProxyStatus,
+  ProxyTestAnswer,
   ProxyTestResult,
   SettingsView,
 } from '../shared/contract.js';
-import { methodSchemas, proxySettingsFields } from './api-schemas.js';
+import { methodSchemas } from './api-schemas.js';
 import { type Clock, systemClock } from './clock.js';
+import { type Explained, explain } from './errors.js';
 import type { RequestLogEntry } from './events.js';
 import { StoreError } from './gate-store.js';
 import type { Gateway } from './gateway.js';
@@ -29,8 +33,9 @@ import { getText } from './http-get.js';
 import { isExpired } from './keyring.js';
 import type { KeyRecord } from './keys.js';
 import { Batcher, RecentBuffer } from './log-buffer.js';
-import { lanAddresses } from './network.js';
-import { DEFAULT_SETTINGS, type GateSettings, type SettingsProvider } from './settings.js';
+import { LogHistoryFile } from './log-history.js';
+import { lanAddresses, normalizeIp } from './network.js';
+import type { GateSettings, SettingsProvider } from './settings.js';
 import { utcDay } from './usage.js';
 
 /** What the service needs of the settings store (GateStore in both hosts). */
@@ -58,6 +63,10 @@ export interface GateServiceDeps {
   health?: HealthMonitor;
   /** recent history kept for a window opened later */
   logCapacity?: number;
+  /** settings this run's command line or environment decides (the store applies their values) */
+  pinned?: readonly PinnedSetting[];
+  /** where the newest `logHistoryEntries` requests are kept across restarts (JSON lines); none: memory only */
+  logHistoryFile?: string;
   /** the shortest time between two log batches */
   logIntervalMs?: number;
   clock?: Clock;
@@ -79,7 +88,7 @@ export interface GateService {
   navigate(to: Navigation): void;
   /** starts polling Ollama */
   start(): void;
-  /** stops polling, flushes the last log batch and closes the proxy */
+  /** stops polling, flushes the last log batch (and the history file) and closes the proxy */
   close(): Promise<void>;
 }
 
@@ -100,6 +109,9 @@ const MODEL_RECHECK_MS = 2_000;
 /** How long a proxy test request may take. */
 const TEST_TIMEOUT_MS = 10_000;
 
+/** The shortest time between two lockouts events: a scan of wrong keys changes the list with every request. */
+const LOCKOUTS_EVENT_MS = 250;
+
 /**
  * GateApi over the core: one object for the Electron IPC and the headless admin HTTP, which both
  * dispatch to it by method name through `call`. It owns the health monitor and the log history,
@@ -109,7 +121,11 @@ export function createGateService(deps: GateServiceDeps): GateService {
   const { gateway, store } = deps;
   const clock = deps.clock ?? systemClock;
   const health = deps.health ?? new HealthMonitor({ upstream: () => store.current().upstream });
-  const history = new RecentBuffer<RequestLogEntry>(deps.logCapacity ?? 2_000);
+  const persisted = deps.logHistoryFile
+    ? new LogHistoryFile({ file: deps.logHistoryFile, limit: () => store.current().logHistoryEntries, keepBodies: () => store.current().logRequestBodies })
+    : undefined;
+  const restored = persisted?.load() ?? [];
+  const history = new RecentBuffer<RequestLogEntry>(Math.max(deps.logCapacity ?? 2_000, persisted ? store.current().logHistoryEntries : 0), restored);
   const emitter = new Emitter<GateEvents>();
   const batcher = new Batcher<LogEntry>((batch) => emitter.emit('logs', batch), {
     intervalMs: deps.logIntervalMs ?? 100,
@@ -161,18 +177,16 @@ export function createGateService(deps: GateServiceDeps): GateService {
   };
 
   const status = (): ProxyStatus => {
-    const { state, host, port, urls, error, tls } = gateway.status();
-    return { state, host, port, urls: [...urls], error, tls: tls && { ...tls, urls: [...tls.urls] } };
+    const { state, host, port, urls, error, reason, tls } = gateway.status();
+    return { state, host, port, urls: [...urls], error, reason, tls: tls && { ...tls, urls: [...tls.urls] } };
   };
 
-  const settingsView = (): SettingsView => {
-    const proxy: ProxySettings = { ...store.current() };
-    const stored: GateSettings = { ...DEFAULT_SETTINGS, ...store.storedSettings() };
-    const overridden = (Object.keys(proxySettingsFields) as Array<keyof ProxySettings>).filter(
-      (field) => JSON.stringify(proxy[field]) !== JSON.stringify(stored[field]),
-    );
-    return { proxy, desktop: deps.desktop?.get() ?? null, overridden, storePath: store.path };
-  };
+  const settingsView = (): SettingsView => ({
+    proxy: { ...store.current() },
+    desktop: deps.desktop?.get() ?? null,
+    pinned: pinned.map((setting) => ({ ...setting })),
+    storePath: store.path,
+  });
 
   const healthNow = async (): Promise<HealthView> => health.current() ?? health.check();
 
@@ -201,15 +215,37 @@ export function createGateService(deps: GateServiceDeps): GateService {
     const before = store.storedSettings();
     // The store's change listener (onStoreChange) probes a new upstream; the listener is moved here.
     writeSettings(patch);
+    let failure: string | undefined;
     try {
       await applyListener();
+      // HTTPS that cannot start (port taken, unreadable certificate) is refused like a port that is taken.
+      const tlsError = gateway.status().tls?.error;
+      if (tlsError && TLS_FIELDS.some((field) => field in patch)) failure = tlsError;
     } catch (error) {
-      // The previous listener keeps serving: put back the host and port it serves on, so the
-      // settings say what is true, and say why.
-      writeSettings({ host: before.host, port: before.port });
-      applied = listenerSettings(store.current());
-      throw new GateApiFailure('listen_failed', (error as Error).message);
+      failure = (error as Error).message;
     }
+    if (failure === undefined) return;
+    // The previous listeners keep serving: put back the settings they serve with, so the settings
+    // and the status say what is true, and say why.
+    writeSettings(Object.fromEntries(LISTENER_FIELDS.map((field) => [field, before[field]])));
+    await applyListener().catch(() => undefined);
+    throw new GateApiFailure('listen_failed', failure);
+  };
+
+  const pinned: readonly PinnedSetting[] = deps.pinned ?? [];
+
+  /** The patch without the pinned settings it leaves as they are; refused when it would change one. */
+  const unpinned = (patch: Partial<ProxySettings>): Partial<ProxySettings> => {
+    const current = store.current();
+    const rest: Partial<ProxySettings> = { ...patch };
+    const issues: Array<{ path: string; message: string }> = [];
+    for (const { field, by } of pinned) {
+      if (!(field in rest)) continue;
+      if (JSON.stringify(rest[field]) !== JSON.stringify(current[field])) issues.push({ path: `proxy.${field}`, message: `set by ${by} for this run: start the gate without ${by} to change it` });
+      delete rest[field];
+    }
+    if (issues.length > 0) throw new GateApiFailure('invalid_input', issues.map((issue) => `${issue.path.slice('proxy.'.length)} is ${issue.message}`).join('; '), issues);
+    return rest;
   };
 
   const writeSettings = (patch: Partial<GateSettings>): void => {
@@ -261,6 +297,12 @@ export function createGateService(deps: GateServiceDeps): GateService {
       return null;
     },
 
+    'lockouts.list': async () => gateway.lockout.list(),
+    'lockouts.unlock': async ({ ip }) => {
+      if (!gateway.lockout.unlock(normalizeIp(ip))) throw new GateApiFailure('not_found', `${ip} is not locked out and has no wrong keys counted`);
+      return null;
+    },
+
     'usage.query': async (filter) => gateway.usage.query(filter ?? {}),
 
     'logs.recent': async (options) => history.recent(options ?? {}),
@@ -282,12 +324,13 @@ export function createGateService(deps: GateServiceDeps): GateService {
       await gateway.close();
       return status();
     },
-    'proxy.test': async (options) => testProxy(status(), options?.key),
+    'proxy.test': async (options) => testProxy(status(), options?.key, loggedReason),
 
     'settings.get': async () => settingsView(),
     'settings.update': async (patch) => {
       if (patch.desktop && !deps.desktop) throw new GateApiFailure('unsupported', 'desktop settings exist only in the desktop app');
-      if (patch.proxy && Object.keys(patch.proxy).length > 0) await updateProxySettings(patch.proxy);
+      const proxy = patch.proxy && unpinned(patch.proxy);
+      if (proxy && Object.keys(proxy).length > 0) await updateProxySettings(proxy);
       if (patch.desktop && deps.desktop) await deps.desktop.update(patch.desktop);
       const view = settingsView();
       publishSettings(view);
@@ -333,6 +376,7 @@ export function createGateService(deps: GateServiceDeps): GateService {
 
   let lastUpstream = store.current().upstream;
   const onStoreChange = () => {
+    persisted?.settingsChanged();
     publishSettings();
     const { upstream } = store.current();
     if (upstream !== lastUpstream) {
@@ -343,13 +387,51 @@ export function createGateService(deps: GateServiceDeps): GateService {
     if (!writingSettings) applyListener().catch(() => {});
   };
 
+  // At once after a quiet spell, then at most every LOCKOUTS_EVENT_MS, and only to someone listening.
+  let lockoutsTimer: ReturnType<typeof setTimeout> | undefined;
+  let lockoutsSentAt = Number.NEGATIVE_INFINITY;
+  const publishLockouts = () => {
+    if (lockoutsTimer || !emitter.listening('lockouts')) return;
+    lockoutsTimer = setTimeout(
+      () => {
+        lockoutsTimer = undefined;
+        lockoutsSentAt = performance.now();
+        emitter.emit('lockouts', gateway.lockout.list());
+      },
+      Math.max(0, lockoutsSentAt + LOCKOUTS_EVENT_MS - performance.now()),
+    );
+  };
+
+  /** The reason the gate logged for one of its own requests (its log event may come just after the answer), or null. */
+  const loggedReason = (id: string): Promise<GateReason | null> => {
+    const logged = history.recent({ limit: 100 }).findLast((entry) => entry.id === id);
+    if (logged) return Promise.resolve(logged.reason ?? null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        stop();
+        resolve(null);
+      }, 1_000);
+      const stop = gateway.events.on('request', (entry) => {
+        if (entry.id !== id) return;
+        clearTimeout(timer);
+        stop();
+        resolve(entry.reason);
+      });
+    });
+  };
+
   // A request that named a model may have loaded one: look at Ollama again soon rather than at the
   // next poll, so the window's loaded-models list follows use (at most every MODEL_RECHECK_MS).
   let lastModelCheck = Number.NEGATIVE_INFINITY;
   const onRequest = (entry: RequestLogEntry) => {
     const seq = history.push(entry);
-    // Live log lines go only to someone listening (a window, a web admin page); a later one reads the history.
-    if (emitter.listening('logs')) batcher.push({ ...entry, seq });
+    const listening = emitter.listening('logs');
+    if (persisted || listening) {
+      const numbered = { ...entry, seq };
+      persisted?.add(numbered);
+      // Live log lines go only to someone listening (a window, a web admin page); a later one reads the history.
+      if (listening) batcher.push(numbered);
+    }
     if (entry.model && entry.decision === 'allowed' && clock.now() - lastModelCheck >= MODEL_RECHECK_MS) {
       lastModelCheck = clock.now();
       void health.check();
@@ -360,6 +442,7 @@ export function createGateService(deps: GateServiceDeps): GateService {
     gateway.events.on('request', onRequest),
     gateway.events.on('status', () => emitter.emit('status', status())),
     gateway.keys.onChange(publishKeys),
+    gateway.lockout.onChange(publishLockouts),
     store.subscribe(onStoreChange),
     health.onChange((view) => emitter.emit('health', view)),
   ];
@@ -385,8 +468,10 @@ export function createGateService(deps: GateServiceDeps): GateService {
     start: () => health.start(),
     async close() {
       for (const stop of unsubscribe) stop();
+      clearTimeout(lockoutsTimer);
       batcher.flush();
       batcher.close();
+      await persisted?.close();
       if (deps.health) deps.health.stop();
       else await health.close();
       await gateway.close();
@@ -395,41 +480,61 @@ export function createGateService(deps: GateServiceDeps): GateService {
   };
 }
 
+/** The settings the HTTPS listener is opened with. */
+const TLS_FIELDS = ['host', 'tlsEnabled', 'tlsPort', 'tlsCertFile', 'tlsKeyFile'] as const satisfies ReadonlyArray<keyof ProxySettings>;
+/** The settings both listeners are opened with: a change to them that cannot listen is put back. */
+const LISTENER_FIELDS = ['port', ...TLS_FIELDS] as const;
+
 function listenerSettings(settings: GateSettings): string {
   return `${settings.host}|${settings.port}`;
 }
 
-async function testProxy(status: ProxyStatus, key: string | undefined): Promise<ProxyTestResult> {
+/** A test's detail and reason, from a reason and its English. */
+const said = ({ text, reason }: Explained): Pick<ProxyTestResult, 'detail' | 'reason'> => ({ detail: text, reason });
+
+/**
+ * The window's test: GET /api/tags with the key, as a client sends it. Without a key, the same
+ * request without one (what such a client gets: 401, or 429 while this address is locked out), and
+ * GET /health, which needs none.
+ */
+async function testProxy(status: ProxyStatus, key: string | undefined, loggedReason: (requestId: string) => Promise<GateReason | null>): Promise<ProxyTestResult> {
   const base = status.urls[0];
-  const path = key ? '/api/tags' : '/health';
-  if (status.state !== 'listening' || !base) {
-    return { url: path, status: null, durationMs: 0, detail: 'the proxy is not running: start it first' };
-  }
-  const url = `${base}${path}`;
+  if (status.state !== 'listening' || !base) return { url: '/api/tags', status: null, durationMs: 0, ...said(explain('test_not_running')), retryAfterSeconds: null, health: null };
+  const tags = await testRequest(`${base}/api/tags`, key, loggedReason);
+  return { ...tags, health: key ? null : await testRequest(`${base}/health`, undefined, loggedReason) };
+}
+
+async function testRequest(url: string, key: string | undefined, loggedReason: (requestId: string) => Promise<GateReason | null>): Promise<ProxyTestAnswer> {
   const started = performance.now();
   try {
-    const { status, text } = await getText(url, { timeoutMs: TEST_TIMEOUT_MS, headers: key ? { authorization: `Bearer ${key}` } : {} });
+    const answer = await getText(url, { timeoutMs: TEST_TIMEOUT_MS, headers: key ? { authorization: `Bearer ${key}` } : {} });
     const durationMs = Math.round(performance.now() - started);
-    return { url, status, durationMs, detail: describeTestAnswer(path, status, text) };
+    const described = describeTestAnswer(new URL(url).pathname, answer.status, answer.text);
+    // The gate's own refusal (a wrong key, a lockout): its reason is in the request's log entry.
+    const id = answer.headers['x-request-id'];
+    const reason = described.refusal && typeof id === 'string' ? await loggedReason(id) : described.reason;
+    const retryAfter = Number(answer.headers['retry-after']);
+    return { url, status: answer.status, durationMs, detail: described.text, reason, retryAfterSeconds: retryAfter > 0 ? retryAfter : null };
   } catch (error) {
     const durationMs = Math.round(performance.now() - started);
-    return { url, status: null, durationMs, detail: `the gate did not answer: ${(error as Error).message}` };
+    return { url, status: null, durationMs, ...said(explain('test_no_answer', { detail: (error as Error).message })), retryAfterSeconds: null };
   }
 }
 
-function describeTestAnswer(path: string, status: number, text: string): string {
-  let json: { error?: unknown; models?: unknown; ollama?: { reachable?: unknown; version?: unknown; error?: unknown } } = {};
+/** What a test's answer says, with its reason when the service knows it; `refusal`: the gate's own error answer. */
+function describeTestAnswer(path: string, status: number, text: string): { text: string; reason: GateReason | null; refusal?: boolean } {
+  let json: { error?: unknown; models?: unknown } = {};
   try {
     json = JSON.parse(text) as typeof json;
   } catch {
-    return text.slice(0, 300);
+    return { text: text.slice(0, 300), reason: null };
   }
-  if (typeof json.error === 'string') return json.error;
+  if (typeof json.error === 'string') return { text: json.error, reason: null, refusal: true };
   if (path === '/api/tags' && Array.isArray(json.models)) {
-    return `the key works: ${json.models.length} model${json.models.length === 1 ? '' : 's'} visible through the gate`;
+    return json.models.length === 1 ? explain('test_key_works_one') : explain('test_key_works', { count: json.models.length });
   }
-  if (status === 200) return 'the gate answers and Ollama is reachable through it';
-  return text.slice(0, 300);
+  if (status === 200) return explain('test_gate_ok');
+  return { text: text.slice(0, 300), reason: null };
 }
 
 function invalidInput(problems: readonly v.BaseIssue<unknown>[]): GateApiError {

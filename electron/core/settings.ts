@@ -45,6 +45,7 @@ export const DEFAULT_SETTINGS: GateSettings = {
   maxUnauthenticatedBodyBytes: 1024 * 1024,
   unauthenticatedBodyBudgetBytes: 64 * 1024 * 1024,
   logRequestBodies: false,
+  logHistoryEntries: 1_000,
   lockoutMaxFailures: 10,
   lockoutWindowSeconds: 60,
   lockoutCooldownSeconds: 300,

@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     gateway,
     store: store.gate,
     desktop,
+    logHistoryFile: join(userData, 'request-history.jsonl'),
     app: {
       name: app.getName(),
       version: app.getVersion(),

@@ -36,6 +36,8 @@ const BAD_INPUT: { [M in MethodName]: unknown } = {
   'keys.remove': { id: 42 },
   'sessions.list': 'everything',
   'sessions.revoke': { ip: '' },
+  'lockouts.list': [1],
+  'lockouts.unlock': { ip: 'not an address' },
   'usage.query': { since: 'yesterday' },
   'logs.recent': { limit: -1 },
   'health.get': [1],
@@ -65,7 +67,7 @@ describe('IPC handlers', () => {
   beforeAll(() => {
     const store = new GateStore(new MemoryDocument(), { host: '127.0.0.1', port: 0 });
     const gateway = createGateway({ keys: store, settings: store, exposureAddresses: () => [] });
-    const health = new HealthMonitor({ upstream: () => 'http://127.0.0.1:9', probe: async () => ({ reachable: false, version: null, latencyMs: null, error: 'down', models: [], loaded: [] }) });
+    const health = new HealthMonitor({ upstream: () => 'http://127.0.0.1:9', probe: async () => ({ reachable: false, version: null, latencyMs: null, error: 'down', reason: null, models: [], loaded: [] }) });
     service = createGateService({ gateway, store, health, app: { name: 'Ollama Gate', version: '0.1.0', host: 'desktop', platform: 'linux', versions: {}, dataDir: '/d', logsDir: '/l' } });
     call = vi.spyOn(service, 'call');
     dispose = registerIpc({ ipcMain, service, window: () => window as unknown as WebContents | undefined, appUrl: APP_URL });

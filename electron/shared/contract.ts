@@ -65,6 +65,20 @@ export interface SessionView {
   expiresAt: number;
 }
 
+/**
+ * An address that sent wrong keys: locked out (every request refused, even with a right key) until
+ * `lockedUntil`, or still counting towards a lockout.
+ */
+export interface LockoutView {
+  ip: string;
+  /** wrong keys counted within the window; for a locked address, those that locked it */
+  failures: number;
+  /** epoch ms; null while the address is only counting */
+  lockedUntil: number | null;
+  /** epoch ms */
+  lastFailureAt: number;
+}
+
 /** What one key did on one day (UTC). */
 export interface UsageRow {
   /** YYYY-MM-DD, UTC */
@@ -79,6 +93,101 @@ export interface UsageRow {
   bytesOut: number;
   durationMs: number;
 }
+
+/**
+ * Why the gate refused or failed something, as a code the window translates (`reason.<code>`) with
+ * the values its message names. The English text beside it (`error`, `detail`) says the same for
+ * logs and HTTP clients; both come from one table (electron/core/errors.ts).
+ */
+export interface GateReason {
+  code: ReasonCode;
+  params?: Record<string, string | number>;
+}
+
+/** Every reason code, at run time: a test checks that each has its English and Chinese message. */
+export const REASON_CODES = [
+  // who sends the request
+  'missing_key',
+  'missing_key_body_unread',
+  'auth_missing_key',
+  'bad_body_api_key',
+  'invalid_key',
+  'disabled_key',
+  'expired_key',
+  'invalid_key_locking',
+  'disabled_key_locking',
+  'expired_key_locking',
+  'key_changed',
+  'locked_out',
+  'sessions_off',
+  // what the key may do
+  'out_of_scope',
+  'not_exposed',
+  'model_not_allowed',
+  'model_member_not_allowed',
+  'model_body_unread',
+  'model_body_not_object',
+  'model_member_not_text',
+  'model_blob_not_uploaded',
+  'model_path_modelfile',
+  'model_unnamed',
+  'modelfile_not_text',
+  'modelfile_adapter',
+  'rate_limit_rpm',
+  'rate_limit_concurrency',
+  'rate_limit_concurrency_one',
+  'rate_limit_daily_tokens',
+  // the request itself
+  'method_not_supported',
+  'auth_method',
+  'route_method',
+  'body_on_bodyless',
+  'trailing_json',
+  'target_not_path',
+  'target_bad_escape',
+  'target_control_char',
+  'target_two_keys',
+  'unforwardable_request',
+  'body_too_large',
+  'body_too_long_to_clean',
+  'auth_body_too_large',
+  'body_incomplete',
+  'body_stalled',
+  'client_gone',
+  'client_closed',
+  'busy',
+  // Ollama
+  'upstream_refused',
+  'upstream_closed',
+  'upstream_host_unreachable',
+  'upstream_dns',
+  'upstream_connection_closed',
+  'upstream_unreadable',
+  'upstream_headers_too_large',
+  'upstream_connect_timeout',
+  'upstream_no_answer',
+  'upstream_stalled',
+  'upstream_failed',
+  'upstream_model_list',
+  'upstream_bad_headers',
+  'internal',
+  'ollama_timeout',
+  'ollama_bad_status',
+  'ollama_no_version',
+  // the listener
+  'port_in_use',
+  'port_not_allowed',
+  'address_not_available',
+  'listen_failed',
+  // the window's test request
+  'test_not_running',
+  'test_no_answer',
+  'test_key_works',
+  'test_key_works_one',
+  'test_gate_ok',
+] as const;
+
+export type ReasonCode = (typeof REASON_CODES)[number];
 
 export type KeySource = 'x-api-key' | 'bearer' | 'basic' | 'authorization' | 'query' | 'body' | 'session';
 export type Outcome = 'ok' | 'denied' | 'upstream_error' | 'client_aborted' | 'error';
@@ -116,6 +225,20 @@ export interface LogEntry {
   outcome: Outcome;
   /** why it was denied or failed, in words */
   error: string | null;
+  /** the same, as a code the window translates */
+  reason: GateReason | null;
+  /**
+   * The request's User-Agent, cleaned (control characters dropped, anything shaped like a key or
+   * token replaced by `[redacted]`) and cut to 200 characters. A header the client chose: it says
+   * what the client claims to be, never who it is.
+   */
+  client: string | null;
+  /**
+   * Who wrote the answer's status: `ollama` when it is Ollama's own (a 404 for a model it does not
+   * have is Ollama's), `gate` when the gate answered itself (a refusal, its own routes, or a 502/504
+   * because Ollama could not be reached).
+   */
+  answeredBy: 'gate' | 'ollama';
 }
 
 export interface InstalledModel {
@@ -148,6 +271,8 @@ export interface HealthView {
   latencyMs: number | null;
   /** why it is not reachable, in words */
   error: string | null;
+  /** the same, as a code the window translates */
+  reason: GateReason | null;
   checkedAt: number;
   models: InstalledModel[];
   loaded: LoadedModel[];
@@ -168,6 +293,8 @@ export interface ProxyStatus {
   /** URLs clients can use, loopback first, LAN addresses when listening on all interfaces */
   urls: string[];
   error: string | null;
+  /** the same, as a code the window translates */
+  reason: GateReason | null;
   /** the HTTPS listener beside the HTTP one, when turned on */
   tls: TlsStatus | null;
 }
@@ -180,10 +307,12 @@ export interface TlsStatus {
   certFile: string | null;
   /** why HTTPS is not serving (HTTP goes on regardless) */
   error: string | null;
+  /** the same, as a code the window translates (null when there is none for it: show `error`) */
+  reason: GateReason | null;
 }
 
-/** The result of sending a real request through the gate's own listener. */
-export interface ProxyTestResult {
+/** One request of the window's test, and the gate's answer to it. */
+export interface ProxyTestAnswer {
   /** what was requested */
   url: string;
   /** the gate's HTTP status; null when it could not be reached */
@@ -191,6 +320,19 @@ export interface ProxyTestResult {
   durationMs: number;
   /** the gate's answer or the failure, in words */
   detail: string;
+  /** the same, as a code the window translates (null for an answer the gate did not explain: show `detail`) */
+  reason: GateReason | null;
+  /** with a lockout or a rate limit: seconds until it lifts (the gate's Retry-After) */
+  retryAfterSeconds: number | null;
+}
+
+/** The result of sending real requests through the gate's own listener, as a client would. */
+export interface ProxyTestResult extends ProxyTestAnswer {
+  /**
+   * Tested without a key: the request above went without one too (what such a client gets), and
+   * this is what `/health`, which needs none, answered. Null when a key was tested.
+   */
+  health: ProxyTestAnswer | null;
 }
 
 /** The proxy's settings; the same fields in both hosts and in the store file. */
@@ -230,6 +372,8 @@ export interface ProxySettings {
   unauthenticatedBodyBudgetBytes: number;
   /** log request bodies (prompts), shortened */
   logRequestBodies: boolean;
+  /** the most recent requests kept in the data folder across restarts; 0 keeps none on disk */
+  logHistoryEntries: number;
   /** wrong keys from one address within the window that lock it out; 0 turns lockout off */
   lockoutMaxFailures: number;
   lockoutWindowSeconds: number;
@@ -255,12 +399,22 @@ export interface DesktopSettings {
   language: Language;
 }
 
+/** A setting this run's command line or environment decides. */
+export interface PinnedSetting {
+  field: keyof ProxySettings;
+  /** the flag or environment variable that set it, as typed: `--port`, `OLLAMA_GATE_PORT` */
+  by: string;
+}
+
 export interface SettingsView {
   proxy: ProxySettings;
   /** null in the headless host */
   desktop: DesktopSettings | null;
-  /** proxy settings pinned by the command line or environment: saved changes to them apply on the next start without them */
-  overridden: Array<keyof ProxySettings>;
+  /**
+   * Proxy settings pinned for this run by a command-line flag or an environment variable (`by`:
+   * `--port`, `OLLAMA_GATE_PORT`): shown read-only, and settings.update refuses to change them.
+   */
+  pinned: PinnedSetting[];
   /** the store file */
   storePath: string;
 }
@@ -359,6 +513,11 @@ export interface GateMethods {
   'sessions.list': Method<void, SessionView[]>;
   'sessions.revoke': Method<{ ip: string }, null>;
 
+  /** locked-out addresses, then those with recent wrong keys; the most recent first */
+  'lockouts.list': Method<void, LockoutView[]>;
+  /** lifts a lockout (or forgets the wrong keys counted so far) at once */
+  'lockouts.unlock': Method<{ ip: string }, null>;
+
   'usage.query': Method<{ since?: string; keyId?: string } | void, UsageRow[]>;
 
   /** the bounded recent history, oldest first; `after` returns only entries with a greater seq */
@@ -372,7 +531,7 @@ export interface GateMethods {
   'proxy.status': Method<void, ProxyStatus>;
   'proxy.start': Method<void, ProxyStatus>;
   'proxy.stop': Method<void, ProxyStatus>;
-  /** a real request through the gate: `/health` without a key, `/api/tags` with one */
+  /** real requests through the gate: `/api/tags` with the key, or without one and then `/health` */
   'proxy.test': Method<{ key?: string } | void, ProxyTestResult>;
 
   'settings.get': Method<void, SettingsView>;
@@ -392,6 +551,8 @@ export interface GateEvents {
   status: ProxyStatus;
   /** the full list after any change, here or in another process */
   keys: KeyView[];
+  /** the full list (lockouts.list) after a wrong key, a lockout or an unlock; a lockout's end is not sent (see lockedUntil) */
+  lockouts: LockoutView[];
   settings: SettingsView;
   /** desktop only: the tray asks the window to show a page */
   navigate: Navigation;
@@ -412,6 +573,8 @@ export const GATE_METHODS = [
   'keys.remove',
   'sessions.list',
   'sessions.revoke',
+  'lockouts.list',
+  'lockouts.unlock',
   'usage.query',
   'logs.recent',
   'health.get',
@@ -426,7 +589,7 @@ export const GATE_METHODS = [
   'app.info',
 ] as const satisfies readonly MethodName[];
 
-export const GATE_EVENTS = ['logs', 'health', 'status', 'keys', 'settings', 'navigate'] as const satisfies readonly EventName[];
+export const GATE_EVENTS = ['logs', 'health', 'status', 'keys', 'lockouts', 'settings', 'navigate'] as const satisfies readonly EventName[];
 
 /** IPC channel names: one per method and one per event, derived, never typed by hand. */
 export const methodChannel = (method: MethodName): `gate:${MethodName}` => `gate:${method}`;

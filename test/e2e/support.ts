@@ -22,6 +22,8 @@ export interface Serve {
   /** the admin URL that carries the token (empty with --no-admin) */
   loginUrl: string;
   token: string;
+  /** where its keys and settings are: pass it to the next startServe to run "the same gate" again */
+  dataDir: string;
   output: string[];
   stop(): Promise<void>;
 }
@@ -30,13 +32,16 @@ export interface Serve {
  * `ollama-gate serve` on free loopback ports with its own data dir, as a user runs it. The admin
  * gets a free port too, unless the arguments or OLLAMA_GATE_ADMIN_PORT say otherwise.
  */
-export async function startServe(upstream: string, extraArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<Serve> {
+export async function startServe(upstream: string, extraArgs: string[] = [], extraEnv: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<Serve> {
   const admin = !extraArgs.includes('--no-admin');
   const choosesAdminPort = extraArgs.includes('--admin-port') || 'OLLAMA_GATE_ADMIN_PORT' in extraEnv;
-  const dataDir = mkdtempSync(join(tmpdir(), 'gate-e2e-'));
+  // A data dir the caller brings outlives this process (a restart test reuses it); a fresh one is removed on stop.
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gate-e2e-'));
+  // An address or port set in the environment is left to it (a flag would win over it).
+  const listenArgs = [...('OLLAMA_GATE_HOST' in extraEnv ? [] : ['--host', '127.0.0.1']), ...('OLLAMA_GATE_PORT' in extraEnv ? [] : ['--port', '0'])];
   const child: ChildProcess = spawn(
     process.execPath,
-    [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', ...(admin && !choosesAdminPort ? ['--admin-port', '0'] : []), '--upstream', upstream, '--data-dir', dataDir, ...extraArgs],
+    [CLI, 'serve', ...listenArgs, ...(admin && !choosesAdminPort ? ['--admin-port', '0'] : []), '--upstream', upstream, '--data-dir', dataDir, ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OLLAMA_GATE_LAN_CHECK: '0', ...extraEnv } },
   );
   const output: string[] = [];
@@ -49,17 +54,17 @@ export async function startServe(upstream: string, extraArgs: string[] = [], ext
       child.kill('SIGTERM');
       await exited;
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
   };
   try {
     const proxyUrl = (await waitForLine(output, child, /Listening on (http:\/\/\S+)/))[1]!;
     if (!admin) {
       await waitForLine(output, child, /Ollama .* answers at/);
-      return { proxyUrl, loginUrl: '', adminUrl: '', token: '', output, stop };
+      return { proxyUrl, loginUrl: '', adminUrl: '', token: '', dataDir, output, stop };
     }
     const loginUrl = (await waitForLine(output, child, /Open the web admin: (http:\/\/\S+)/))[1]!;
     const login = new URL(loginUrl);
-    return { proxyUrl, loginUrl, adminUrl: `${login.origin}/`, token: login.searchParams.get('token')!, output, stop };
+    return { proxyUrl, loginUrl, adminUrl: `${login.origin}/`, token: login.searchParams.get('token')!, dataDir, output, stop };
   } catch (error) {
     await stop();
     throw error;

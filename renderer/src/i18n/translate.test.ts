@@ -22,6 +22,7 @@ describe('translations', () => {
       'overview.ollama',
       'settings.https',
       'settings.ollama',
+      'shell.ollama',
       'snippets.note.langchainJs',
       'snippets.note.langchainPython',
       'snippets.note.ollamaJs',

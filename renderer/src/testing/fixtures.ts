@@ -23,7 +23,7 @@ export function keyView(patch: Partial<KeyView> = {}): KeyView {
   };
 }
 
-export const STATUS: ProxyStatus = { state: 'listening', host: '127.0.0.1', port: 8000, urls: ['http://127.0.0.1:8000'], error: null, tls: null };
+export const STATUS: ProxyStatus = { state: 'listening', host: '127.0.0.1', port: 8000, urls: ['http://127.0.0.1:8000'], error: null, reason: null, tls: null };
 
 export const HEALTH: HealthView = {
   upstream: 'http://127.0.0.1:11434',
@@ -31,6 +31,7 @@ export const HEALTH: HealthView = {
   version: '0.12.6',
   latencyMs: 3,
   error: null,
+  reason: null,
   checkedAt: Date.now(),
   models: [{ name: 'llama3.2:latest', size: 2_019_393_189, family: 'llama', parameterSize: '3.2B', quantization: 'Q4_K_M', modifiedAt: null }],
   loaded: [],
@@ -44,6 +45,6 @@ export const SETTINGS: SettingsView = {
   // The core's defaults, kept on this machine, with no CORS origin allowed.
   proxy: { ...DEFAULT_SETTINGS, host: '127.0.0.1', corsOrigins: [] },
   desktop: null,
-  overridden: [],
+  pinned: [],
   storePath: '/tmp/gate.json',
 };

@@ -25,6 +25,9 @@ export function entry(seq: number, patch: Partial<LogEntry> = {}): LogEntry {
     requestBody: null,
     outcome: 'ok',
     error: null,
+    reason: null,
+    client: 'ollama-js/0.6.3 (x64 linux Node.js/v20.19.0)',
+    answeredBy: 'ollama',
     ...patch,
   };
 }
