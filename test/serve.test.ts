@@ -66,6 +66,20 @@ describe('ollama-gate serve', () => {
     expect((await fetch(`${started.url}/api/tags`)).status).toBe(401);
   });
 
+  it('prints one line when Ollama goes down (with why) and one when it is back (with its version), and none in between', { timeout: 30_000 }, async () => {
+    const started = await ServeProcess.start(dataDir, fake.url);
+    serve = started.serve;
+    await serve.waitForLine(/Ollama 0\.12\.6 answers at/);
+    const port = fake.port;
+    await fake.close();
+    await serve.waitForLine(/Ollama is not reachable at http:\/\/127\.0\.0\.1:\d+: Ollama (is not running or refused|closed) the connection/, 15_000);
+    fake = await startFakeOllama({ port, version: '0.13.1' });
+    await serve.waitForLine(/Ollama 0\.13\.1 answers at/, 15_000);
+    // Probes every few seconds in between printed nothing more: one line per change.
+    expect(serve.output.filter((line) => /not reachable/.test(line)), serve.output.join("\n")).toHaveLength(1);
+    expect(serve.output.filter((line) => /answers at/.test(line))).toHaveLength(2);
+  });
+
   it('also picks up a key added after it started', async () => {
     const started = await ServeProcess.start(dataDir, fake.url);
     serve = started.serve;
@@ -146,6 +160,30 @@ describe('ollama-gate serve', () => {
     expect(await serve.stop()).toBe(0);
     expect(serve.output.filter((line) => line.includes('could not save when keys were last used'))).toHaveLength(1);
     expect(readFileSync(file, 'utf8')).toBe('{"keys": [ broken');
+  });
+
+  it('a log folder it cannot write: one line naming the path and the fix, no stack trace, and it serves on', async () => {
+    writeFileSync(join(dataDir, 'logs'), 'a file where the log folder should be');
+    const created = JSON.parse(cli(dataDir, 'keys', 'add', 'alice', '--json').trim().split('\n').at(-1)!);
+    const started = await ServeProcess.start(dataDir, fake.url);
+    serve = started.serve;
+    expect((await fetch(`${started.url}/api/tags`, { headers: { 'X-API-Key': created.key } })).status).toBe(200);
+    expect(await serve.stop()).toBe(0);
+    const warnings = serve.output.filter((line) => line.includes('cannot write the log file'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`${join(dataDir, 'logs', 'gate.log')} (EEXIST`);
+    expect(warnings[0]).toContain('requests are logged to this terminal only');
+    expect(serve.output.join('\n')).not.toMatch(/^\s+at /m);
+  });
+
+  it('a data folder it cannot use: exit 1 with one line naming the path', async () => {
+    const notAFolder = join(dataDir, 'plain-file');
+    writeFileSync(notAFolder, '');
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--no-admin', '--data-dir', join(notAFolder, 'data')], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV, cwd: CLI_CWD });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    expect(await new Promise<number | null>((resolve) => child.once('exit', resolve))).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringContaining(`ollama-gate: cannot read the store file ${join(notAFolder, 'data', 'gate.json')}: ENOTDIR`)]);
   });
 
   it('says clearly when its port is already taken', async () => {

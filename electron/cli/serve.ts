@@ -1,3 +1,4 @@
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import log from 'electron-log/node';
@@ -5,16 +6,20 @@ import { createGateway } from '../core/gateway.js';
 import { HealthMonitor } from '../core/health-monitor.js';
 import { createGateService } from '../core/service.js';
 import type { GateSettings } from '../core/settings.js';
+import type { PinnedSetting, ProxyStatus } from '../shared/contract.js';
 import { privateLogFile } from '../core/log-line.js';
 import { GATE_VERSION } from '../core/version.js';
 import { USAGE_FILE } from '../core/usage.js';
 import { type AdminServer, type AdminService, startAdminServer } from './admin-http.js';
 import { openStore } from './open-store.js';
 import { RequestLog } from './request-log.js';
+import { type StateLine, healthLines, statusLines } from './state-lines.js';
 
 export interface ServeOptions {
   dataDir?: string;
   overrides: Partial<GateSettings>;
+  /** which flag or environment variable set each override, for the web admin to show */
+  pinned: PinnedSetting[];
   /** the loopback web admin's port (0: any free one); null turns the admin off */
   adminPort: number | null;
 }
@@ -23,7 +28,7 @@ export interface ServeOptions {
 const RENDERER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'renderer');
 
 /** Runs the gate in the foreground until SIGINT or SIGTERM, one log line per request. */
-export async function serve({ dataDir, overrides, adminPort }: ServeOptions): Promise<void> {
+export async function serve({ dataDir, overrides, pinned, adminPort }: ServeOptions): Promise<void> {
   const store = openStore(dataDir, overrides);
   const directory = dirname(store.path);
   const logsDir = join(directory, 'logs');
@@ -45,6 +50,9 @@ export async function serve({ dataDir, overrides, adminPort }: ServeOptions): Pr
     gateway,
     store,
     health,
+    pinned,
+    // Its own file: a desktop app on the same data folder keeps its history apart.
+    logHistoryFile: join(directory, 'request-history-serve.jsonl'),
     app: { name: 'Ollama Gate', version: GATE_VERSION, host: 'headless', platform: process.platform, versions: { node: process.versions.node }, dataDir: directory, logsDir },
   });
   const settings = store.current();
@@ -52,33 +60,32 @@ export async function serve({ dataDir, overrides, adminPort }: ServeOptions): Pr
   // One line per request, written in batches off the request path.
   const requestLog = new RequestLog(log);
   gateway.events.on('request', (entry) => requestLog.add(entry));
-  gateway.events.on('status', (status) => {
-    // A restart that failed leaves the previous listener serving, with the reason in the status.
-    if (status.state === 'listening' && status.error) log.error(`could not apply the new settings: ${status.error}`);
-  });
-
-  const status = await gateway.listen();
   const keyCount = gateway.keys.list().length;
   log.info(`Ollama Gate ${GATE_VERSION}: forwarding to ${settings.upstream}`);
   log.info(`Store: ${store.path} (${keyCount} key${keyCount === 1 ? '' : 's'})`);
-  log.info(`Listening on ${status.urls.join('  ')}`);
-  if (status.tls?.error) log.error(status.tls.error);
-  else if (status.tls) {
-    log.info(`HTTPS on ${status.tls.urls.join('  ')}`);
-    log.info(`Certificate ${status.tls.certFile}, SHA-256 fingerprint ${status.tls.fingerprint256}`);
-  }
+  // The listeners' and Ollama's state as they start, then one line for every change an operator
+  // must know of (Ollama down or back, exposed on the LAN, a new port, HTTPS on or off).
+  let status = await gateway.listen();
+  printLines(statusLines(NOT_LISTENING, status));
+  let stopping = false;
+  gateway.events.on('status', (next) => {
+    // Shutting down, the listeners closing are expected, not news.
+    if (!stopping) printLines(statusLines(status, next));
+    status = next;
+  });
   if (keyCount === 0) log.warn('No keys yet: create one with `ollama-gate keys add NAME` (this gate refuses every request until then)');
-  const ollama = await gateway.checkHealth();
-  if (ollama.reachable) log.info(`Ollama ${ollama.version ?? '(unknown version)'} answers at ${settings.upstream}`);
-  else log.warn(`Ollama is not reachable yet: ${ollama.error}`);
-  for (const address of ollama.exposedOn) {
-    log.warn(`Ollama also answers on ${address}: anyone on your network can reach it without a key. Restart Ollama with OLLAMA_HOST=127.0.0.1`);
-  }
+  let ollama = await health.check();
+  printLines(healthLines(undefined, ollama));
+  health.onChange((next) => {
+    printLines(healthLines(ollama, next));
+    ollama = next;
+  });
   service.start();
   const admin = adminPort === null ? undefined : await startAdmin(service, adminPort);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
+      stopping = true;
       log.info(`${signal}: shutting down; open requests get ${SHUTDOWN_GRACE_MS / 1000} s to finish (${signal} again to stop now)`);
       // A second signal cuts the grace short.
       const hurry = () => void gateway.close().catch(() => {});
@@ -116,17 +123,42 @@ async function startAdmin(service: AdminService, port: number): Promise<AdminSer
   }
 }
 
+/** Before the first listen: every URL and HTTPS state is news. */
+const NOT_LISTENING: ProxyStatus = { state: 'stopped', host: '', port: 0, urls: [], error: null, reason: null, tls: null };
+
+function printLines(lines: StateLine[]): void {
+  for (const { level, text } of lines) log[level](text);
+}
+
 /** How long open streams may run on after SIGTERM before they are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 function configureLog(file: string): void {
+  log.transports.console.format = '{h}:{i}:{s} {text}';
+  const unwritable = whyUnwritable(file);
+  if (unwritable) {
+    // Said once, in the gate's words: electron-log would print a stack trace per attempt.
+    log.transports.file.level = false;
+    log.warn(`cannot write the log file ${file} (${unwritable}): requests are logged to this terminal only. Make ${dirname(file)} writable for this user, or choose another folder with --data-dir`);
+    return;
+  }
   // electron-log looks for the app's name in a package.json above the main module (an ES module
   // has none it can see) or the working directory: named here, it works from any directory.
   log.transports.file.setAppName('Ollama Gate');
   log.transports.file.resolvePathFn = () => file;
   log.transports.file.maxSize = 10 * 1024 * 1024;
   log.transports.file.writeOptions = privateLogFile(file);
-  log.transports.console.format = '{h}:{i}:{s} {text}';
   // Appends in the background: a slow disk never stalls requests (lines keep their order).
   log.transports.file.sync = false;
+}
+
+/** Why `file` cannot be appended to (its folder made if missing), or null when it can. */
+function whyUnwritable(file: string): string | null {
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    closeSync(openSync(file, 'a', 0o600));
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
