@@ -80,6 +80,28 @@ describe('ollama-gate serve', () => {
     expect(serve.output.filter((line) => /answers at/.test(line))).toHaveLength(2);
   });
 
+  it('prints the HTTPS URL and fingerprint when HTTPS is turned on while it runs, and a line when it is turned off', { timeout: 30_000 }, async () => {
+    const started = await ServeProcess.start(dataDir, fake.url, { args: ['--admin-port', '0'] });
+    serve = started.serve;
+    const login = new URL((await serve.waitForLine(/Open the web admin: (http:\/\/\S+)/)).match(/Open the web admin: (http:\/\/\S+)/)![1]!);
+    const call = async (method: string, body: unknown) => {
+      const res = await fetch(`${login.origin}/gate/${method}`, { method: 'POST', headers: { authorization: `Bearer ${login.searchParams.get('token')}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return (await res.json()) as { ok: boolean };
+    };
+    const free = await new Promise<number>((resolve) => {
+      const probe = createTlsServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    expect((await call('settings.update', { proxy: { tlsEnabled: true, tlsPort: free } })).ok).toBe(true);
+    await serve.waitForLine(new RegExp(`HTTPS on https://127\\.0\\.0\\.1:${free}`), 15_000);
+    await serve.waitForLine(/Certificate .*, SHA-256 fingerprint [0-9A-F:]{95}/);
+    expect((await call('settings.update', { proxy: { tlsEnabled: false } })).ok).toBe(true);
+    await serve.waitForLine(/HTTPS is off$/, 10_000);
+    expect(serve.output.filter((line) => /HTTPS on/.test(line))).toHaveLength(1);
+  });
+
   it('also picks up a key added after it started', async () => {
     const started = await ServeProcess.start(dataDir, fake.url);
     serve = started.serve;

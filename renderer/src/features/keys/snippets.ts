@@ -28,7 +28,7 @@ export interface SnippetInput {
 }
 
 /**
- * Ready-to-paste code for each client, sending the key the way that client can (CLIENTS.md):
+ * Ready-to-paste code for each client, sending the key the way that client can:
  * a Bearer header everywhere, since nearly every client can send one.
  */
 export function clientSnippets({ baseUrl, key, model }: SnippetInput): Snippet[] {
