@@ -84,6 +84,9 @@ describe('ollama-gate serve', () => {
     const started = await ServeProcess.start(dataDir, fake.url, { args: ['--admin-port', '0'] });
     serve = started.serve;
     const login = new URL((await serve.waitForLine(/Open the web admin: (http:\/\/\S+)/)).match(/Open the web admin: (http:\/\/\S+)/)![1]!);
+    // The admin token is kept for the next start, readable by this user only.
+    expect(readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()).toBe(login.searchParams.get('token'));
+    expect(statSync(join(dataDir, 'admin-token')).mode & 0o777).toBe(0o600);
     const call = async (method: string, body: unknown) => {
       const res = await fetch(`${login.origin}/gate/${method}`, { method: 'POST', headers: { authorization: `Bearer ${login.searchParams.get('token')}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return (await res.json()) as { ok: boolean };

@@ -103,7 +103,7 @@ describe('the headless web admin', () => {
     const old = await send(admin.port, '/?token=from-yesterday', { headers: { ...browser, 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8' } });
     expect(old.status).toBe(401);
     expect(old.body).toContain('<html lang="zh-CN">');
-    expect(old.body).toContain('此管理链接已失效');
+    expect(old.body).toContain('此管理链接已不再有效');
 
     // Scripts and the API are not browsers opening a page: text, and JSON under /gate/.
     const script = await send(admin.port, '/');

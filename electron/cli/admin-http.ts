@@ -97,7 +97,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
   /** `?token=` sets the cookie and sends the browser on without the token in its address bar and history. */
   const login = (req: IncomingMessage, res: ServerResponse, url: URL, offered: string): void => {
-    if (!timingSafeEqual(digest(offered), tokenDigest)) return unauthorized(req, res, 'wrong', 'Ollama Gate admin: that token is wrong (a new one is printed each time `ollama-gate serve` starts).');
+    if (!timingSafeEqual(digest(offered), tokenDigest)) return unauthorized(req, res, 'wrong', 'Ollama Gate admin: that token is wrong: open the link `ollama-gate serve` printed when it started.');
     url.searchParams.delete('token');
     res.writeHead(303, {
       'set-cookie': `${ADMIN_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`,

@@ -1,4 +1,5 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import log from 'electron-log/node';
@@ -81,7 +82,7 @@ export async function serve({ dataDir, overrides, pinned, adminPort }: ServeOpti
     ollama = next;
   });
   service.start();
-  const admin = adminPort === null ? undefined : await startAdmin(service, adminPort);
+  const admin = adminPort === null ? undefined : await startAdmin(service, adminPort, directory);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -111,9 +112,9 @@ export async function serve({ dataDir, overrides, pinned, adminPort }: ServeOpti
  * Starts the web admin. Its failure (port taken) is reported but never stops the proxy, which is
  * what clients depend on. The URL with the token goes to the terminal only, not the log file.
  */
-async function startAdmin(service: AdminService, port: number): Promise<AdminServer | undefined> {
+async function startAdmin(service: AdminService, port: number, dataDir: string): Promise<AdminServer | undefined> {
   try {
-    const admin = await startAdminServer({ service, port, rendererDir: RENDERER_DIR });
+    const admin = await startAdminServer({ service, port, rendererDir: RENDERER_DIR, token: adminToken(dataDir) });
     log.info(`Web admin on ${admin.url} (this machine only)`);
     process.stdout.write(`Open the web admin: ${admin.loginUrl}\n`);
     return admin;
@@ -121,6 +122,28 @@ async function startAdmin(service: AdminService, port: number): Promise<AdminSer
     log.error(`no web admin: ${(error as Error).message}`);
     return undefined;
   }
+}
+
+/** The admin token's file in the data folder. */
+export const ADMIN_TOKEN_FILE = 'admin-token';
+
+/**
+ * The web admin's token, kept in the data folder (readable by this user only) so a page left open
+ * reconnects by itself after `serve` restarts, and the printed link stays the same. Deleting the
+ * file revokes it: the next start makes a new one.
+ */
+function adminToken(dataDir: string): string {
+  const file = join(dataDir, ADMIN_TOKEN_FILE);
+  try {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (/^[A-Za-z0-9_-]{43,}$/.test(kept)) return kept;
+  } catch {
+    // none yet: made below
+  }
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return token;
 }
 
 /** Before the first listen: every URL and HTTPS state is news. */

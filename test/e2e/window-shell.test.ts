@@ -1,7 +1,8 @@
 /**
  * The window's shell in Chromium against a real `ollama-gate serve`: the sidebar's status on every
  * page (the gate's and Ollama's), its icons, the narrow rail, the page losing its gate and finding
- * it again after `serve` restarts, and the page a browser without the admin token gets.
+ * it again after `serve` restarts (by itself, or after its admin token was replaced), and the page a
+ * browser without the admin token gets.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -174,7 +175,7 @@ describe.skipIf(!hasChromium)('the window shell in Chromium', () => {
     await statusLink('Ollama: 0.12.6').waitFor({ timeout: 40_000 });
   }, 90_000);
 
-  it('shows the lost connection when serve stops; restarted, serve refuses the old token, and the page says to open the new link, then reloads what changed', async () => {
+  it('shows the lost connection when serve stops; restarted on the same data folder, the page reconnects by itself and reloads what changed', async () => {
     await open('keys');
     expectingErrors = true;
     await serve.stop();
@@ -194,11 +195,33 @@ describe.skipIf(!hasChromium)('the window shell in Chromium', () => {
 
     // While the page is away: a key added from the command line, and a request through the gate.
     const added = JSON.parse(execFileSync(process.execPath, [CLI, 'keys', 'add', 'bob', '--data-dir', dataDir, '--json'], { encoding: 'utf8' }).trim().split('\n').at(-1)!) as { key: string };
+    const previousLogin = serve.loginUrl;
     serve = await start();
+    // The admin token is kept in the data folder: the same link, and the page's cookie still works.
+    expect(serve.loginUrl).toBe(previousLogin);
     const tags = await fetch(`${serve.proxyUrl}/api/tags`, { headers: { authorization: `Bearer ${added.key}` } });
     expect(tags.status).toBe(200);
 
-    // The new process made a new admin token: the page's next attempt is refused, and it says what to do.
+    // Nobody clicks anything: the backoff's next attempt finds the gate again.
+    await lost.waitFor({ state: 'detached', timeout: 20_000 });
+    await statusLink('Gate: Serving').waitFor();
+    await page.getByRole('cell', { name: 'bob' }).first().waitFor({ timeout: 5_000 });
+    await page.getByText('Reconnected to the gate').waitFor();
+    // The log history is fetched again: the request made while away is there.
+    await page.getByRole('navigation').getByRole('link', { name: 'Logs', exact: true }).click();
+    await page.getByRole('option').filter({ hasText: '/api/tags' }).filter({ hasText: 'bob' }).first().waitFor({ timeout: 5_000 });
+    expectingErrors = false;
+  }, 90_000);
+
+  it('after the admin token is replaced (its file deleted, serve restarted), the page says to open the new link and stops retrying; opened, it reconnects', async () => {
+    await open('keys');
+    expectingErrors = true;
+    await serve.stop();
+    rmSync(join(dataDir, 'admin-token'));
+    const previousLogin = serve.loginUrl;
+    serve = await start();
+    expect(serve.loginUrl).not.toBe(previousLogin);
+
     const refused = page.getByText('The gate no longer accepts this page', { exact: false });
     await page.getByRole('button', { name: 'Try now' }).click();
     await refused.waitFor({ timeout: 5_000 });
@@ -223,11 +246,6 @@ describe.skipIf(!hasChromium)('the window shell in Chromium', () => {
     await page.getByRole('button', { name: 'Try again' }).click();
     await refused.waitFor({ state: 'detached', timeout: 5_000 });
     await statusLink('Gate: Serving').waitFor();
-    await page.getByRole('cell', { name: 'bob' }).first().waitFor({ timeout: 5_000 });
-    await page.getByText('Reconnected to the gate').waitFor();
-    // The log history is fetched again: the request made while away is there.
-    await page.getByRole('navigation').getByRole('link', { name: 'Logs', exact: true }).click();
-    await page.getByRole('option').filter({ hasText: '/api/tags' }).filter({ hasText: 'bob' }).first().waitFor({ timeout: 5_000 });
     expectingErrors = false;
   }, 90_000);
 

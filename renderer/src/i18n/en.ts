@@ -37,8 +37,8 @@ export const en = {
   'shell.nextTry': 'Trying again in {seconds}\u00a0s.',
   'shell.tryingNow': 'Trying now…',
   'shell.retryNow': 'Try now',
-  'shell.refused': 'The gate no longer accepts this page: it was restarted, and each start makes a new admin token.',
-  'shell.refusedHow': 'Open the admin URL with its token again — the link `ollama-gate serve` printed when it started (restart it for a new link if you no longer have it). This page then reconnects by itself.',
+  'shell.refused': 'The gate no longer accepts this page: its admin token was replaced.',
+  'shell.refusedHow': 'Open the admin URL with its token again — the link `ollama-gate serve` printed when it started. This page then reconnects by itself.',
   'shell.tryAgain': 'Try again',
   'shell.reconnected': 'Reconnected to the gate',
 

@@ -36,8 +36,8 @@ export const zhCN: Dictionary = {
   'shell.nextTry': '{seconds} 秒后重试。',
   'shell.tryingNow': '正在重试…',
   'shell.retryNow': '立即重试',
-  'shell.refused': '网关不再接受此页面：它已重新启动，每次启动都会生成新的管理令牌。',
-  'shell.refusedHow': '请重新打开带令牌的管理地址，即 `ollama-gate serve` 启动时打印的链接（如果找不到了，重新启动它即可获得新链接）。之后本页会自动重新连接。',
+  'shell.refused': '网关不再接受此页面：它的管理令牌已被更换。',
+  'shell.refusedHow': '请重新打开带令牌的管理地址，即 `ollama-gate serve` 启动时打印的链接。之后本页会自动重新连接。',
   'shell.tryAgain': '重试',
   'shell.reconnected': '已重新连接到网关',
 
