@@ -3,6 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './support/gate-harness.js';
 import { exchangeOne } from './support/raw-exchange.js';
 
+/** What the gate's health probe asks Ollama. */
+const HEALTH_PROBE_PATHS = new Set(['/api/version', '/api/tags', '/api/ps']);
+
 const KNOWN_PATHS = ['/', '/health', '/auth', '/api/chat', '/api/generate', '/api/tags', '/api/pull', '/api/delete', '/api/blobs/sha256:' + 'a'.repeat(64), '/v1/models', '/v1/chat/completions', '/debug/pprof/'];
 
 describe('property: any request, however strange', () => {
@@ -76,8 +79,8 @@ describe('property: any request, however strange', () => {
         const before = h.fake.requests.length;
         // Exact bytes: nothing a client library would refuse or fix up.
         const answer = await exchangeOne(port, build(r));
-        // /health asks Ollama for its version itself: that probe is not the client's request.
-        const isHealthProbe = (seen: { path: string }) => r.path.startsWith('/health') && seen.path === '/api/version';
+        // /health probes Ollama itself (its version and models): that probe is not the client's request.
+        const isHealthProbe = (seen: { path: string }) => r.path.startsWith('/health') && HEALTH_PROBE_PATHS.has(seen.path);
         const forwarded = h.fake.requests.slice(before).some((seen) => !isHealthProbe(seen));
 
         expect(answer.status).toBeGreaterThanOrEqual(100);

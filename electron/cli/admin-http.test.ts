@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeOllama, startFakeOllama } from '../../test/support/fake-ollama.js';
 import { type RawAnswer, type RawRequestOptions, rawRequest } from '../../test/support/raw-request.js';
 import { createGateway } from '../core/gateway.js';
-import { HealthMonitor } from '../core/health-monitor.js';
 import { type GateService, createGateService } from '../core/service.js';
 import type { GateStore } from '../core/gate-store.js';
 import { ADMIN_COOKIE, ADMIN_CSP, type AdminServer, refuseForeign, rendererFile, startAdminServer } from './admin-http.js';
@@ -42,7 +41,6 @@ describe('the headless web admin', () => {
       gateway,
       store,
       app: { name: 'Ollama Gate', version: '0.0.0', host: 'headless', platform: process.platform, versions: {}, dataDir: dir, logsDir: dir },
-      health: new HealthMonitor({ upstream: () => store.current().upstream, exposure: async () => [] }),
       logIntervalMs: 20,
     });
     await gateway.listen();

@@ -4,9 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeOllama, startFakeOllama } from '../../test/support/fake-ollama.js';
+import { MemoryKeyStore } from '../../test/support/memory-key-store.js';
 import { type Gateway, createGateway } from './gateway.js';
-import { findExposure } from './health.js';
-import { MemoryKeyStore } from './keys.js';
+import { findExposure } from './exposure.js';
 import { staticSettings } from './settings.js';
 
 let fake: FakeOllama | undefined;
@@ -48,7 +48,7 @@ describe('Ollama exposed beside the gate', () => {
     expect(health.warnings).toHaveLength(1);
     expect(health.warnings[0]).toContain(`127.0.0.2:${fake.port}`);
     expect(health.warnings[0]).toContain('OLLAMA_HOST=127.0.0.1');
-    expect((await gate!.checkHealth()).exposedOn).toEqual([`127.0.0.2:${fake.port}`]);
+    expect(gate!.health.current()?.exposedOn).toEqual([`127.0.0.2:${fake.port}`]);
     // The fake was really reached there, without a key: that is the bypass.
     expect(fake.requests.some((r) => r.path === '/api/version' && r.headers.host === `127.0.0.2:${fake!.port}`)).toBe(true);
   });

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HealthView } from '../shared/contract.js';
 import { preflightHeaders } from './cors.js';
 import { keyFromHeadersOrQuery } from './credentials.js';
 import { GateError } from './errors.js';
 import type { GateStatus } from './events.js';
-import type { OllamaHealth } from './health.js';
 import { inspectJsonBody } from './json-body.js';
 import { type AuthDeps, authenticate, keyFromBody, refuseIfLockedOut } from './request-auth.js';
 import { BodyMeter, type ByteBudget } from './request-body.js';
@@ -15,7 +15,8 @@ export interface GateRouteDeps extends AuthDeps {
   settings: SettingsProvider;
   unauthenticatedBodies: ByteBudget;
   version: string;
-  health(): Promise<OllamaHealth>;
+  /** Ollama's health, at most a second old */
+  health(): Promise<HealthView>;
   status(): GateStatus;
 }
 
@@ -90,7 +91,7 @@ async function answerAuth(req: IncomingMessage, res: ServerResponse, record: Req
   );
 }
 
-function healthBody(ollama: OllamaHealth, version: string): string {
+function healthBody(ollama: HealthView, version: string): string {
   return JSON.stringify({
     status: ollama.reachable ? 'ok' : 'unavailable',
     gate: { name: 'Ollama Gate', version, uptime_seconds: Math.round(process.uptime()) },

@@ -1,8 +1,9 @@
 import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from './clock.js';
-import { GateEmitter, type GateStatus } from './events.js';
-import { type OllamaHealth, findExposure, probeOllama } from './health.js';
+import { Emitter, type GateStatus, type GatewayEvents } from './events.js';
+import { findExposure } from './exposure.js';
+import { HealthMonitor, type HealthMonitorOptions } from './health-monitor.js';
 import { KeyRing } from './keyring.js';
 import type { KeyStore } from './keys.js';
 import { lanAddresses, listeningUrls } from './network.js';
@@ -23,7 +24,7 @@ export interface GatewayOptions {
   keys: KeyStore;
   settings?: SettingsProvider;
   clock?: Clock;
-  /** how long /health waits for Ollama */
+  /** how long a health probe waits for Ollama */
   healthTimeoutMs?: number;
   /** where per-key usage is kept; without it usage lives in memory only */
   usageFile?: string;
@@ -31,12 +32,21 @@ export interface GatewayOptions {
   dataDir?: string;
   /** addresses checked for an Ollama that answers beside the gate; defaults to this machine's LAN addresses */
   exposureAddresses?: () => string[];
+  /** the health monitor's rhythm, or a test's own probe */
+  health?: Pick<HealthMonitorOptions, 'intervalMs' | 'minBackoffMs' | 'maxBackoffMs' | 'historyMs' | 'probe'>;
 }
 
 export interface Gateway {
   readonly keys: KeyRing;
   readonly sessions: SessionCache;
-  readonly events: GateEmitter;
+  readonly events: Emitter<GatewayEvents>;
+  /**
+   * Ollama's health, for `GET /health` and the window alike: one monitor, probing through the
+   * gateway's own connections to Ollama. It polls only once started (the service does); it lives
+   * as long as the gateway, whose close() leaves it running for a window that shows Ollama's state
+   * while the proxy is stopped.
+   */
+  readonly health: HealthMonitor;
   readonly usage: UsageLedger;
   /** addresses locked out after repeated wrong keys */
   readonly lockout: Lockout;
@@ -55,13 +65,10 @@ export interface Gateway {
    */
   close(options?: { graceMs?: number }): Promise<void>;
   status(): GateStatus;
-  checkHealth(): Promise<OllamaHealth>;
 }
 
-/** Health answers are reused this long, so a burst of /health calls costs Ollama one probe. */
+/** /health reuses a health state this young, so a burst of /health calls costs Ollama one probe. */
 const HEALTH_CACHE_MS = 1_000;
-/** Whether Ollama also answers on a LAN address changes rarely: look again once a minute. */
-const EXPOSURE_CACHE_MS = 60_000;
 
 export function createGateway(options: GatewayOptions): Gateway {
   const clock = options.clock ?? systemClock;
@@ -72,9 +79,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     { ttlSeconds: () => settings.current().sessionTtlSeconds, maxPerKey: () => settings.current().maxSessionsPerKey },
     (id, secretHash) => keys.isUsable(id, secretHash),
   );
-  const events = new GateEmitter();
+  const events = new Emitter<GatewayEvents>();
   const upstream = new UpstreamPool();
-  const healthTimeoutMs = options.healthTimeoutMs ?? 3_000;
+  const exposureAddresses = options.exposureAddresses ?? lanAddresses;
+  const health = new HealthMonitor({
+    ...options.health,
+    upstream: () => settings.current().upstream,
+    dispatcher: () => upstream.target(settings.current()).pool,
+    timeoutMs: options.healthTimeoutMs ?? 3_000,
+    exposure: (url) => findExposure(url, exposureAddresses()),
+    now: () => clock.now(),
+  });
   const usage = new UsageLedger(clock, options.usageFile);
   let usageLoaded: Promise<void> | undefined;
 
@@ -97,27 +112,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   // A key disabled, expired, removed or rotated (here or by another process) ends its sessions at once.
   keys.onChange(() => sessions.prune());
 
-  const exposureAddresses = options.exposureAddresses ?? lanAddresses;
-  let exposure: { at: number; upstream: string; found: Promise<string[]> } | undefined;
-  const exposedOn = (upstreamUrl: string): Promise<string[]> => {
-    if (!exposure || exposure.upstream !== upstreamUrl || clock.now() - exposure.at > EXPOSURE_CACHE_MS) {
-      exposure = { at: clock.now(), upstream: upstreamUrl, found: findExposure(upstreamUrl, exposureAddresses()) };
-    }
-    return exposure.found;
-  };
-
-  let lastHealth: Promise<OllamaHealth> | undefined;
-  let lastHealthAt = 0;
-  const checkHealth = (): Promise<OllamaHealth> => {
-    if (lastHealth && clock.now() - lastHealthAt < HEALTH_CACHE_MS) return lastHealth;
-    const target = upstream.target(settings.current());
-    lastHealthAt = clock.now();
-    lastHealth = probeOllama(target, healthTimeoutMs, () => clock.now()).then(async (health) =>
-      health.reachable ? { ...health, exposedOn: await exposedOn(target.url) } : health,
-    );
-    return lastHealth;
-  };
-
   const limits = new KeyLimits(clock, (id) => usage.tokensToday(id));
   const lockout = new Lockout(clock, () => {
     const { lockoutMaxFailures, lockoutWindowSeconds, lockoutCooldownSeconds } = settings.current();
@@ -138,7 +132,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     unauthenticatedBodies: new ByteBudget(() => settings.current().unauthenticatedBodyBudgetBytes),
     blobs: new UploadedBlobs(),
     version: GATE_VERSION,
-    health: checkHealth,
+    health: () => health.recent(HEALTH_CACHE_MS),
     status: () => status,
     closed: () => {
       if (--inFlight === 0) drained?.();
@@ -246,8 +240,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     events,
     usage,
     lockout,
+    health,
     status: () => status,
-    checkHealth,
 
     listen: () =>
       oneAtATime(async () => {

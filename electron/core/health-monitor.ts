@@ -1,9 +1,9 @@
 import type { Dispatcher } from 'undici';
-import Agent from 'undici/lib/dispatcher/agent.js';
 import * as v from 'valibot';
-import type { HealthView, InstalledModel, LoadedModel } from '../shared/contract.js';
-import { explain } from './errors.js';
-import { findExposure, probeFailure } from './health.js';
+import type { GateReason, HealthView, InstalledModel, LoadedModel } from '../shared/contract.js';
+import { explain, upstreamError } from './errors.js';
+import { Emitter } from './events.js';
+import { findExposure } from './exposure.js';
 import { getText } from './http-get.js';
 import { lanAddresses } from './network.js';
 
@@ -24,6 +24,12 @@ export interface HealthMonitorOptions {
   timeoutMs?: number;
   /** how far back the latency history goes */
   historyMs?: number;
+  /**
+   * the connections probes go through, read with the upstream before every probe: the gateway's
+   * pool to Ollama; without it, the shared agent of http-get.ts
+   */
+  dispatcher?: () => Dispatcher;
+  /** asks Ollama instead of probeOllama (tests) */
   probe?: ProbeFunction;
   /** where else this machine's Ollama answers; defaults to trying each LAN address */
   exposure?: (upstream: string) => Promise<string[]>;
@@ -50,9 +56,7 @@ export class HealthMonitor {
   private generation = 0;
   private history: HealthView['latency'] = [];
   private exposure: { upstream: string; at: number; addresses: string[] } | undefined;
-  private readonly listeners = new Set<(health: HealthView) => void>();
-  /** keep-alive connections for the probes (none when a test brings its own probe) */
-  private readonly agent: Agent | undefined;
+  private readonly events = new Emitter<{ change: HealthView }>();
   private readonly probe: ProbeFunction;
   private readonly now: () => number;
   private readonly intervalMs: number;
@@ -68,12 +72,7 @@ export class HealthMonitor {
     this.timeoutMs = options.timeoutMs ?? 3_000;
     this.historyMs = options.historyMs ?? 10 * 60_000;
     this.now = options.now ?? (() => Date.now());
-    if (options.probe) this.probe = options.probe;
-    else {
-      const agent = new Agent({ keepAliveTimeout: 10_000 });
-      this.agent = agent;
-      this.probe = (upstream, timeoutMs) => probeOllama(agent, upstream, timeoutMs);
-    }
+    this.probe = options.probe ?? ((upstream, timeoutMs) => probeOllama(options.dispatcher?.(), upstream, timeoutMs));
   }
 
   /** Probes now and then keeps polling. */
@@ -89,20 +88,29 @@ export class HealthMonitor {
     this.timer = undefined;
   }
 
-  async close(): Promise<void> {
+  /** Stops polling and forgets its listeners: the end of this monitor. */
+  close(): void {
     this.stop();
-    this.listeners.clear();
-    await this.agent?.destroy().catch(() => undefined);
+    this.events.clear();
   }
 
   current(): HealthView | undefined {
     return this.latest;
   }
 
+  /**
+   * The current state when it describes the upstream configured now and is less than `maxAgeMs`
+   * old, else check(): however many ask at once, Ollama is probed at most once.
+   */
+  recent(maxAgeMs: number): Promise<HealthView> {
+    const latest = this.latest;
+    if (latest && latest.upstream === this.options.upstream() && this.now() - latest.checkedAt < maxAgeMs) return Promise.resolve(latest);
+    return this.check();
+  }
+
   /** Called with the new state whenever it changes (not on every probe). */
   onChange(listener: (health: HealthView) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.on('change', listener);
   }
 
   /**
@@ -143,7 +151,7 @@ export class HealthMonitor {
     const signature = JSON.stringify([upstream, probe.reachable, probe.version, probe.error, probe.reason, probe.models, loaded, exposedOn]);
     if (signature !== this.signature) {
       this.signature = signature;
-      for (const listener of this.listeners) listener(view);
+      this.events.emit('change', view);
     }
     this.schedule();
     return view;
@@ -218,9 +226,10 @@ const psSchema = v.object({
 
 /**
  * Asks Ollama for `/api/version`, `/api/tags` and `/api/ps` at once. Only the version decides
- * whether it is reachable; a failing model list leaves that list empty.
+ * whether it is reachable; a failing model list leaves that list empty. `dispatcher`: the
+ * connections to use (the gateway's pool to Ollama), else the shared agent of http-get.ts.
  */
-export async function probeOllama(dispatcher: Dispatcher, upstream: string, timeoutMs: number): Promise<HealthProbe> {
+export async function probeOllama(dispatcher: Dispatcher | undefined, upstream: string, timeoutMs: number): Promise<HealthProbe> {
   const base = new URL(upstream);
   const basePath = base.pathname.replace(/\/+$/, '');
   const get = async (path: string): Promise<{ status: number; json: unknown; ms: number }> => {
@@ -252,6 +261,16 @@ export async function probeOllama(dispatcher: Dispatcher, upstream: string, time
     models: tags.status === 'fulfilled' && tags.value.status === 200 ? installedModels(tags.value.json) : [],
     loaded: ps.status === 'fulfilled' && ps.value.status === 200 ? loadedModels(ps.value.json) : [],
   };
+}
+
+/** Why a probe got no answer, in words and as a reason: our own timeout, or the transport error mapped once in errors.ts. */
+function probeFailure(error: unknown, url: string, timeoutMs: number): { error: string; reason: GateReason } {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    const { text, reason } = explain('ollama_timeout', { ms: timeoutMs, url });
+    return { error: text, reason };
+  }
+  const failure = upstreamError(error, url);
+  return { error: failure.message, reason: failure.reason };
 }
 
 function installedModels(json: unknown): InstalledModel[] {

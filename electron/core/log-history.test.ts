@@ -8,7 +8,6 @@ import { startFakeOllama } from '../../test/support/fake-ollama.js';
 import type { GateResult, LogEntry } from '../shared/contract.js';
 import type { RequestLogEntry } from './events.js';
 import { createGateway } from './gateway.js';
-import { HealthMonitor } from './health-monitor.js';
 import { RecentBuffer } from './log-buffer.js';
 import { LogHistoryFile, type LogHistoryOptions } from './log-history.js';
 import { createGateService } from './service.js';
@@ -161,16 +160,15 @@ describe('the service across a restart', () => {
       const store = openStore(dir);
       store.updateSettings({ host: '127.0.0.1', port: 0, upstream: fake.url, logHistoryEntries: 3 });
       const gateway = createGateway({ keys: store, settings: store, usageFile: join(dir, 'usage.json'), dataDir: dir, exposureAddresses: () => [] });
-      const health = new HealthMonitor({ upstream: () => fake.url, exposure: async () => [] });
-      const service = createGateService({ gateway, store, health, logHistoryFile: file, app: { name: 'Ollama Gate', version: '0', host: 'headless', platform: process.platform, versions: {}, dataDir: dir, logsDir: dir } });
-      return { store, gateway, service, health };
+      const service = createGateService({ gateway, store, logHistoryFile: file, app: { name: 'Ollama Gate', version: '0', host: 'headless', platform: process.platform, versions: {}, dataDir: dir, logsDir: dir } });
+      return { store, gateway, service };
     };
     try {
       const first = start();
       const url = value(await first.service.call('proxy.start')).urls[0]!;
       for (let i = 0; i < 5; i++) await fetch(`${url}/api/tags?n=${i}`);
       await first.service.close();
-      first.health.stop();
+      first.gateway.health.close();
       first.store.close();
 
       const second = start();
@@ -192,7 +190,7 @@ describe('the service across a restart', () => {
       })();
       expect(next.map((e) => [e.seq, e.path])).toEqual([[6, '/health']]);
       await second.service.close();
-      second.health.stop();
+      second.gateway.health.close();
       second.store.close();
     } finally {
       await fake.close();

@@ -5,7 +5,7 @@ import type { Clock } from './clock.js';
 import { CorsHeaderCache } from './cors.js';
 import { keyFromHeadersOrQuery } from './credentials.js';
 import { GateError, sendError } from './errors.js';
-import type { GateEmitter } from './events.js';
+import type { Emitter, GatewayEvents } from './events.js';
 import { type GateRouteDeps, answerGateRoute, answerJson, answerPreflight, isGateRoute } from './gate-routes.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { type InspectedBody, inspectJsonBody } from './json-body.js';
@@ -23,7 +23,7 @@ import type { UpstreamPool } from './upstream.js';
 
 export interface RequestHandlerDeps extends GateRouteDeps {
   upstream: UpstreamPool;
-  events: GateEmitter;
+  events: Emitter<GatewayEvents>;
   clock: Clock;
   limits: KeyLimits;
   blobs: UploadedBlobs;

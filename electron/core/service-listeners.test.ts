@@ -15,7 +15,6 @@ import { openStore } from '../cli/open-store.js';
 import type { GateResult, ProxyStatus } from '../shared/contract.js';
 import type { GateStore } from './gate-store.js';
 import { createGateway } from './gateway.js';
-import { HealthMonitor } from './health-monitor.js';
 import { type GateService, createGateService } from './service.js';
 
 function ok<T>(result: GateResult<T>): T {
@@ -69,7 +68,6 @@ describe('HTTPS applied from the window', () => {
       gateway,
       store,
       app: { name: 'Ollama Gate', version: '0', host: 'headless', platform: process.platform, versions: {}, dataDir: dir, logsDir: dir },
-      health: new HealthMonitor({ upstream: () => fake.url, exposure: async () => [] }),
     });
     statuses.length = 0;
     service.on('status', (status) => statuses.push(status));

@@ -5,7 +5,6 @@ import { MemoryDocument } from '../../test/support/memory-document.js';
 import type { GateResult, LockoutView, LogEntry } from '../shared/contract.js';
 import { GateStore } from './gate-store.js';
 import { createGateway } from './gateway.js';
-import { HealthMonitor } from './health-monitor.js';
 import { formatLogLine } from './log-line.js';
 import { type GateService, createGateService } from './service.js';
 
@@ -65,11 +64,9 @@ describe('lockouts through the gate service', () => {
     fake = await startFakeOllama();
     const store = new GateStore(new MemoryDocument(), { host: '127.0.0.1', port: 0, upstream: fake.url });
     const gateway = createGateway({ keys: store, settings: store, exposureAddresses: () => [] });
-    const health = new HealthMonitor({ upstream: () => fake.url, exposure: async () => [] });
     service = createGateService({
       gateway,
       store,
-      health,
       logIntervalMs: 10,
       app: { name: 'Ollama Gate', version: '0.1.0', host: 'headless', platform: 'linux', versions: {}, dataDir: '', logsDir: '' },
     });

@@ -12,7 +12,6 @@ import { openStore } from '../cli/open-store.js';
 import type { GateResult } from '../shared/contract.js';
 import type { GateStore } from './gate-store.js';
 import { createGateway } from './gateway.js';
-import { HealthMonitor } from './health-monitor.js';
 import { type GateService, createGateService } from './service.js';
 
 function ok<T>(result: GateResult<T>): T {
@@ -36,7 +35,6 @@ describe("the window's test request tells the gate's answers apart", () => {
       gateway,
       store,
       app: { name: 'Ollama Gate', version: '0', host: 'headless', platform: process.platform, versions: {}, dataDir: dir, logsDir: dir },
-      health: new HealthMonitor({ upstream: () => store.current().upstream, exposure: async () => [] }),
     });
     ok(await service.call('proxy.start'));
   });

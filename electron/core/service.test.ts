@@ -8,7 +8,6 @@ import { openStore } from '../cli/open-store.js';
 import type { DesktopSettings, EventName, GateEvents, GateResult, LogEntry } from '../shared/contract.js';
 import type { GateStore } from './gate-store.js';
 import { createGateway } from './gateway.js';
-import { HealthMonitor } from './health-monitor.js';
 import { type GateService, createGateService } from './service.js';
 
 /** The value of a result that must have succeeded. */
@@ -77,7 +76,6 @@ describe('the gate service over the real core and a fake Ollama', () => {
       gateway,
       store,
       app: { ...APP, dataDir: dir, logsDir: join(dir, 'logs') },
-      health: new HealthMonitor({ upstream: () => store.current().upstream, exposure: async () => [] }),
       desktop: { get: () => desktop, update: (patch) => (desktop = { ...desktop, ...patch }) },
     });
     for (const name of Object.keys(events) as EventName[]) service.on(name, (payload) => (events[name] as unknown[]).push(payload));
@@ -324,7 +322,12 @@ describe('the gate service in the headless host', () => {
   it('refuses desktop settings, names the settings the command line pins and refuses to change them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gate-service-'));
     const store = openStore(dir, { port: 0, host: '127.0.0.1' });
-    const gateway = createGateway({ keys: store, settings: store, exposureAddresses: () => [] });
+    const gateway = createGateway({
+      keys: store,
+      settings: store,
+      exposureAddresses: () => [],
+      health: { probe: async () => ({ reachable: false, version: null, latencyMs: null, error: 'down', reason: null, models: [], loaded: [] }) },
+    });
     const pinned = [
       { field: 'port' as const, by: '--port' },
       { field: 'host' as const, by: 'OLLAMA_GATE_HOST' },
@@ -334,7 +337,6 @@ describe('the gate service in the headless host', () => {
       store,
       app: APP,
       pinned,
-      health: new HealthMonitor({ upstream: () => 'http://127.0.0.1:9', probe: async () => ({ reachable: false, version: null, latencyMs: null, error: 'down', reason: null, models: [], loaded: [] }) }),
     });
     try {
       expect(await service.call('settings.update', { desktop: { language: 'en' } })).toMatchObject({ ok: false, error: { code: 'unsupported' } });

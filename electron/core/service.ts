@@ -25,10 +25,9 @@ import type {
 import { methodSchemas } from './api-schemas.js';
 import { type Clock, systemClock } from './clock.js';
 import { type Explained, explain } from './errors.js';
-import type { RequestLogEntry } from './events.js';
+import { Emitter, type RequestLogEntry } from './events.js';
 import { StoreError } from './gate-store.js';
 import type { Gateway } from './gateway.js';
-import { HealthMonitor } from './health-monitor.js';
 import { getText } from './http-get.js';
 import { isExpired } from './keyring.js';
 import type { KeyRecord } from './keys.js';
@@ -59,8 +58,6 @@ export interface GateServiceDeps {
   store: SettingsStore;
   app: AppInfo;
   desktop?: DesktopSettingsHost;
-  /** defaults to one polling the store's upstream */
-  health?: HealthMonitor;
   /** recent history kept for a window opened later */
   logCapacity?: number;
   /** settings this run's command line or environment decides (the store applies their values) */
@@ -76,7 +73,6 @@ export interface GateServiceDeps {
 export type GateHandlers = { [M in MethodName]: (request: GateRequest<M>) => Promise<GateResponse<M>> };
 
 export interface GateService {
-  readonly handlers: GateHandlers;
   /**
    * Validates the input against the method's schema, runs it and answers with a result: the one
    * entry point for every transport. Never rejects.
@@ -86,10 +82,13 @@ export interface GateService {
   on<E extends EventName>(event: E, listener: (payload: GateEvents[E]) => void): () => void;
   /** desktop: asks the window to show a page */
   navigate(to: Navigation): void;
-  /** starts polling Ollama */
+  /** starts polling Ollama (the gateway's health monitor) */
   start(): void;
-  /** stops polling, flushes the last log batch (and the history file) and closes the proxy */
-  close(): Promise<void>;
+  /**
+   * Stops polling and closes the proxy (requests in flight get `graceMs` to finish), then flushes the
+   * last log batch and the history file. The one place the gateway is closed.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
 
 /** A failure a method reports on purpose, with its code. */
@@ -114,13 +113,13 @@ const LOCKOUTS_EVENT_MS = 250;
 
 /**
  * GateApi over the core: one object for the Electron IPC and the headless admin HTTP, which both
- * dispatch to it by method name through `call`. It owns the health monitor and the log history,
- * and turns core events into contract events.
+ * dispatch to it by method name through `call`. It owns the log history, polls Ollama through the
+ * gateway's health monitor while started, and turns core events into contract events.
  */
 export function createGateService(deps: GateServiceDeps): GateService {
   const { gateway, store } = deps;
   const clock = deps.clock ?? systemClock;
-  const health = deps.health ?? new HealthMonitor({ upstream: () => store.current().upstream });
+  const { health } = gateway;
   const persisted = deps.logHistoryFile
     ? new LogHistoryFile({ file: deps.logHistoryFile, limit: () => store.current().logHistoryEntries, keepBodies: () => store.current().logRequestBodies })
     : undefined;
@@ -461,20 +460,19 @@ export function createGateService(deps: GateServiceDeps): GateService {
   };
 
   return {
-    handlers,
     call: call as GateService['call'],
     on: (event, listener) => emitter.on(event, listener),
     navigate: (to) => emitter.emit('navigate', to),
     start: () => health.start(),
-    async close() {
+    async close({ graceMs = 0 } = {}) {
+      health.stop();
+      // The listeners first: requests that finish within the grace still reach the history.
+      await gateway.close({ graceMs });
       for (const stop of unsubscribe) stop();
       clearTimeout(lockoutsTimer);
       batcher.flush();
       batcher.close();
       await persisted?.close();
-      if (deps.health) deps.health.stop();
-      else await health.close();
-      await gateway.close();
       emitter.clear();
     },
   };
@@ -549,34 +547,4 @@ export function toApiError(error: unknown): GateApiError {
   if (error instanceof v.ValiError) return invalidInput(error.issues);
   if (error instanceof StoreError) return { code: 'store_error', message: error.message };
   return { code: 'internal', message: error instanceof Error ? error.message : String(error) };
-}
-
-/** A typed emitter whose failing listener never stops the others. */
-class Emitter<Events extends object> {
-  private readonly listeners = new Map<keyof Events, Set<(payload: never) => void>>();
-
-  on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener);
-    return () => set.delete(listener);
-  }
-
-  listening(event: keyof Events): boolean {
-    return (this.listeners.get(event)?.size ?? 0) > 0;
-  }
-
-  emit<K extends keyof Events>(event: K, payload: Events[K]): void {
-    for (const listener of (this.listeners.get(event) ?? []) as Set<(payload: Events[K]) => void>) {
-      try {
-        listener(payload);
-      } catch (error) {
-        console.error(`ollama-gate: a ${String(event)} listener failed:`, error);
-      }
-    }
-  }
-
-  clear(): void {
-    this.listeners.clear();
-  }
 }

@@ -3,7 +3,6 @@ import type { IpcMainInvokeEvent, WebContents } from 'electron';
 import { MemoryDocument } from '../../test/support/memory-document.js';
 import { GateStore } from '../core/gate-store.js';
 import { createGateway } from '../core/gateway.js';
-import { HealthMonitor } from '../core/health-monitor.js';
 import { type GateService, createGateService } from '../core/service.js';
 import { GATE_METHODS, type GateResult, type MethodName } from '../shared/contract.js';
 
@@ -66,9 +65,13 @@ describe('IPC handlers', () => {
 
   beforeAll(() => {
     const store = new GateStore(new MemoryDocument(), { host: '127.0.0.1', port: 0 });
-    const gateway = createGateway({ keys: store, settings: store, exposureAddresses: () => [] });
-    const health = new HealthMonitor({ upstream: () => 'http://127.0.0.1:9', probe: async () => ({ reachable: false, version: null, latencyMs: null, error: 'down', reason: null, models: [], loaded: [] }) });
-    service = createGateService({ gateway, store, health, app: { name: 'Ollama Gate', version: '0.1.0', host: 'desktop', platform: 'linux', versions: {}, dataDir: '/d', logsDir: '/l' } });
+    const gateway = createGateway({
+      keys: store,
+      settings: store,
+      exposureAddresses: () => [],
+      health: { probe: async () => ({ reachable: false, version: null, latencyMs: null, error: 'down', reason: null, models: [], loaded: [] }) },
+    });
+    service = createGateService({ gateway, store, app: { name: 'Ollama Gate', version: '0.1.0', host: 'desktop', platform: 'linux', versions: {}, dataDir: '/d', logsDir: '/l' } });
     call = vi.spyOn(service, 'call');
     dispose = registerIpc({ ipcMain, service, window: () => window as unknown as WebContents | undefined, appUrl: APP_URL });
   });

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryDocument } from '../../../test/support/memory-document.js';
 import { GateStore } from '../../core/gate-store.js';
 import { createGateway } from '../../core/gateway.js';
-import { HealthMonitor } from '../../core/health-monitor.js';
 import { type GateService, createGateService } from '../../core/service.js';
 import type { DesktopSettings } from '../../shared/contract.js';
 import { type TrayConnection, type TrayHost, connectTray, trayLanguage } from './connect.js';
@@ -30,16 +29,15 @@ describe('the tray connected to the real service', () => {
   beforeAll(async () => {
     const store = new GateStore(new MemoryDocument());
     store.updateSettings({ host: '127.0.0.1', port: 0 });
-    const gateway = createGateway({ keys: store, settings: store, exposureAddresses: () => [] });
-    const health = new HealthMonitor({
-      upstream: () => 'http://127.0.0.1:9',
-      probe: async () => ({ reachable: true, version: '0.12.6', latencyMs: 1, error: null, reason: null, models: [], loaded: [] }),
-      exposure: async () => [],
+    const gateway = createGateway({
+      keys: store,
+      settings: store,
+      exposureAddresses: () => [],
+      health: { probe: async () => ({ reachable: true, version: '0.12.6', latencyMs: 1, error: null, reason: null, models: [], loaded: [] }) },
     });
     service = createGateService({
       gateway,
       store,
-      health,
       app: { name: 'Ollama Gate', version: '0.1.0', host: 'desktop', platform: 'linux', versions: {}, dataDir: '/d', logsDir: '/l' },
       desktop: { get: () => desktop, update: (patch) => (desktop = { ...desktop, ...patch }) },
     });
