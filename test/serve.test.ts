@@ -197,7 +197,7 @@ describe('ollama-gate serve', () => {
     const warnings = serve.output.filter((line) => line.includes('cannot write the log file'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(`${join(dataDir, 'logs', 'gate.log')} (EEXIST`);
-    expect(warnings[0]).toContain('requests are logged to this terminal only');
+    expect(warnings[0]).toContain('requests are logged to the console only');
     expect(serve.output.join('\n')).not.toMatch(/^\s+at /m);
   });
 

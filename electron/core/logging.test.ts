@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import log from 'electron-log/node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RequestLogEntry } from '../core/events.js';
-import { configureLogging, logRequest, rotateLogFiles } from './logging.js';
+import { configureLogging, rotateLogFiles } from './logging.js';
 
 describe('logging', () => {
   let dir: string;
@@ -26,14 +25,20 @@ describe('logging', () => {
     expect(readFileSync(join(dir, 'gate.3.log'), 'utf8')).toBe('round 3');
   });
 
-  it('writes a rotating gate.log in the logs folder through electron-log', () => {
+  it('writes a rotating gate.log in the logs folder through electron-log, in the background', async () => {
     const logger = log.create({ logId: `test-${Date.now()}` });
     logger.transports.console.level = false;
-    const file = configureLogging(logger, dir, { maxSize: 2_000, keep: 2 });
-    logger.errorHandler.stopCatching();
+    const { file, unwritable } = configureLogging(logger, dir, { maxSize: 2_000, keep: 2 });
     expect(file).toBe(join(dir, 'gate.log'));
-    for (let i = 0; i < 200; i++) logger.info(`line ${i} ${'x'.repeat(40)}`);
-    expect(existsSync(file)).toBe(true);
+    expect(unwritable).toBeNull();
+    // Appended asynchronously, a batch at a time: each batch lands before the next is logged.
+    const landed = async (text: string) => {
+      for (let waited = 0; !(existsSync(file) && readFileSync(file, 'utf8').includes(text)) && waited < 5_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    };
+    for (let i = 0; i < 200; i++) {
+      logger.info(`line ${i} ${'x'.repeat(40)}`);
+      if (i % 20 === 19) await landed(`line ${i} `);
+    }
     expect(readdirSync(dir).sort()).toEqual(['gate.1.log', 'gate.2.log', 'gate.log']);
     expect(readFileSync(file, 'utf8')).toContain('line 199');
     // It names users, key prefixes and addresses: this user's only, like the store.
@@ -46,21 +51,17 @@ describe('logging', () => {
     const logger = log.create({ logId: `test-old-${Date.now()}` });
     logger.transports.console.level = false;
     configureLogging(logger, dir);
-    logger.errorHandler.stopCatching();
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
-  it('logs one line per request with the masked key, failures as warnings', () => {
-    const lines: Array<[string, string]> = [];
-    const logger = { info: (line: string) => void lines.push(['info', line]), warn: (line: string) => void lines.push(['warn', line]) };
-    const entry: RequestLogEntry = {
-      id: '3fa9c2d1', time: 0, method: 'POST', path: '/api/chat', ip: '192.168.1.23', user: 'alice', keyId: 'k1', keyPrefix: 'og_Zk2Qw',
-      keySource: 'bearer', decision: 'allowed', status: 200, ttfbMs: 180.3, durationMs: 2410, bytesIn: 312, bytesOut: 18_600, model: 'llama3.2',
-      promptTokens: 10, completionTokens: 20, requestBody: null, outcome: 'ok', error: null, reason: null, client: 'ollama-js/0.6.3', answeredBy: 'ollama',
-    };
-    logRequest(logger, entry);
-    logRequest(logger, { ...entry, status: 403, outcome: 'denied', error: 'the key is disabled' });
-    expect(lines[0]).toEqual(['info', expect.stringContaining('[3fa9c2d1] 192.168.1.23 alice (og_Zk2Qw… via bearer) POST /api/chat -> 200')]);
-    expect(lines[1]![0]).toBe('warn');
+  it('a folder it cannot write: one warning naming the file and why, and the file transport off', () => {
+    writeFileSync(join(dir, 'logs'), 'a file where the folder should be');
+    const logger = log.create({ logId: `test-unwritable-${Date.now()}` });
+    const said: string[] = [];
+    logger.transports.console.writeFn = ({ message }) => void said.push(String(message.data.join(' ')));
+    const setup = configureLogging(logger, join(dir, 'logs'));
+    expect(setup.unwritable).toMatch(/EEXIST|ENOTDIR/);
+    expect(logger.transports.file.level).toBe(false);
+    expect(said).toEqual([expect.stringContaining(`cannot write the log file ${join(dir, 'logs', 'gate.log')}`)]);
   });
 });

@@ -1,10 +1,9 @@
-import { existsSync, renameSync, rmSync } from 'node:fs';
-import { join, parse } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, parse } from 'node:path';
 import type { LogFile, NodeLogger } from 'electron-log';
-import { formatLogLine, privateLogFile } from '../core/log-line.js';
-import type { RequestLogEntry } from '../core/events.js';
+import { privateLogFile } from './log-line.js';
 
-export const LOG_FILE = 'gate.log';
+const LOG_FILE = 'gate.log';
 
 export interface LoggingOptions {
   /** bytes before the file is rotated */
@@ -13,16 +12,37 @@ export interface LoggingOptions {
   keep?: number;
 }
 
+/** What configureLogging set up. */
+export interface LogFileSetup {
+  /** the log file's path */
+  file: string;
+  /** why the file cannot be written (the console alone gets the lines), or null */
+  unwritable: string | null;
+}
+
 /**
- * Points electron-log (electron-log/main in the app; any NodeLogger in tests) at `gate.log` in the
- * logs folder, rotating it to gate.1.log … gate.N.log, and logs uncaught errors instead of showing
- * dialogs. Returns the log file's path.
+ * The one logging setup of both hosts: electron-log (electron-log/main in the app, electron-log/node
+ * for `serve`; any NodeLogger in tests) writes `gate.log` in the logs folder, private to this user,
+ * appending in the background so a slow disk never stalls requests, rotated at `maxSize` to
+ * gate.1.log … gate.N.log. A folder it cannot write is said once, in the gate's words (electron-log
+ * would print a stack trace per attempt), and the console alone carries the lines.
  */
-export function configureLogging(logger: NodeLogger, directory: string, { maxSize = 5 * 1024 * 1024, keep = 3 }: LoggingOptions = {}): string {
+export function configureLogging(logger: NodeLogger, directory: string, { maxSize = 10 * 1024 * 1024, keep = 3 }: LoggingOptions = {}): LogFileSetup {
   const file = join(directory, LOG_FILE);
+  logger.transports.console.format = '{h}:{i}:{s} {text}';
+  const unwritable = whyUnwritable(file);
+  if (unwritable) {
+    logger.transports.file.level = false;
+    logger.warn(`cannot write the log file ${file} (${unwritable}): requests are logged to the console only. Make ${directory} writable for this user, or choose another data folder`);
+    return { file, unwritable };
+  }
+  // electron-log looks for the app's name in a package.json above the main module (an ES module
+  // has none it can see) or the working directory: named here, it works from any directory.
+  logger.transports.file.setAppName('Ollama Gate');
   logger.transports.file.resolvePathFn = () => file;
   logger.transports.file.maxSize = maxSize;
   logger.transports.file.writeOptions = privateLogFile(file);
+  logger.transports.file.sync = false;
   logger.transports.file.archiveLogFn = (old: LogFile) => {
     try {
       rotateLogFiles(old.path, keep);
@@ -32,9 +52,18 @@ export function configureLogging(logger: NodeLogger, directory: string, { maxSiz
       old.clear();
     }
   };
-  logger.transports.console.format = '{h}:{i}:{s} {text}';
-  logger.errorHandler.startCatching({ showDialog: false });
-  return file;
+  return { file, unwritable: null };
+}
+
+/** Why `file` cannot be appended to (its folder made if missing), or null when it can. */
+function whyUnwritable(file: string): string | null {
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    closeSync(openSync(file, 'a', 0o600));
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 /** gate.log becomes gate.1.log, gate.1.log becomes gate.2.log…; what would pass `keep` is deleted. */
@@ -45,11 +74,4 @@ export function rotateLogFiles(file: string, keep: number): void {
   for (let n = keep - 1; n >= 1; n--) if (existsSync(numbered(n))) renameSync(numbered(n), numbered(n + 1));
   if (keep >= 1) renameSync(file, numbered(1));
   else rmSync(file, { force: true });
-}
-
-/** One line per finished request, as the headless gate writes them; refusals and failures as warnings. */
-export function logRequest(logger: Pick<NodeLogger, 'info' | 'warn'>, entry: RequestLogEntry): void {
-  const line = formatLogLine(entry);
-  if (entry.outcome === 'ok') logger.info(line);
-  else logger.warn(line);
 }

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import log from 'electron-log/node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RequestLogEntry } from '../core/events.js';
-import { formatLogLine } from '../core/log-line.js';
+import type { RequestLogEntry } from './events.js';
+import { formatLogLine } from './log-line.js';
 import { RequestLog, compileStamp } from './request-log.js';
 
 function entry(id: string, outcome: RequestLogEntry['outcome'] = 'ok'): RequestLogEntry {

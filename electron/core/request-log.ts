@@ -1,6 +1,6 @@
 import type { NodeLogger } from 'electron-log';
-import type { RequestLogEntry } from '../core/events.js';
-import { formatLogLine } from '../core/log-line.js';
+import type { RequestLogEntry } from './events.js';
+import { formatLogLine } from './log-line.js';
 
 /** How long a finished request's line may wait before it is written: the log is never more behind than this. */
 const FLUSH_INTERVAL_MS = 100;

@@ -6,12 +6,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, clipboard, dialog, ipcMain, protocol, session, shell } from 'electron';
 import log from 'electron-log/main';
-import { USAGE_FILE } from '../core/usage.js';
-import { createGateway } from '../core/gateway.js';
-import { type DesktopSettingsHost, createGateService } from '../core/service.js';
+import { createGateHost } from '../core/gate-host.js';
+import type { DesktopSettingsHost } from '../core/service.js';
 import type { DesktopSettings } from '../shared/contract.js';
 import { registerIpc } from './ipc.js';
-import { configureLogging, logRequest } from './logging.js';
 import { createLoginItem } from './login-item.js';
 import { APP_URL, contentSecurityPolicy, registerAppScheme, serveRenderer } from './renderer-protocol.js';
 import { openAppStore } from './store.js';
@@ -52,10 +50,10 @@ async function main(): Promise<void> {
   // (Electron's default on macOS is ~/Library/Logs).
   app.setAppLogsPath(join(userData, 'logs'));
   const logsDir = app.getPath('logs');
-  configureLogging(log, logsDir);
+  // An error nothing caught is logged, never shown as a dialog over the user's work.
+  log.errorHandler.startCatching({ showDialog: false });
   const store = openAppStore(userData);
   store.gate.watch();
-  log.info(`Ollama Gate ${app.getVersion()}: store ${store.path}`);
 
   const loginItem = createLoginItem({ app, platform: process.platform });
   const showInDock = (show: boolean) => {
@@ -74,25 +72,23 @@ async function main(): Promise<void> {
   };
   showInDock(store.desktop.get().showInDock);
 
-  const gateway = createGateway({ keys: store.gate, settings: store.gate, usageFile: join(userData, USAGE_FILE), dataDir: userData });
-  gateway.events.on('request', (entry) => logRequest(log, entry));
-  gateway.events.on('status', (status) => log.info(`proxy ${status.state}${status.urls.length ? ` on ${status.urls.join('  ')}` : ''}${status.error ? `: ${status.error}` : ''}`));
-  const service = createGateService({
-    gateway,
+  const host = createGateHost({
     store: store.gate,
-    desktop,
-    logHistoryFile: join(userData, 'request-history.jsonl'),
+    dataDir: userData,
+    logsDir,
+    logger: log,
     app: {
       name: app.getName(),
       version: app.getVersion(),
       host: 'desktop',
       platform: process.platform,
       versions: { node: process.versions.node, electron: process.versions.electron, chrome: process.versions.chrome },
-      dataDir: userData,
-      logsDir,
     },
+    historyFile: 'request-history.jsonl',
+    desktop,
   });
-  service.on('health', (health) => log.info(health.reachable ? `Ollama ${health.version} answers at ${health.upstream}` : `Ollama is not reachable: ${health.error}`));
+  const { gateway, service } = host;
+  log.info(`Ollama Gate ${app.getVersion()}: store ${store.path}`);
 
   // The renderer: Vite's dev server while developing, else the built files on app://gate/.
   const devServer = app.isPackaged ? undefined : process.env.VITE_DEV_SERVER_URL;
@@ -139,14 +135,10 @@ async function main(): Promise<void> {
     trayConnection.dispose();
     disposeIpc();
     tray.destroy();
-    service
-      .close()
-      .catch((error: unknown) => log.error('error while stopping the gate:', error))
-      .finally(() => {
-        store.gate.close();
-        closed = true;
-        app.quit();
-      });
+    void host.close().finally(() => {
+      closed = true;
+      app.quit();
+    });
   });
 
   service.start();
