@@ -10,7 +10,7 @@
  *
  *   npx tsx bench/undici-proxy.ts KEY UPSTREAM_URL...
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { type Dispatcher, Pool } from 'undici';
 import { serveBareProxies } from './bare-proxy.js';
 

@@ -51,7 +51,7 @@ async function startServe(upstream: string, ...args: string[]): Promise<{ serve:
   return started;
 }
 
-let running: ServeProcess[] = [];
+const running: ServeProcess[] = [];
 
 beforeAll(requireBuiltCli);
 beforeEach(() => {

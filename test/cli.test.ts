@@ -161,11 +161,11 @@ describe('ollama-gate keys add', () => {
     expect(out).toMatch(/only this once/);
   });
 
-  it('creates a key the core accepts', () => {
+  it('creates a key the core accepts', async () => {
     const added = addKey('alice');
     const ring = new KeyRing(openStore(dataDir), systemClock);
     expect(ring.verify(added.key)).toMatchObject({ ok: true, key: { id: added.id, user: 'alice' } });
-    ring.close();
+    await ring.close();
   });
 
   it('never shows the key again: not in keys list, keys list --json, nor the store file', () => {

@@ -73,14 +73,16 @@ after(async () => {
   if (userData) rmSync(userData, { recursive: true, force: true });
 });
 
-test('a first run opens the window at the new-key form, with the version shown', async () => {
+// node:test runs top-level tests in order and reports their failures itself; the promise each
+// `test()` returns only says when it finished, so it is dropped on purpose.
+void test('a first run opens the window at the new-key form, with the version shown', async () => {
   await page.getByRole('heading', { name: 'New key' }).waitFor({ timeout: 20_000 });
   await page.getByText(`Desktop app · v${version}`).waitFor();
   assert.equal(await app.evaluate(({ app: electronApp }) => electronApp.getVersion()), version);
   await page.getByRole('button', { name: 'Cancel' }).click();
 });
 
-test('the Overview shows the gate serving', async () => {
+void test('the Overview shows the gate serving', async () => {
   await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Overview' }).click();
   await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
   await page.getByRole('status').filter({ hasText: 'Serving' }).waitFor({ timeout: 15_000 });
@@ -88,7 +90,7 @@ test('the Overview shows the gate serving', async () => {
   await page.screenshot({ path: join(SHOTS, 'overview.png') });
 });
 
-test('a key created in the window opens the gate', async () => {
+void test('a key created in the window opens the gate', async () => {
   await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Keys' }).click();
   await page.getByRole('button', { name: 'New key' }).click();
   await page.getByLabel('User', { exact: true }).fill('e2e');
@@ -109,7 +111,7 @@ test('a key created in the window opens the gate', async () => {
   assert.equal(forwarded.headers.authorization, undefined, 'the key is not passed on to Ollama');
 });
 
-test('the request shows in the window\'s live log', async () => {
+void test('the request shows in the window\'s live log', async () => {
   await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Logs' }).click();
   await page.getByText('/api/tags').first().waitFor({ timeout: 10_000 });
   await page.screenshot({ path: join(SHOTS, 'logs.png') });

@@ -1,11 +1,11 @@
-import { connect } from 'node:net';
+import { type Socket, connect } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './support/gate-harness.js';
 import { startFakeOllama } from './support/fake-ollama.js';
 
 /** Sends raw bytes and collects whatever comes back until the server closes (or the timeout). */
-function rawExchange(port: number, send: (socket: import('node:net').Socket) => void, timeoutMs = 3_000): Promise<{ text: string; closedAfterMs: number }> {
+function rawExchange(port: number, send: (socket: Socket) => void, timeoutMs = 3_000): Promise<{ text: string; closedAfterMs: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const socket = connect(port, '127.0.0.1', () => send(socket));

@@ -42,7 +42,7 @@ export interface AdminServer {
 }
 
 /** Only loopback: the admin is for whoever sits at this machine. */
-export const ADMIN_HOST = '127.0.0.1';
+const ADMIN_HOST = '127.0.0.1';
 export const DEFAULT_ADMIN_PORT = 8001;
 export const ADMIN_COOKIE = 'ollama_gate_admin';
 

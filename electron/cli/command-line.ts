@@ -109,7 +109,7 @@ const USAGE: CommandSpec = {
 };
 
 /** Every command, by the words that name it. */
-export const COMMANDS: readonly CommandSpec[] = [SERVE, ...KEYS_ACTIONS, USAGE];
+const COMMANDS: readonly CommandSpec[] = [SERVE, ...KEYS_ACTIONS, USAGE];
 
 /** The limits a client may reach before the gate refuses it, with their defaults (SECURITY.md says more). */
 function limitsHelp(): string {
@@ -149,7 +149,7 @@ function commandList(specs: readonly CommandSpec[]): string {
 }
 
 /** `ollama-gate --help`: every command in a line; each has its own --help. */
-export function overviewHelp(): string {
+function overviewHelp(): string {
   return `Ollama Gate ${GATE_VERSION}: an API-key gate in front of Ollama
 
 Usage: ollama-gate COMMAND [OPTIONS]
@@ -181,7 +181,7 @@ function commandHelp(spec: CommandSpec): string {
 }
 
 /** The help for `words` (`[]`, `['keys']`, `['keys', 'add']`), or a usage error naming what is unknown. */
-export function helpFor(words: string[]): string {
+function helpFor(words: string[]): string {
   if (words.length === 0) return overviewHelp();
   if (words[0] === 'keys' && words.length === 1) return keysHelp();
   const spec = findCommand(words);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError, keySettingsFrom, parseExpiry } from './keys-command.js';
+import { UsageError } from './command-line.js';
+import { keySettingsFrom, parseExpiry } from './keys-command.js';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const MINUTE = 60_000;

@@ -7,6 +7,7 @@ import { type KeyRecord, type KeySettings, SCOPES, type Scope } from '../core/ke
 import { parseSeedKeys, parseSeedUpstream } from '../core/seed-import.js';
 import { type GateService, createGateService } from '../core/service.js';
 import { GATE_VERSION } from '../core/version.js';
+import { UsageError } from './command-line.js';
 import { openStore } from './open-store.js';
 
 export interface KeysCommand {
@@ -28,10 +29,6 @@ export interface KeyFlags {
   'daily-tokens'?: string;
   expires?: string;
 }
-
-import { UsageError } from './command-line.js';
-
-export { UsageError };
 
 /**
  * `ollama-gate keys add|update|rotate|list|enable|disable|remove|import`; returns what to print.

@@ -173,5 +173,3 @@ export const methodSchemas = {
   'network.addresses': noInput,
   'app.info': noInput,
 } satisfies { [M in MethodName]: v.GenericSchema<unknown, GateRequest<M>> };
-
-export type MethodSchemas = typeof methodSchemas;

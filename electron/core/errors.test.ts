@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { en } from '../../renderer/src/i18n/en.js';
+import { placeholdersOf } from '../../renderer/src/i18n/translate.js';
 import { REASON_CODES } from '../shared/contract.js';
 import { GateError, explain, reasonOf, reasonStatus, reasonTemplate, reasonText, upstreamError } from './errors.js';
 
@@ -24,6 +26,14 @@ describe('the reasons table', () => {
     // What only the window shows has none.
     expect(reasonStatus('port_in_use')).toBeUndefined();
     expect(reasonStatus('test_gate_ok')).toBeUndefined();
+  });
+
+  // Checked from the core's side: the renderer never imports the core.
+  it("sends every value the window's message for a reason names", () => {
+    for (const code of REASON_CODES) {
+      const sent = placeholdersOf(reasonTemplate(code));
+      for (const name of placeholdersOf(en[`reason.${code}`])) expect(sent, `reason.${code} uses {${name}}`).toContain(name);
+    }
   });
 
   it('fills placeholders from params and leaves JSON in a message alone', () => {

@@ -68,7 +68,7 @@ const keysSchema = v.array(keyRecordSchema);
  * Stored settings: the same fields and checks as the API's, each optional (defaults fill the rest),
  * and unknown fields (from a newer version) passed over rather than refused.
  */
-export const settingsSchema = notArray(v.partial(v.object(proxySettingsFields)));
+const settingsSchema = notArray(v.partial(v.object(proxySettingsFields)));
 
 // A missing section is empty: `v.optional(schema, default)` puts the default in its place.
 const documentSchema = v.object({

@@ -6,8 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOllama } from '../../test/support/fake-ollama.js';
 import { rawRequest } from '../../test/support/raw-request.js';
 import { type Harness, startHarness } from '../../test/support/gate-harness.js';
+import { MemoryKeyStore } from '../../test/support/memory-key-store.js';
 import { createGateway } from './gateway.js';
-import { MemoryKeyStore } from './keys.js';
 import { DEFAULT_SETTINGS, staticSettings } from './settings.js';
 
 const chatBody = (extra: Record<string, unknown> = {}) => JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi there' }], stream: false, ...extra });

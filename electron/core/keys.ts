@@ -59,11 +59,6 @@ export function displayPrefix(secret: string): string {
   return secret.slice(0, visible);
 }
 
-/** How a key appears in logs and output: its display prefix and an ellipsis, never more. */
-export function maskSecret(secret: string): string {
-  return `${displayPrefix(secret)}…`;
-}
-
 /** What a caller may set on a key: everything but its identity, secret and usage traces. */
 export type KeySettings = Pick<KeyRecord, 'user' | 'name' | 'scope' | 'models' | 'rpm' | 'concurrency' | 'dailyTokens' | 'expiresAt' | 'enabled'>;
 
@@ -85,28 +80,4 @@ export function newKeyRecord(secret: string, fields: Partial<KeySettings> & { us
     lastUsedAt: null,
     lastUsedIp: null,
   };
-}
-
-/** A store that lives in memory only: for tests and for hosts that persist elsewhere. */
-export class MemoryKeyStore implements KeyStore {
-  private records: KeyRecord[];
-  constructor(records: KeyRecord[] = []) {
-    this.records = records.map((r) => ({ ...r }));
-  }
-  list(): KeyRecord[] {
-    return this.records.map((r) => ({ ...r }));
-  }
-  add(record: KeyRecord): void {
-    this.records.push({ ...record });
-  }
-  update(id: string, patch: Partial<Omit<KeyRecord, 'id'>>): void {
-    const index = this.records.findIndex((r) => r.id === id);
-    if (index >= 0) this.records[index] = { ...this.records[index]!, ...patch };
-  }
-  updateEach(patches: KeyPatches): void {
-    for (const [id, patch] of patches) this.update(id, patch);
-  }
-  remove(id: string): void {
-    this.records = this.records.filter((r) => r.id !== id);
-  }
 }

@@ -55,7 +55,6 @@ function decodePath(rawPath: string): string {
   } catch {
     throw new GateError('target_bad_escape');
   }
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f#]/.test(decoded)) throw new GateError('target_control_char');
   return decoded;
 }

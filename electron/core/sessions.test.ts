@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { KeyRing } from './keyring.js';
-import { type KeyRecord, MemoryKeyStore, newKeyRecord } from './keys.js';
+import { type KeyRecord, newKeyRecord } from './keys.js';
 import { SessionCache } from './sessions.js';
 import { FakeClock } from '../../test/support/fake-clock.js';
+import { MemoryKeyStore } from '../../test/support/memory-key-store.js';
 
 const SECOND = 1000;
 

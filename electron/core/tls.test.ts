@@ -8,8 +8,8 @@ import type { TLSSocket } from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeOllama, startFakeOllama } from '../../test/support/fake-ollama.js';
+import { MemoryKeyStore } from '../../test/support/memory-key-store.js';
 import { type Gateway, createGateway } from './gateway.js';
-import { MemoryKeyStore } from './keys.js';
 import { type GateSettings, staticSettings } from './settings.js';
 import { loadTlsMaterial } from './tls.js';
 

@@ -54,13 +54,19 @@ describe('the app:// renderer protocol', () => {
     expect(await escape.text()).not.toContain('do not serve');
   });
 
-  it('registers a privileged standard scheme and serves it', async () => {
+  it("registers the app URL's scheme as a standard, secure one that other origins cannot read, and serves the app from it", async () => {
     const protocol = { registerSchemesAsPrivileged: vi.fn(), handle: vi.fn() };
     registerAppScheme(protocol);
-    expect(protocol.registerSchemesAsPrivileged).toHaveBeenCalledWith([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+    const appScheme = new URL(APP_URL).protocol.slice(0, -1);
+    const [[registered]] = protocol.registerSchemesAsPrivileged.mock.calls as [[Array<{ scheme: string; privileges: Record<string, boolean> }>]];
+    expect(registered).toHaveLength(1);
+    expect(registered[0]!.scheme).toBe(appScheme);
+    // standard: a real origin for 'self' in the CSP; secure: a secure context, as https is.
+    expect(registered[0]!.privileges).toMatchObject({ standard: true, secure: true });
+    for (const loosening of ['corsEnabled', 'bypassCSP', 'allowServiceWorkers']) expect(registered[0]!.privileges[loosening], loosening).not.toBe(true);
     serveRenderer(protocol, root);
     const [scheme, handler] = protocol.handle.mock.calls[0]!;
-    expect(scheme).toBe('app');
-    expect((await handler(new Request('app://gate/index.html'))).status).toBe(200);
+    expect(scheme).toBe(appScheme);
+    expect((await handler(new Request(APP_URL))).status).toBe(200);
   });
 });

@@ -9,8 +9,8 @@ import { CONTENT_SECURITY_POLICY, contentSecurityPolicy, contentTypeOf } from '.
  * the CSP means exactly the app's files, and nothing outside the renderer folder can be read.
  */
 
-export const APP_SCHEME = 'app';
-export const APP_HOST = 'gate';
+const APP_SCHEME = 'app';
+const APP_HOST = 'gate';
 export const APP_URL = `${APP_SCHEME}://${APP_HOST}/index.html`;
 
 export { CONTENT_SECURITY_POLICY, contentSecurityPolicy };

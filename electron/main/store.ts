@@ -43,7 +43,7 @@ const desktopSchema = notArray(
  * One migration per app version that changed the file, run once, in order, by conf (it records the
  * last one in `__internal__.migrations.version`). Each must be safe on a file the CLI wrote too.
  */
-export const STORE_MIGRATIONS: NonNullable<Options<StoreDocument>['migrations']> = {
+const STORE_MIGRATIONS: NonNullable<Options<StoreDocument>['migrations']> = {
   /**
    * 0.1.0: keys made by early builds lack the name, model allow-list and limit fields; write them
    * out as "none" so the file says what the gate does, and make sure each section is there.

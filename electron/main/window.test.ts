@@ -35,15 +35,18 @@ const electron = await vi.hoisted(async () => {
 vi.mock('electron', () => ({ default: electron, ...electron }));
 
 const { MainWindow, hardenContents, hardenSession, isExternalWebUrl, pageUrl, windowOptions } = await import('./window.js');
-const { CONTENT_SECURITY_POLICY, contentSecurityPolicy } = await import('./renderer-protocol.js');
+const { APP_URL, CONTENT_SECURITY_POLICY, contentSecurityPolicy } = await import('./renderer-protocol.js');
 
-const APP_URL = 'app://gate/index.html';
+/** The app's own origin, as a permission check names it (Node's URL gives a custom scheme none). */
+const APP_ORIGIN = `${new URL(APP_URL).protocol}//${new URL(APP_URL).host}`;
 
 describe('windowOptions', () => {
-  it('follows the security checklist', () => {
-    const options = windowOptions({ preload: '/app/dist/preload/index.cjs', devTools: false });
-    expect(options.webPreferences).toEqual({
+  it.each([false, true])('follows the security checklist with devTools %s, loading the preload it is given', (devTools) => {
+    const options = windowOptions({ preload: '/app/dist/preload/index.cjs', devTools });
+    // Electron's security checklist: whatever else changes, these may not.
+    expect(options.webPreferences).toMatchObject({
       preload: '/app/dist/preload/index.cjs',
+      devTools,
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
@@ -54,11 +57,13 @@ describe('windowOptions', () => {
       webviewTag: false,
       experimentalFeatures: false,
       navigateOnDragDrop: false,
-      safeDialogs: true,
-      spellcheck: false,
-      devTools: false,
     });
-    expect(options.show).toBe(false);
+  });
+
+  it('opens no smaller than the smallest size it allows', () => {
+    const { width, height, minWidth, minHeight } = windowOptions({ preload: '/p.cjs', devTools: false });
+    expect(width).toBeGreaterThanOrEqual(minWidth!);
+    expect(height).toBeGreaterThanOrEqual(minHeight!);
   });
 });
 
@@ -80,7 +85,7 @@ describe('hardenContents', () => {
     expect(navigate('https://ollama.com/library')).toHaveBeenCalled();
     expect(electron.shell.openExternal).toHaveBeenCalledWith('https://ollama.com/library');
     electron.shell.openExternal.mockClear();
-    for (const url of ['file:///etc/passwd', 'javascript:alert(1)', 'app://gate/other.html', 'smb://server/share', 'not a url']) {
+    for (const url of ['file:///etc/passwd', 'javascript:alert(1)', new URL('other.html', APP_URL).href, 'smb://server/share', 'not a url']) {
       expect(navigate(url)).toHaveBeenCalled();
     }
     expect(electron.shell.openExternal).not.toHaveBeenCalled();
@@ -89,7 +94,7 @@ describe('hardenContents', () => {
   it('denies every new window; http(s) links open in the system browser', () => {
     expect(contents.windowOpenHandler!({ url: 'http://192.168.1.5:8000/' })).toEqual({ action: 'deny' });
     expect(electron.shell.openExternal).toHaveBeenCalledWith('http://192.168.1.5:8000/');
-    for (const url of ['file:///C:/Windows/system32/calc.exe', 'ms-settings:', 'app://gate/index.html']) {
+    for (const url of ['file:///C:/Windows/system32/calc.exe', 'ms-settings:', APP_URL]) {
       expect(contents.windowOpenHandler!({ url })).toEqual({ action: 'deny' });
     }
     expect(electron.shell.openExternal).toHaveBeenCalledTimes(1);
@@ -131,8 +136,9 @@ describe('hardenSession', () => {
     expect(ask('clipboard-sanitized-write', 'https://evil.example/')).toBe(false);
 
     const [check] = session.setPermissionCheckHandler.mock.calls[0]!;
-    expect(check(null, 'media', 'app://gate', {})).toBe(false);
-    expect(check(null, 'clipboard-sanitized-write', 'app://gate', {})).toBe(true);
+    expect(check(null, 'media', APP_ORIGIN, {})).toBe(false);
+    expect(check(null, 'clipboard-sanitized-write', APP_ORIGIN, {})).toBe(true);
+    expect(check(null, 'clipboard-sanitized-write', 'https://evil.example', {})).toBe(false);
     const [device] = session.setDevicePermissionHandler.mock.calls[0]!;
     expect(device({})).toBe(false);
   });
@@ -170,17 +176,33 @@ describe('MainWindow', () => {
     quitting = false;
   });
 
-  it('creates one hardened window, shows it when ready, and loads the page asked for', () => {
+  it('creates one window with the hardened options, shows it when ready, and loads the page asked for', () => {
     const main = create();
     main.show({ page: 'keys', action: 'create-key' });
     const [window] = electron.BrowserWindow.created;
     expect(window!.options).toEqual(windowOptions({ preload: '/p.cjs', devTools: false }));
-    expect(window!.loadURL).toHaveBeenCalledWith('app://gate/index.html#/keys?action=create-key');
-    expect(window!.webContents.windowOpenHandler).toBeDefined();
+    expect(window!.loadURL).toHaveBeenCalledWith(`${APP_URL}#/keys?action=create-key`);
     expect(window!.show).not.toHaveBeenCalled();
     window!.emit('ready-to-show');
     expect(window!.show).toHaveBeenCalled();
     expect(main.contents()).toBe(window!.webContents);
+  });
+
+  it("refuses, in the window it builds, navigation away from the app, new windows and webviews", () => {
+    electron.shell.openExternal.mockClear();
+    create().show();
+    const { webContents } = electron.BrowserWindow.created[0]!;
+    for (const url of [new URL('#/logs', APP_URL).href, 'file:///etc/passwd', 'https://ollama.com/library']) {
+      const event = { url, preventDefault: vi.fn() };
+      webContents.emit('will-navigate', event);
+      expect(event.preventDefault, url).toHaveBeenCalled();
+    }
+    expect(webContents.windowOpenHandler!({ url: 'https://ollama.com/' })).toEqual({ action: 'deny' });
+    // Only the web links went to the system browser.
+    expect(electron.shell.openExternal.mock.calls).toEqual([['https://ollama.com/library'], ['https://ollama.com/']]);
+    const attach = { preventDefault: vi.fn() };
+    webContents.emit('will-attach-webview', attach, {}, {});
+    expect(attach.preventDefault).toHaveBeenCalled();
   });
 
   it('hides instead of closing, unless the app is quitting', () => {
@@ -206,6 +228,16 @@ describe('MainWindow', () => {
     expect(electron.BrowserWindow.created[0]!.focus).toHaveBeenCalled();
   });
 
+  it('restores a minimized window before showing it', () => {
+    const main = create();
+    main.show();
+    const [window] = electron.BrowserWindow.created;
+    window!.isMinimized.mockReturnValue(true);
+    main.show();
+    expect(window!.restore).toHaveBeenCalled();
+    expect(window!.show).toHaveBeenCalled();
+  });
+
   it('opens a new window after the old one was destroyed', () => {
     const main = create();
     main.show();
@@ -217,9 +249,20 @@ describe('MainWindow', () => {
     expect(electron.BrowserWindow.created).toHaveLength(2);
   });
 
+  it('destroy() ends the window, and the next show() opens a new one', () => {
+    const main = create();
+    main.show();
+    main.destroy();
+    expect(electron.BrowserWindow.created[0]!.destroy).toHaveBeenCalled();
+    expect(main.contents()).toBeUndefined();
+    main.show();
+    expect(electron.BrowserWindow.created).toHaveLength(2);
+  });
+
   it('builds page URLs', () => {
     expect(pageUrl(APP_URL)).toBe(APP_URL);
-    expect(pageUrl(APP_URL, { page: 'logs' })).toBe('app://gate/index.html#/logs');
+    expect(pageUrl(APP_URL, { page: 'logs' })).toBe(`${APP_URL}#/logs`);
+    expect(pageUrl(`${APP_URL}#/keys`, { page: 'usage' })).toBe(`${APP_URL}#/usage`);
     expect(pageUrl('http://localhost:5173/#/x', { page: 'settings' })).toBe('http://localhost:5173/#/settings');
   });
 });

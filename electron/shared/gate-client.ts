@@ -81,7 +81,7 @@ export interface Reconnector extends GateConnection {
   lost(reason: Exclude<ProbeResult, 'ok'>): void;
 }
 
-export const DEFAULT_BACKOFF_MS: readonly number[] = [1_000, 2_000, 4_000, 8_000, 15_000];
+const DEFAULT_BACKOFF_MS: readonly number[] = [1_000, 2_000, 4_000, 8_000, 15_000];
 
 /**
  * The connection as a small state machine. A loss starts attempts with growing waits; an attempt

@@ -4,7 +4,7 @@ import type { GatePage, Navigation } from '../../electron/shared/contract.js';
 export const PAGES: readonly GatePage[] = ['overview', 'keys', 'sessions', 'logs', 'usage', 'settings'];
 
 /** `#/keys?action=create-key` → { page: 'keys', action: 'create-key' }; anything unknown is the overview. */
-export function parseHash(hash: string): Navigation {
+function parseHash(hash: string): Navigation {
   const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
   const page = PAGES.find((p) => p === path) ?? 'overview';
   const action = new URLSearchParams(query).get('action');

@@ -29,7 +29,7 @@ const ALWAYS_CONNECTED: ConnectionState = { state: 'connected', epoch: 0 };
 const noSubscription = () => () => {};
 
 /** The connection's state, followed; a window without one (the desktop's) is always connected. */
-export function useConnectionState(connection: GateConnection | null | undefined): ConnectionState {
+function useConnectionState(connection: GateConnection | null | undefined): ConnectionState {
   return useSyncExternalStore(
     connection ? connection.subscribe : noSubscription,
     connection ? connection.current : () => ALWAYS_CONNECTED,

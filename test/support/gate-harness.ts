@@ -1,9 +1,10 @@
 import type { RequestLogEntry } from '../../electron/core/events.js';
 import { type Gateway, createGateway } from '../../electron/core/gateway.js';
-import { MemoryKeyStore, type Scope } from '../../electron/core/keys.js';
+import type { Scope } from '../../electron/core/keys.js';
 import { type GateSettings, staticSettings } from '../../electron/core/settings.js';
 import type { Clock } from '../../electron/core/clock.js';
 import { type FakeOllama, type FakeOllamaOptions, startFakeOllama } from './fake-ollama.js';
+import { MemoryKeyStore } from './memory-key-store.js';
 
 export interface Harness {
   gate: Gateway;

@@ -65,6 +65,6 @@ export class TrayController {
 }
 
 /** The plain template, as Electron wants it: each action becomes a click handler. */
-export function toMenuTemplate(items: TrayMenuItem[], onAction: (action: TrayAction) => void): MenuItemConstructorOptions[] {
+function toMenuTemplate(items: TrayMenuItem[], onAction: (action: TrayAction) => void): MenuItemConstructorOptions[] {
   return items.map(({ action, ...item }) => (action ? { ...item, click: () => onAction(action) } : item));
 }

@@ -1,6 +1,6 @@
 /**
  * English, the reference dictionary: every other language must have exactly these keys
- * (translate.ts checks it at compile time). `{name}` marks a value filled in at run time.
+ * (`Dictionary` below checks it at compile time). `{name}` marks a value filled in at run time.
  */
 export const en = {
   'nav.label': 'Pages',
@@ -518,3 +518,11 @@ export const en = {
   'settings.toast.failed': 'Settings not applied: {reason}',
   'settings.toast.fix': 'Some settings need fixing: see the fields marked in red.',
 } as const;
+
+export type MessageKey = keyof typeof en;
+
+/**
+ * Every message in one language. A translation must name exactly the English keys: a missing
+ * key is a compile error, and so is an extra one (an object literal's excess property).
+ */
+export type Dictionary = { readonly [K in MessageKey]: string };

@@ -1,18 +1,9 @@
 import type { Language } from '../../../electron/shared/contract.js';
-import { en } from './en.js';
+import { type Dictionary, type MessageKey, en } from './en.js';
 import { zhCN } from './zh-CN.js';
 
 /** The languages the window speaks. */
 export type Locale = 'en' | 'zh-CN';
-export const LOCALES: readonly Locale[] = ['en', 'zh-CN'];
-
-export type MessageKey = keyof typeof en;
-
-/**
- * Every message in one language. A translation must name exactly the English keys: a missing
- * key is a compile error, and so is an extra one (an object literal's excess property).
- */
-export type Dictionary = { readonly [K in MessageKey]: string };
 
 /** The `{name}` placeholders in a message. */
 type Placeholders<S extends string> = S extends `${string}{${infer Name}}${infer Rest}` ? Name | Placeholders<Rest> : never;

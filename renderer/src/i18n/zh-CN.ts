@@ -1,4 +1,4 @@
-import type { Dictionary } from './translate.js';
+import type { Dictionary } from './en.js';
 
 /** Simplified Chinese. Exactly the English keys, or this file does not compile. */
 export const zhCN: Dictionary = {

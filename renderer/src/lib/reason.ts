@@ -1,6 +1,6 @@
 import type { GateReason } from '../../../electron/shared/contract.js';
-import { en } from '../i18n/en.js';
-import type { MessageKey, Translate } from '../i18n/translate.js';
+import { type MessageKey, en } from '../i18n/en.js';
+import type { Translate } from '../i18n/translate.js';
 
 /**
  * A reason the gate gave, in the window's language: the message `reason.<code>` with its `{name}`

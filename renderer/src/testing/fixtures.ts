@@ -1,5 +1,4 @@
-import { DEFAULT_SETTINGS } from '../../../electron/core/settings.js';
-import type { AppInfo, HealthView, KeyView, ProxyStatus, SettingsView } from '../../../electron/shared/contract.js';
+import type { AppInfo, HealthView, KeyView, ProxySettings, ProxyStatus, SettingsView } from '../../../electron/shared/contract.js';
 
 export function keyView(patch: Partial<KeyView> = {}): KeyView {
   return {
@@ -41,9 +40,56 @@ export const HEALTH: HealthView = {
 
 export const APP: AppInfo = { name: 'Ollama Gate', version: '0.1.0', host: 'headless', platform: 'linux', versions: {}, dataDir: '/tmp', logsDir: '/tmp' };
 
+/**
+ * The core's default settings, restated here because the renderer never imports the core;
+ * electron/core/settings.test.ts keeps the two equal.
+ */
+export const DEFAULT_PROXY_SETTINGS: ProxySettings = {
+  host: '0.0.0.0',
+  port: 8000,
+  upstream: 'http://127.0.0.1:11434',
+  sessionTtlSeconds: 3600,
+  maxSessionsPerKey: 32,
+  corsOrigins: [
+    'http://localhost',
+    'https://localhost',
+    'http://localhost:*',
+    'https://localhost:*',
+    'http://127.0.0.1',
+    'https://127.0.0.1',
+    'http://127.0.0.1:*',
+    'https://127.0.0.1:*',
+    'app://*',
+    'file://*',
+    'tauri://*',
+    'vscode-webview://*',
+  ],
+  maxInspectBytes: 16 * 1024 * 1024,
+  upstreamHeadersTimeoutMs: 0,
+  upstreamBodyTimeoutMs: 0,
+  upstreamConnectTimeoutMs: 10_000,
+  maxHeaderBytes: 32 * 1024,
+  clientHeadersTimeoutMs: 30_000,
+  maxBodyBytes: 0,
+  clientBodyTimeoutMs: 30_000,
+  clientIdleTimeoutMs: 65_000,
+  maxConnections: 2_048,
+  maxUnauthenticatedBodyBytes: 1024 * 1024,
+  unauthenticatedBodyBudgetBytes: 64 * 1024 * 1024,
+  logRequestBodies: false,
+  logHistoryEntries: 1_000,
+  lockoutMaxFailures: 10,
+  lockoutWindowSeconds: 60,
+  lockoutCooldownSeconds: 300,
+  tlsEnabled: false,
+  tlsPort: 8443,
+  tlsCertFile: null,
+  tlsKeyFile: null,
+};
+
 export const SETTINGS: SettingsView = {
-  // The core's defaults, kept on this machine, with no CORS origin allowed.
-  proxy: { ...DEFAULT_SETTINGS, host: '127.0.0.1', corsOrigins: [] },
+  // The default settings, kept on this machine, with no CORS origin allowed.
+  proxy: { ...DEFAULT_PROXY_SETTINGS, host: '127.0.0.1', corsOrigins: [] },
   desktop: null,
   pinned: [],
   storePath: '/tmp/gate.json',

@@ -27,7 +27,7 @@ function haystack(entry: LogEntry): string {
     .toLowerCase();
 }
 
-export function matchesFilter(entry: LogEntry, filter: LogFilter): boolean {
+function matchesFilter(entry: LogEntry, filter: LogFilter): boolean {
   if (filter.user === ANONYMOUS ? entry.user !== null : filter.user !== '' && entry.user !== filter.user) return false;
   if (filter.status !== 'all' && statusClassOf(entry.status) !== filter.status) return false;
   const path = filter.path.trim().toLowerCase();

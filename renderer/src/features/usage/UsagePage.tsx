@@ -52,8 +52,8 @@ export function UsagePage() {
   }, [gate, load]);
 
   const totals = useMemo(() => totalsByKey(rows ?? []), [rows]);
-  const series = totals.map((total) => total.keyId);
-  const chart = useMemo(() => usageChart(rows ?? [], { days, metric, series, width: 720, height: 220 }), [rows, days, metric, series.join()]);
+  const series = useMemo(() => totals.map((total) => total.keyId), [totals]);
+  const chart = useMemo(() => usageChart(rows ?? [], { days, metric, series, width: 720, height: 220 }), [rows, days, metric, series]);
   const prefix = (id: string) => keys?.find((key) => key.id === id)?.prefix;
   const dayLabel = (day: string) => formatDate(Date.parse(`${day}T12:00:00Z`), locale);
 

@@ -4,7 +4,7 @@ import { axisTicks } from '../../lib/chart.js';
 export type UsageMetric = 'requests' | 'tokens';
 
 /** How many distinct series colours the stylesheet has (`.series-0` …). */
-export const SERIES_COLORS = 8;
+const SERIES_COLORS = 8;
 
 export function metricOf(row: Pick<UsageRow, 'requests' | 'promptTokens' | 'completionTokens'>, metric: UsageMetric): number {
   return metric === 'requests' ? row.requests : row.promptTokens + row.completionTokens;
