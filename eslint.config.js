@@ -29,7 +29,17 @@ export default tseslint.config(
   {
     files: ['electron/core/**', 'electron/cli/**', 'electron/shared/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '^(electron|electron-store)(/.*)?$', message: 'The core, the CLI and the contract never import Electron: only electron/main and electron/preload do.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(electron|electron-store)(/.*)?$',
+              message: 'The core, the CLI and the contract never import Electron: only electron/main and electron/preload do.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -58,7 +68,10 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         { selector: "MemberExpression[object.name='ipcMain']", message: 'Only electron/main/ipc.ts talks to the window over IPC.' },
-        { selector: "MemberExpression[property.name='send'][object.property.name='webContents']", message: 'Only electron/main/ipc.ts sends to the window (webContents.send).' },
+        {
+          selector: "MemberExpression[property.name='send'][object.property.name='webContents']",
+          message: 'Only electron/main/ipc.ts sends to the window (webContents.send).',
+        },
       ],
     },
   },

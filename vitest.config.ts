@@ -16,7 +16,16 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', exclude: [...configDefaults.exclude, 'test/e2e/**'] } },
       // Real Chromium against `ollama-gate serve` (not extending the root: its includes would add up).
       // The global setup builds what is stale (CLI, renderer) first, and runs only when these tests do.
-      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: ['test/e2e/global-setup.ts'], pool: 'forks', testTimeout: 60_000, hookTimeout: 60_000 } },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/global-setup.ts'],
+          pool: 'forks',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

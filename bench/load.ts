@@ -44,7 +44,16 @@ async function startStack(children: Children, tmp: string): Promise<Stack> {
 }
 
 function chatLoad(stack: Stack, connections: number, amount: number): Promise<HttpLoadResult> {
-  return stack.worker.run({ kind: 'http', endpoint: stack.chat.endpoint, path: '/api/chat', body: CHAT_BODY, connections, warmupSeconds: 0, seconds: 0, amount });
+  return stack.worker.run({
+    kind: 'http',
+    endpoint: stack.chat.endpoint,
+    path: '/api/chat',
+    body: CHAT_BODY,
+    connections,
+    warmupSeconds: 0,
+    seconds: 0,
+    amount,
+  });
 }
 
 const failed = (r: HttpLoadResult) => r.non2xx + r.errors + r.timeouts;
@@ -81,21 +90,23 @@ async function strangers(gate: Gate, count: number): Promise<Check[]> {
   const sent = [Buffer.alloc(declared / 2, 'x'), Buffer.alloc(900 * 1024, 'x')];
   const answers = new Map<string, number>();
   const sockets = await Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      new Promise<Socket>((resolve) => {
-        // Each from an address of its own (Linux answers all of 127/8), as strangers on a network are.
-        const localAddress = process.platform === 'linux' ? `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}` : undefined;
-        const socket = connect({ port, host, localAddress }, () => {
-          socket.write(`POST /api/chat HTTP/1.1\r\nHost: gate\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`);
-          socket.write(sent[i % 2]!);
-          resolve(socket);
-        });
-        socket.once('data', (data: Buffer) => {
-          const status = /^HTTP\/1\.1 (\d{3})/.exec(data.toString('latin1'))?.[1] ?? 'other';
-          answers.set(status, (answers.get(status) ?? 0) + 1);
-        });
-        socket.on('error', () => undefined);
-      }),
+    Array.from(
+      { length: count },
+      (_, i) =>
+        new Promise<Socket>((resolve) => {
+          // Each from an address of its own (Linux answers all of 127/8), as strangers on a network are.
+          const localAddress = process.platform === 'linux' ? `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}` : undefined;
+          const socket = connect({ port, host, localAddress }, () => {
+            socket.write(`POST /api/chat HTTP/1.1\r\nHost: gate\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`);
+            socket.write(sent[i % 2]!);
+            resolve(socket);
+          });
+          socket.once('data', (data: Buffer) => {
+            const status = /^HTTP\/1\.1 (\d{3})/.exec(data.toString('latin1'))?.[1] ?? 'other';
+            answers.set(status, (answers.get(status) ?? 0) + 1);
+          });
+          socket.on('error', () => undefined);
+        }),
     ),
   );
   await sleep(1_000);
@@ -133,17 +144,39 @@ async function load(stack: Stack, requests: number, connections: number, streams
     const result = await chatLoad(stack, connections, requests);
     await sleep(2_000); // let sockets close and the heap settle
     batches.push({ result, rss: rssBytes(stack.chat.pid), seconds: (performance.now() - started) / 1000 });
-    console.log(`batch ${batch}: ${result.ok} ok, ${failed(result)} failed in ${batches.at(-1)!.seconds.toFixed(1)} s; gate RSS ${(batches.at(-1)!.rss / MB).toFixed(1)} MB`);
+    console.log(
+      `batch ${batch}: ${result.ok} ok, ${failed(result)} failed in ${batches.at(-1)!.seconds.toFixed(1)} s; gate RSS ${(batches.at(-1)!.rss / MB).toFixed(1)} MB`,
+    );
   }
   const [first, second] = batches as [(typeof batches)[0], (typeof batches)[0]];
-  checks.push([`${requests} requests at ${connections} connections, twice: no errors`, failed(first.result) + failed(second.result) === 0 && first.result.ok === requests && second.result.ok === requests, `${first.result.ok} + ${second.result.ok} ok, ${failed(first.result) + failed(second.result)} failed`]);
-  checks.push([`memory flat: RSS after the second batch <= ${FLAT_TOLERANCE}x after the first`, second.rss <= first.rss * FLAT_TOLERANCE, `idle ${(idle / MB).toFixed(1)} MB, after batch 1 ${(first.rss / MB).toFixed(1)} MB, after batch 2 ${(second.rss / MB).toFixed(1)} MB`]);
+  checks.push([
+    `${requests} requests at ${connections} connections, twice: no errors`,
+    failed(first.result) + failed(second.result) === 0 && first.result.ok === requests && second.result.ok === requests,
+    `${first.result.ok} + ${second.result.ok} ok, ${failed(first.result) + failed(second.result)} failed`,
+  ]);
+  checks.push([
+    `memory flat: RSS after the second batch <= ${FLAT_TOLERANCE}x after the first`,
+    second.rss <= first.rss * FLAT_TOLERANCE,
+    `idle ${(idle / MB).toFixed(1)} MB, after batch 1 ${(first.rss / MB).toFixed(1)} MB, after batch 2 ${(second.rss / MB).toFixed(1)} MB`,
+  ]);
 
   const sampler = new RssSampler([stack.stream.pid]);
-  const result = await stack.worker.run({ kind: 'streams', endpoint: stack.stream.endpoint, streams, lines: 20, intervalMs: 100, rampMs: 1_000, timeoutMs: 60_000 });
+  const result = await stack.worker.run({
+    kind: 'streams',
+    endpoint: stack.stream.endpoint,
+    streams,
+    lines: 20,
+    intervalMs: 100,
+    rampMs: 1_000,
+    timeoutMs: 60_000,
+  });
   const peak = sampler.stop();
   checks.push(...(await strangers(stack.strangers, 200)));
-  checks.push([`${streams} concurrent streams all complete`, result.completed === streams, `${result.completed}/${streams} complete, peak gate RSS ${(peak / MB).toFixed(1)} MB${result.failures.length ? `; failures: ${result.failures.slice(0, 3).join('; ')}` : ''}`]);
+  checks.push([
+    `${streams} concurrent streams all complete`,
+    result.completed === streams,
+    `${result.completed}/${streams} complete, peak gate RSS ${(peak / MB).toFixed(1)} MB${result.failures.length ? `; failures: ${result.failures.slice(0, 3).join('; ')}` : ''}`,
+  ]);
 
   console.log('');
   for (const [what, ok, detail] of checks) console.log(`${ok ? 'PASS' : 'FAIL'}  ${what}: ${detail}`);
@@ -162,7 +195,9 @@ async function soak(stack: Stack, minutes: number): Promise<boolean> {
     ]);
     const sample = { minute: (Date.now() - started) / 60_000, rss: rssBytes(stack.chat.pid), rate: http.ok / http.seconds, failed: failed(http) };
     samples.push(sample);
-    console.log(`${sample.minute.toFixed(1).padStart(6)}   ${(sample.rss / MB).toFixed(1).padStart(13)}   ${sample.rate.toFixed(0).padStart(5)}   ${sample.failed}`);
+    console.log(
+      `${sample.minute.toFixed(1).padStart(6)}   ${(sample.rss / MB).toFixed(1).padStart(13)}   ${sample.rate.toFixed(0).padStart(5)}   ${sample.failed}`,
+    );
   }
   // Growth is judged after warm-up: from the first sample past a quarter of the run to the last.
   const settled = samples[Math.floor(samples.length / 4)] ?? samples[0]!;
@@ -186,7 +221,9 @@ async function main(): Promise<void> {
   let ok = false;
   try {
     const stack = await startStack(children, tmp);
-    ok = values.minutes ? await soak(stack, Number(values.minutes)) : await load(stack, Number(values.requests), Number(values.connections), Number(values.streams));
+    ok = values.minutes
+      ? await soak(stack, Number(values.minutes))
+      : await load(stack, Number(values.requests), Number(values.connections), Number(values.streams));
   } finally {
     await children.stopAll();
     if (ok) rmSync(tmp, { recursive: true, force: true });

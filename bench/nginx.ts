@@ -26,7 +26,9 @@ export function nginxInstalled(): boolean {
 
 /** `nginx -v` prints to stderr. */
 export function nginxVersion(): string {
-  return execFileSync('sh', ['-c', `${NGINX} -v 2>&1`], { encoding: 'utf8' }).trim().replace(/^nginx version: /, '');
+  return execFileSync('sh', ['-c', `${NGINX} -v 2>&1`], { encoding: 'utf8' })
+    .trim()
+    .replace(/^nginx version: /, '');
 }
 
 export function nginxConfig(dir: string, sites: Array<NginxSite & { port: number }>, keys: string[]): string {
@@ -104,10 +106,7 @@ export async function startNginx(children: Children, dir: string, sites: NginxSi
   writeFileSync(conf, nginxConfig(dir, withPorts, keys));
   const master = children.spawn('nginx', NGINX, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], join(dir, 'stdout.log'));
   const ports = new Map(withPorts.map((s) => [s.name, s.port]));
-  await Promise.race([
-    Promise.all(withPorts.map((s) => waitForHttp(`http://127.0.0.1:${s.port}/`))),
-    Children.died('nginx', master),
-  ]);
+  await Promise.race([Promise.all(withPorts.map((s) => waitForHttp(`http://127.0.0.1:${s.port}/`))), Children.died('nginx', master)]);
   const masterPid = master.pid ?? 0;
   return {
     version: nginxVersion(),

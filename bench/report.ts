@@ -37,7 +37,11 @@ function compareCell(row: Row, other: TargetName): string {
 export function renderTable(rows: Row[], targets: readonly TargetName[]): string {
   const others = (['direct', 'node', 'undici', 'nginx'] as const).filter((t) => targets.includes(t));
   const header = ['', ...targets, ...others.map((t) => `gate vs ${t}`)];
-  const body = rows.map((row) => [row.label, ...targets.map((t) => row.text?.[t] ?? fmt(row.values[t], row.digits)), ...others.map((t) => compareCell(row, t))]);
+  const body = rows.map((row) => [
+    row.label,
+    ...targets.map((t) => row.text?.[t] ?? fmt(row.values[t], row.digits)),
+    ...others.map((t) => compareCell(row, t)),
+  ]);
   const all = [header, ...body];
   const widths = header.map((_, col) => Math.max(...all.map((r) => (r[col] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, col) => (col === 0 ? c.padEnd(widths[col] ?? 0) : c.padStart(widths[col] ?? 0))).join('  ');

@@ -21,7 +21,17 @@ import { NGINX, type Nginx, nginxInstalled, startNginx } from './nginx.js';
 import { Children, ForeignLoad, RssSampler, cpuSeconds, rssBytes, rssParts, sleep } from './processes.js';
 import { formatProfile, summarizeProfile } from './profile.js';
 import type { Endpoint, StreamResult } from './protocol.js';
-import { type Machine, type PerTarget, type Row, type TargetCheck, type TargetName, describeMachine, formatChecks, machineLines, renderTable } from './report.js';
+import {
+  type Machine,
+  type PerTarget,
+  type Row,
+  type TargetCheck,
+  type TargetName,
+  describeMachine,
+  formatChecks,
+  machineLines,
+  renderTable,
+} from './report.js';
 import { CLI, HOST, type LoadWorker, ROOT, startGate, startNodeProxy, startUndiciProxy, startUpstreams, startWorker } from './stack.js';
 import { percentile, sorted } from './stats.js';
 
@@ -239,7 +249,10 @@ async function measureChat(bench: Bench): Promise<void> {
     for (const connections of plan.chat.connections) {
       for (const t of rotate(bench.targets, round)) {
         const label = `chat   round ${round + 1}/${plan.rounds}  c=${String(connections).padEnd(3)} ${t.name.padEnd(7)}`;
-        const { value: { result: r, cpu }, others } = await measure(bench, label, async () => {
+        const {
+          value: { result: r, cpu },
+          others,
+        } = await measure(bench, label, async () => {
           const cpuBefore = sumCpu(t.chatPids());
           const result = await bench.worker.run({
             kind: 'http',
@@ -264,7 +277,9 @@ async function measureChat(bench: Bench): Promise<void> {
         results.chat.set(key, totals);
         const lat = sorted(r.latenciesMs);
         log(
-          `  ${label}${Math.round(r.ok / r.seconds).toLocaleString('en-US').padStart(8)} req/s  p50 ${percentile(lat, 50).toFixed(3)} ms` +
+          `  ${label}${Math.round(r.ok / r.seconds)
+            .toLocaleString('en-US')
+            .padStart(8)} req/s  p50 ${percentile(lat, 50).toFixed(3)} ms` +
             `  p99 ${percentile(lat, 99).toFixed(3)} ms  (${others})` +
             (r.non2xx + r.errors + r.timeouts ? `  ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts` : ''),
         );
@@ -344,13 +359,24 @@ function buildRows(plan: Plan, results: Results): Row[] {
     const chat = (t: TargetName) => results.chat.get(`${t}|${c}`);
     const lat = new Map(results.targets.map((t) => [t, sorted(chat(t)?.latencies ?? [])]));
     rows.push(
-      { label: `chat c=${c}: req/s`, values: per((t) => { const x = chat(t); return x ? x.ok / x.seconds : undefined; }), digits: 0, compare: 'ratio' },
+      {
+        label: `chat c=${c}: req/s`,
+        values: per((t) => {
+          const x = chat(t);
+          return x ? x.ok / x.seconds : undefined;
+        }),
+        digits: 0,
+        compare: 'ratio',
+      },
       { label: `chat c=${c}: latency p50 (ms)`, values: per((t) => percentile(lat.get(t) ?? [], 50)), digits: 3, compare: 'diff', unit: 'ms' },
       { label: `chat c=${c}: latency p99 (ms)`, values: per((t) => percentile(lat.get(t) ?? [], 99)), digits: 3, compare: 'diff', unit: 'ms' },
       {
         // What the proxy itself spends, whatever the others on the machine did: the cost the ratios above come from.
         label: `chat c=${c}: proxy CPU per request (us)`,
-        values: per((t) => { const x = chat(t); return t === 'direct' || !x?.answers ? undefined : (x.cpuSeconds / x.answers) * 1e6; }),
+        values: per((t) => {
+          const x = chat(t);
+          return t === 'direct' || !x?.answers ? undefined : (x.cpuSeconds / x.answers) * 1e6;
+        }),
         digits: 1,
         compare: 'ratio',
       },
@@ -370,7 +396,10 @@ function buildRows(plan: Plan, results: Results): Row[] {
       { label: `${label}: line delay p99 (ms)`, values: per((t) => percentile(delays.get(t) ?? [], 99)), digits: 3, compare: 'diff', unit: 'ms' },
       {
         label: `${label}: reads with merged lines (%)`,
-        values: per((t) => { const x = map.get(t); return x?.readsWithLines ? (100 * x.mergedReads) / x.readsWithLines : undefined; }),
+        values: per((t) => {
+          const x = map.get(t);
+          return x?.readsWithLines ? (100 * x.mergedReads) / x.readsWithLines : undefined;
+        }),
         digits: 2,
         compare: 'diff',
         unit: 'pp',
@@ -379,10 +408,18 @@ function buildRows(plan: Plan, results: Results): Row[] {
     if (withResources) {
       rows.push(
         // The bare proxies run through tsx, whose loader would be in their RSS.
-        { label: `${label}: peak RSS (MB)`, values: per((t) => (t === 'direct' || t === 'node' || t === 'undici' ? undefined : (map.get(t)?.peakRss ?? 0) / MB)), digits: 1, compare: 'ratio' },
+        {
+          label: `${label}: peak RSS (MB)`,
+          values: per((t) => (t === 'direct' || t === 'node' || t === 'undici' ? undefined : (map.get(t)?.peakRss ?? 0) / MB)),
+          digits: 1,
+          compare: 'ratio',
+        },
         {
           label: `${label}: CPU s per 100k lines`,
-          values: per((t) => { const x = map.get(t); return t === 'direct' || !x?.lines ? undefined : (x.cpuSeconds / x.lines) * 100_000; }),
+          values: per((t) => {
+            const x = map.get(t);
+            return t === 'direct' || !x?.lines ? undefined : (x.cpuSeconds / x.lines) * 100_000;
+          }),
           digits: 2,
           compare: 'ratio',
         },
@@ -476,7 +513,10 @@ function notes(plan: Plan, results: Results): string[] {
   for (const [key, totals] of results.chat) {
     if (totals.failures) lines.push(`chat ${key.replace('|', ' c=')}: ${totals.failures} requests failed (non-2xx, errors or timeouts).`);
   }
-  for (const [kind, map] of [['stream delay', results.delay], ['held streams', results.hold]] as const) {
+  for (const [kind, map] of [
+    ['stream delay', results.delay],
+    ['held streams', results.hold],
+  ] as const) {
     for (const [target, totals] of map) {
       if (totals.failures.size) lines.push(`${kind}, ${target}: ${[...totals.failures].join('; ')}.`);
     }
@@ -484,7 +524,16 @@ function notes(plan: Plan, results: Results): string[] {
   return lines;
 }
 
-function resultsMarkdown(machine: Machine, command: string, started: Date, seconds: number, plan: Plan, results: Results, table: string, checks: string): string {
+function resultsMarkdown(
+  machine: Machine,
+  command: string,
+  started: Date,
+  seconds: number,
+  plan: Plan,
+  results: Results,
+  table: string,
+  checks: string,
+): string {
   return `# Benchmark results
 
 Generated by \`${command}\` on ${started.toISOString()} (took ${seconds.toFixed(0)} s). See [README.md](README.md) for what is measured.
@@ -577,10 +626,15 @@ async function benchmark(plan: Plan, quick: boolean, children: Children, tmp: st
   const gateStream = await startGate(children, tmp, 'gate-stream', addresses.stream);
   let nginx: Nginx | undefined;
   if (haveNginx) {
-    nginx = await startNginx(children, join(tmp, 'nginx'), [
-      { name: 'chat', upstreamPort: Number(new URL(addresses.fake).port) },
-      { name: 'stream', upstreamPort: Number(new URL(addresses.stream).port) },
-    ], [gateChat.endpoint.key]);
+    nginx = await startNginx(
+      children,
+      join(tmp, 'nginx'),
+      [
+        { name: 'chat', upstreamPort: Number(new URL(addresses.fake).port) },
+        { name: 'stream', upstreamPort: Number(new URL(addresses.stream).port) },
+      ],
+      [gateChat.endpoint.key],
+    );
     machine.nginx = nginx.version;
   } else {
     log(`  note: ${NGINX} not found, so nginx is skipped (Debian: apt-get install nginx)`);
@@ -611,7 +665,13 @@ async function benchmark(plan: Plan, quick: boolean, children: Children, tmp: st
     const ports = nginx.ports;
     const key = gateChat.endpoint.key;
     const pids = nginx.pids;
-    targets.push({ name: 'nginx', chat: { host: HOST, port: ports.get('chat') ?? 0, key }, stream: { host: HOST, port: ports.get('stream') ?? 0, key }, chatPids: pids, streamPids: pids });
+    targets.push({
+      name: 'nginx',
+      chat: { host: HOST, port: ports.get('chat') ?? 0, key },
+      stream: { host: HOST, port: ports.get('stream') ?? 0, key },
+      chatPids: pids,
+      streamPids: pids,
+    });
   }
   await sleep(plan.idleSettleMs);
   const idleOf = (pid: number) => ({ rss: rssBytes(pid), ...rssParts(pid) });
@@ -647,7 +707,9 @@ async function benchmark(plan: Plan, quick: boolean, children: Children, tmp: st
   log('Many concurrent streams:');
   await measureStreams(bench, 'hold');
   results.foreignCores = overall();
-  log(`  other processes on this machine kept ${results.foreignCores.toFixed(2)} of ${os.availableParallelism()} cores busy meanwhile; ${results.repeats} measurements repeated`);
+  log(
+    `  other processes on this machine kept ${results.foreignCores.toFixed(2)} of ${os.availableParallelism()} cores busy meanwhile; ${results.repeats} measurements repeated`,
+  );
 
   await sleep(plan.idleSettleMs + 2_000);
   results.idleAfter.gate = Math.max(rssBytes(gateChat.pid), rssBytes(gateStream.pid));
@@ -681,7 +743,15 @@ async function profile(plan: Plan, children: Children, tmp: string): Promise<voi
   const gate = await startGate(children, tmp, 'gate-profiled', addresses.fake, ['--cpu-prof', '--cpu-prof-dir', profileDir]);
   const worker = await startWorker(children, tmp);
   log(`Profiling the gate (pid ${gate.pid}) under 64 connections for ${plan.profileSeconds} s…`);
-  const r = await worker.run({ kind: 'http', endpoint: gate.endpoint, path: '/api/chat', body: CHAT_BODY, connections: 64, warmupSeconds: 1, seconds: plan.profileSeconds });
+  const r = await worker.run({
+    kind: 'http',
+    endpoint: gate.endpoint,
+    path: '/api/chat',
+    body: CHAT_BODY,
+    connections: 64,
+    warmupSeconds: 1,
+    seconds: plan.profileSeconds,
+  });
   log(`  ${Math.round(r.ok / r.seconds)} req/s during the profile (profiling slows the gate down)`);
   await children.stop(gate.child, 15_000); // the profile is written as the process exits
   const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
@@ -700,7 +770,11 @@ function commandLine(): string {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, profile: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
   if (values.help) {
     log('usage: npm run bench [-- --quick] [-- --profile]   (see bench/README.md)');

@@ -51,7 +51,10 @@ export async function startUpstreams(children: Children, tmp: string): Promise<{
 /** A bare proxy (node-proxy.ts, undici-proxy.ts): one port per upstream, in the order given, announced over IPC. */
 async function startBareProxy(children: Children, tmp: string, name: string, key: string, upstreams: string[]): Promise<{ ports: number[]; pid: number }> {
   const file = `bench/${name}.ts`;
-  const child = children.spawn(name, process.execPath, ['--import', 'tsx', join(ROOT, file), key, ...upstreams], join(tmp, `${name}.log`), { ipc: true, cwd: ROOT });
+  const child = children.spawn(name, process.execPath, ['--import', 'tsx', join(ROOT, file), key, ...upstreams], join(tmp, `${name}.log`), {
+    ipc: true,
+    cwd: ROOT,
+  });
   const [ports] = (await Promise.race([once(child, 'message'), Children.died(file, child)])) as [number[]];
   return { ports, pid: child.pid ?? 0 };
 }

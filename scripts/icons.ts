@@ -54,7 +54,9 @@ async function main(): Promise<void> {
     writeFileSync(join(BUILD, 'icon.ico'), encodeIco(ICO_SIZES.map((size) => pngs.get(size)!)));
     const icns = (Object.entries(ICNS_TYPES) as Array<[IcnsType, number]>).map(([type, size]) => ({ type, png: pngs.get(size)! }));
     writeFileSync(join(BUILD, 'icon.icns'), encodeIcns(icns));
-    process.stdout.write(`build/icons/{${SIZES.map((size) => `${size}x${size}`).join(',')}}.png, build/icon.png, build/icon.ico (${ICO_SIZES.join(', ')}), build/icon.icns (${Object.keys(ICNS_TYPES).join(', ')})\n`);
+    process.stdout.write(
+      `build/icons/{${SIZES.map((size) => `${size}x${size}`).join(',')}}.png, build/icon.png, build/icon.ico (${ICO_SIZES.join(', ')}), build/icon.icns (${Object.keys(ICNS_TYPES).join(', ')})\n`,
+    );
 
     const preview = process.argv.indexOf('--preview');
     if (preview >= 0 && process.argv[preview + 1]) {

@@ -29,7 +29,22 @@ const UNPACKED = join(ROOT, 'release', 'linux-unpacked');
 const RESOURCES = join(UNPACKED, 'resources');
 const ARCHIVE = join(RESOURCES, 'app.asar');
 /** Never in the app, whatever package.json says: the test, build and client libraries. */
-const DEV_ONLY = ['vitest', 'vite', 'react', 'react-dom', 'typescript', 'tsx', 'playwright-core', 'electron', 'electron-builder', 'ollama', 'openai', 'jsdom', 'autocannon', 'fast-check'];
+const DEV_ONLY = [
+  'vitest',
+  'vite',
+  'react',
+  'react-dom',
+  'typescript',
+  'tsx',
+  'playwright-core',
+  'electron',
+  'electron-builder',
+  'ollama',
+  'openai',
+  'jsdom',
+  'autocannon',
+  'fast-check',
+];
 const DEV_ONLY_SCOPES = ['@langchain/', '@types/', '@vitejs/', '@testing-library/', '@electron/'];
 /** What a sandboxed preload may require. */
 const PRELOAD_MODULES = ['electron', 'events', 'timers', 'url', 'node:events', 'node:timers', 'node:url'];
@@ -112,7 +127,9 @@ function checkArchive(): void {
   record(
     `main entry ${main} and what it loads`,
     graph.problems.length === 0,
-    graph.problems.length ? some(graph.problems.map((p) => `${p.from}: ${p.message}`)) : `files ${graph.files.join(', ')}; packages ${bare.join(', ')}; from the host: ${[...graph.provided].filter((m) => !m.startsWith('node:')).join(', ') || 'node: built-ins only'}`,
+    graph.problems.length
+      ? some(graph.problems.map((p) => `${p.from}: ${p.message}`))
+      : `files ${graph.files.join(', ')}; packages ${bare.join(', ')}; from the host: ${[...graph.provided].filter((m) => !m.startsWith('node:')).join(', ') || 'node: built-ins only'}`,
   );
   record('electron is not bundled', !files.has('node_modules/electron/package.json'), 'the app gets it from the Electron runtime');
 
@@ -121,9 +138,15 @@ function checkArchive(): void {
   record(
     'production dependencies complete',
     closure.problems.length === 0,
-    closure.problems.length ? some(closure.problems.map((p) => `${p.from}: ${p.message}`)) : `${closure.reached.size} packages reachable from package.json dependencies`,
+    closure.problems.length
+      ? some(closure.problems.map((p) => `${p.from}: ${p.message}`))
+      : `${closure.reached.size} packages reachable from package.json dependencies`,
   );
-  record('no stray packages', closure.unreached.length === 0, closure.unreached.length ? some(closure.unreached) : 'every package in node_modules is a production dependency');
+  record(
+    'no stray packages',
+    closure.unreached.length === 0,
+    closure.unreached.length ? some(closure.unreached) : 'every package in node_modules is a production dependency',
+  );
   const devOnly = new Set([...DEV_ONLY, ...Object.keys(manifest.devDependencies ?? {})]);
   const shippedDev = packageDirectories(files).filter((directory) => {
     const name = packageNameOf(directory);
@@ -135,7 +158,13 @@ function checkArchive(): void {
   const preload = 'dist/preload/index.cjs';
   const preloadModules = files.has(preload) ? moduleReferences(files.read(preload)).map((reference) => reference.specifier) : [];
   const foreign = preloadModules.filter((specifier) => !PRELOAD_MODULES.includes(specifier));
-  record('preload', files.has(preload) && foreign.length === 0, files.has(preload) ? `${preload} requires ${preloadModules.join(', ') || 'nothing'}${foreign.length ? ` (not available to a sandboxed preload: ${foreign.join(', ')})` : ''}` : `${preload} missing`);
+  record(
+    'preload',
+    files.has(preload) && foreign.length === 0,
+    files.has(preload)
+      ? `${preload} requires ${preloadModules.join(', ') || 'nothing'}${foreign.length ? ` (not available to a sandboxed preload: ${foreign.join(', ')})` : ''}`
+      : `${preload} missing`,
+  );
 
   // The renderer: the page and every file it, its scripts and its styles reference.
   const page = 'dist/renderer/index.html';
@@ -156,7 +185,11 @@ function checkArchive(): void {
   record(
     'renderer page and assets',
     files.has(page) && seen.size > 0 && missing.length === 0,
-    !files.has(page) ? `${page} missing` : missing.length ? `missing: ${missing.join(', ')}` : `${page} + ${[...seen].map((file) => posix.relative(root, file)).join(', ')}`,
+    !files.has(page)
+      ? `${page} missing`
+      : missing.length
+        ? `missing: ${missing.join(', ')}`
+        : `${page} + ${[...seen].map((file) => posix.relative(root, file)).join(', ')}`,
   );
 
   // What must not ship.
@@ -174,7 +207,9 @@ function checkArchive(): void {
   // Tray images beside the archive, as the app reads them (process.resourcesPath/tray).
   const trayDir = join(RESOURCES, 'tray');
   const trayProblems = trayIconImages()
-    .map(({ file, png }) => (!existsSync(join(trayDir, file)) ? `${file} missing` : readFileSync(join(trayDir, file)).equals(png) ? null : `${file} differs from build/tray`))
+    .map(({ file, png }) =>
+      !existsSync(join(trayDir, file)) ? `${file} missing` : readFileSync(join(trayDir, file)).equals(png) ? null : `${file} differs from build/tray`,
+    )
     .filter((problem): problem is string => problem !== null);
   record('tray images in resources/tray', trayProblems.length === 0, trayProblems.length ? some(trayProblems) : `${readdirSync(trayDir).length} images`);
 
@@ -182,11 +217,16 @@ function checkArchive(): void {
   const sizes = new Map<string, number>();
   for (const path of paths) {
     const parts = path.split('/');
-    const group = parts[0] === 'node_modules' ? packageNameOf(`node_modules/${parts.slice(1, parts[1]!.startsWith('@') ? 3 : 2).join('/')}`) : parts.slice(0, 2).join('/');
+    const group =
+      parts[0] === 'node_modules' ? packageNameOf(`node_modules/${parts.slice(1, parts[1]!.startsWith('@') ? 3 : 2).join('/')}`) : parts.slice(0, 2).join('/');
     sizes.set(group, (sizes.get(group) ?? 0) + files.size(path));
   }
   const largest = [...sizes].sort((a, b) => b[1] - a[1]).slice(0, 6);
-  record('app.asar size', size < 40 * 1024 * 1024, `${formatBytes(size)}, ${paths.length} files; largest: ${largest.map(([name, bytes]) => `${name} ${formatBytes(bytes)}`).join(', ')}`);
+  record(
+    'app.asar size',
+    size < 40 * 1024 * 1024,
+    `${formatBytes(size)}, ${paths.length} files; largest: ${largest.map(([name, bytes]) => `${name} ${formatBytes(bytes)}`).join(', ')}`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -198,7 +238,8 @@ async function main(): Promise<void> {
   const builder = join(ROOT, 'node_modules', '.bin', 'electron-builder');
   // No signing on this run, whatever the environment holds.
   const env = { ...process.env, CSC_IDENTITY_AUTO_DISCOVERY: 'false' };
-  if (!run('electron-builder --linux --dir (stub Electron)', builder, ['--linux', '--dir', '--publish', 'never', `-c.electronDist=${electronDist}`], env)) return;
+  if (!run('electron-builder --linux --dir (stub Electron)', builder, ['--linux', '--dir', '--publish', 'never', `-c.electronDist=${electronDist}`], env))
+    return;
   if (!record('release/linux-unpacked/resources/app.asar', existsSync(ARCHIVE), existsSync(ARCHIVE) ? '' : 'not written')) return;
 
   checkArchive();
@@ -221,5 +262,9 @@ try {
 }
 const failed = checks.filter((c) => !c.ok);
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
-process.stdout.write(failed.length === 0 ? `PASS: ${checks.length} checks in ${seconds} s\n` : `FAIL: ${failed.length} of ${checks.length} checks failed (${failed.map((c) => c.name).join('; ')}) in ${seconds} s\n`);
+process.stdout.write(
+  failed.length === 0
+    ? `PASS: ${checks.length} checks in ${seconds} s\n`
+    : `FAIL: ${failed.length} of ${checks.length} checks failed (${failed.map((c) => c.name).join('; ')}) in ${seconds} s\n`,
+);
 process.exitCode = failed.length === 0 ? 0 : 1;

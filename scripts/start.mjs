@@ -17,9 +17,7 @@ function electronBinary() {
 }
 
 const electron = hasDisplay ? electronBinary() : undefined;
-const [command, commandArgs] = electron
-  ? [electron, ['.', ...args]]
-  : [process.execPath, ['dist/cli/ollama-gate.js', 'serve', ...args]];
+const [command, commandArgs] = electron ? [electron, ['.', ...args]] : [process.execPath, ['dist/cli/ollama-gate.js', 'serve', ...args]];
 if (!electron) console.log(hasDisplay ? 'Electron is not installed here: starting the headless gate.' : 'No display: starting the headless gate.');
 const child = spawn(command, commandArgs, { stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));

@@ -22,7 +22,12 @@ const ok = (...args: string[]): string => runCliOk(dataDir, args);
 
 /** The JSON a `--json` command printed (its last line). */
 function json<T = Record<string, unknown>>(...args: string[]): T {
-  return JSON.parse(ok(...args).trim().split('\n').at(-1)!) as T;
+  return JSON.parse(
+    ok(...args)
+      .trim()
+      .split('\n')
+      .at(-1)!,
+  ) as T;
 }
 
 interface KeyJson {
@@ -65,8 +70,34 @@ afterEach(async () => {
 describe('keys add and keys update with policy flags', () => {
   it('keys add sets models, limits, expiry and name, and shows them', () => {
     const before = Date.now();
-    const added = json<KeyJson>('keys', 'add', 'alice', '--models', 'llama3*,qwen2.5:72b', '--rpm', '60', '--concurrency', '2', '--daily-tokens', '1000', '--expires', '30d', '--name', 'laptop', '--json');
-    expect(added).toMatchObject({ user: 'alice', name: 'laptop', scope: 'inference', models: ['llama3*', 'qwen2.5:72b'], rpm: 60, concurrency: 2, dailyTokens: 1000, enabled: true });
+    const added = json<KeyJson>(
+      'keys',
+      'add',
+      'alice',
+      '--models',
+      'llama3*,qwen2.5:72b',
+      '--rpm',
+      '60',
+      '--concurrency',
+      '2',
+      '--daily-tokens',
+      '1000',
+      '--expires',
+      '30d',
+      '--name',
+      'laptop',
+      '--json',
+    );
+    expect(added).toMatchObject({
+      user: 'alice',
+      name: 'laptop',
+      scope: 'inference',
+      models: ['llama3*', 'qwen2.5:72b'],
+      rpm: 60,
+      concurrency: 2,
+      dailyTokens: 1000,
+      enabled: true,
+    });
     expect(added.key).toMatch(/^og_/);
     const expires = Date.parse(added.expiresAt!);
     expect(expires).toBeGreaterThanOrEqual(before + 30 * DAY);
@@ -84,12 +115,69 @@ describe('keys add and keys update with policy flags', () => {
   });
 
   it('keys update changes settings, and none / never / "" clear them', () => {
-    const added = json<KeyJson>('keys', 'add', 'bob', '--models', 'llama3*', '--rpm', '60', '--concurrency', '2', '--daily-tokens', '1000', '--expires', '30d', '--name', 'laptop', '--json');
-    const changed = json<KeyJson>('keys', 'update', 'bob', '--rpm', '120', '--models', 'qwen2.5:7b, all-minilm', '--expires', '2099-12-31', '--scope', 'full', '--json');
-    expect(changed).toMatchObject({ id: added.id, user: 'bob', rpm: 120, concurrency: 2, dailyTokens: 1000, name: 'laptop', scope: 'full', models: ['qwen2.5:7b', 'all-minilm'], expiresAt: '2099-12-31T23:59:59.999Z' });
+    const added = json<KeyJson>(
+      'keys',
+      'add',
+      'bob',
+      '--models',
+      'llama3*',
+      '--rpm',
+      '60',
+      '--concurrency',
+      '2',
+      '--daily-tokens',
+      '1000',
+      '--expires',
+      '30d',
+      '--name',
+      'laptop',
+      '--json',
+    );
+    const changed = json<KeyJson>(
+      'keys',
+      'update',
+      'bob',
+      '--rpm',
+      '120',
+      '--models',
+      'qwen2.5:7b, all-minilm',
+      '--expires',
+      '2099-12-31',
+      '--scope',
+      'full',
+      '--json',
+    );
+    expect(changed).toMatchObject({
+      id: added.id,
+      user: 'bob',
+      rpm: 120,
+      concurrency: 2,
+      dailyTokens: 1000,
+      name: 'laptop',
+      scope: 'full',
+      models: ['qwen2.5:7b', 'all-minilm'],
+      expiresAt: '2099-12-31T23:59:59.999Z',
+    });
     expect(changed.key).toBeUndefined(); // update never shows a secret
 
-    const cleared = json<KeyJson>('keys', 'update', added.id, '--rpm', 'none', '--concurrency', 'none', '--daily-tokens', 'none', '--expires', 'never', '--models', '', '--name', '', '--json');
+    const cleared = json<KeyJson>(
+      'keys',
+      'update',
+      added.id,
+      '--rpm',
+      'none',
+      '--concurrency',
+      'none',
+      '--daily-tokens',
+      'none',
+      '--expires',
+      'never',
+      '--models',
+      '',
+      '--name',
+      '',
+      '--json',
+    );
     expect(cleared).toMatchObject({ id: added.id, rpm: null, concurrency: null, dailyTokens: null, expiresAt: null, models: [], name: null, scope: 'full' });
 
     const renamed = ok('keys', 'update', 'bob', '--user', 'robert', '--rpm', '5');
@@ -211,7 +299,14 @@ describe('usage', () => {
         });
       expect(await post(alice.key!, '/api/chat', { model: 'llama3.2', messages: [{ role: 'user', content: 'one two three' }] })).toBe(200);
       expect(await post(alice.key!, '/api/generate', { model: 'llama3.2', prompt: 'why is the sky blue', stream: false })).toBe(200);
-      expect(await post(alice.key!, '/v1/chat/completions', { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } })).toBe(200);
+      expect(
+        await post(alice.key!, '/v1/chat/completions', {
+          model: 'llama3.2',
+          messages: [{ role: 'user', content: 'hi' }],
+          stream: true,
+          stream_options: { include_usage: true },
+        }),
+      ).toBe(200);
       expect(await post(alice.key!, '/api/chat', { model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] })).toBe(404);
       expect(await post(bob.key!, '/api/embed', { model: 'all-minilm', input: 'four five six seven' })).toBe(200);
       expect(await post('og_not_a_key_at_all_000000000000000', '/api/chat', { model: 'llama3.2', messages: [] })).toBe(403);
@@ -252,7 +347,18 @@ describe('usage', () => {
 
   it('--since filters by first day; a bad date exits 2', () => {
     const usageFile = join(dataDir, 'usage.json');
-    const row = (day: string, requests: number) => ({ day, keyId: 'k1', user: 'alice', requests, errors: 0, promptTokens: 1, completionTokens: 2, bytesIn: 3, bytesOut: 4, durationMs: 5 });
+    const row = (day: string, requests: number) => ({
+      day,
+      keyId: 'k1',
+      user: 'alice',
+      requests,
+      errors: 0,
+      promptTokens: 1,
+      completionTokens: 2,
+      bytesIn: 3,
+      bytesOut: 4,
+      durationMs: 5,
+    });
     writeFileSync(usageFile, JSON.stringify({ version: 1, rows: [row('2026-01-01', 1), row('2026-02-01', 2), row('2026-03-01', 3)] }));
     expect(json<UsageJson[]>('usage', '--json').map((r) => r.day)).toEqual(['2026-03-01', '2026-02-01', '2026-01-01']);
     expect(json<UsageJson[]>('usage', '--json', '--since', '2026-02-01').map((r) => r.requests)).toEqual([3, 2]);

@@ -31,7 +31,9 @@ interface AddedKey {
 }
 
 function addKey(user: string, ...extra: string[]): AddedKey {
-  const lines = ok('keys', 'add', user, '--json', ...extra).trim().split('\n');
+  const lines = ok('keys', 'add', user, '--json', ...extra)
+    .trim()
+    .split('\n');
   return JSON.parse(lines.at(-1)!) as AddedKey;
 }
 
@@ -63,7 +65,7 @@ afterEach(() => {
 });
 
 describe('ollama-gate --version and usage', () => {
-  it('--version prints package.json\'s version', () => {
+  it("--version prints package.json's version", () => {
     expect(ok('--version').trim()).toBe(VERSION);
     expect(ok('-v').trim()).toBe(VERSION);
   });
@@ -105,7 +107,7 @@ describe('ollama-gate --version and usage', () => {
     expect(run.stderr).toBe(`ollama-gate: ${message}\nSee: ollama-gate ${help}\n`);
   }
 
-  it('an unknown command, action or option, or an operand too many or too few: one line and the command\'s --help, exit 2', () => {
+  it("an unknown command, action or option, or an operand too many or too few: one line and the command's --help, exit 2", () => {
     usageError(['frobnicate'], 'unknown command "frobnicate"', '--help');
     usageError(['keys', 'frobnicate'], 'no keys action "frobnicate" (add, update, rotate, list, enable, disable, remove, import)', 'keys --help');
     usageError(['keys', 'list', '--frobnicate'], 'keys list has no option --frobnicate', 'keys list --help');
@@ -119,7 +121,7 @@ describe('ollama-gate --version and usage', () => {
     usageError(['help', 'frobnicate'], 'no command "frobnicate"', '--help');
   });
 
-  it('negative numbers and impossible dates get the gate\'s own messages', () => {
+  it("negative numbers and impossible dates get the gate's own messages", () => {
     usageError(['keys', 'add', 'dave', '--rpm', '-5'], '--rpm takes a whole number above 0, or none', 'keys add --help');
     usageError(['keys', 'add', 'dave', '--concurrency', '-1'], '--concurrency takes a whole number above 0, or none', 'keys add --help');
     usageError(['serve', '--port', '-1'], '--port must be a number from 0 to 65535, not "-1"', 'serve --help');
@@ -356,7 +358,11 @@ describe('ollama-gate with a store file it cannot use', () => {
     addKey('alice');
     const corrupt = storeText().slice(0, 40);
     writeFileSync(storeFile, corrupt);
-    for (const args of [['keys', 'list'], ['keys', 'add', 'bob'], ['keys', 'disable', 'alice']]) {
+    for (const args of [
+      ['keys', 'list'],
+      ['keys', 'add', 'bob'],
+      ['keys', 'disable', 'alice'],
+    ]) {
       const run = cli(...args);
       expect(run.code, args.join(' ')).toBe(1);
       expect(run.stderr, args.join(' ')).toContain(storeFile);

@@ -33,11 +33,14 @@ describe('real clients through the gate', () => {
       for (const request of h.fake.requests) expect(request.headers.authorization).toBeUndefined();
     });
 
-    it('shows the gate\'s reason for a missing or wrong key as a ResponseError', async () => {
+    it("shows the gate's reason for a missing or wrong key as a ResponseError", async () => {
       const anonymous = new Ollama({ host: h.url });
       await expect(anonymous.list()).rejects.toMatchObject({ name: 'ResponseError', status_code: 401, error: expect.stringContaining('API key required') });
       const wrong = new Ollama({ host: h.url, headers: { Authorization: 'Bearer og_wrong' } });
-      await expect(wrong.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: true })).rejects.toMatchObject({ status_code: 403, error: 'invalid API key' });
+      await expect(wrong.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: true })).rejects.toMatchObject({
+        status_code: 403,
+        error: 'invalid API key',
+      });
       expect(h.fake.requests).toHaveLength(0);
     });
 
@@ -63,7 +66,12 @@ describe('real clients through the gate', () => {
       const client = new OpenAI({ apiKey: secret, baseURL: `${h.url}/v1` });
       const completion = await client.chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'hello' }] });
       expect(completion.choices[0]?.message.content).toBeTruthy();
-      const stream = await client.chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'hello' }], stream: true, stream_options: { include_usage: true } });
+      const stream = await client.chat.completions.create({
+        model: 'llama3.2',
+        messages: [{ role: 'user', content: 'hello' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
       let text = '';
       let usage: OpenAI.CompletionUsage | undefined;
       for await (const chunk of stream) {

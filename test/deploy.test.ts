@@ -63,7 +63,11 @@ interface Running {
 }
 
 function start(command: { command: string; args: string[] }, env: Record<string, string>): Running {
-  const child = spawn(command.command, command.args, { cwd: CLI_CWD, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, OLLAMA_GATE_LAN_CHECK: '0', NO_COLOR: '1', ...env } });
+  const child = spawn(command.command, command.args, {
+    cwd: CLI_CWD,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, OLLAMA_GATE_LAN_CHECK: '0', NO_COLOR: '1', ...env },
+  });
   const output: string[] = [];
   const url = new Promise<string>((resolve, reject) => {
     const collect = (chunk: Buffer) => {
@@ -97,7 +101,10 @@ function portIsClosed(url: string): Promise<boolean> {
 
 /** A key made with the CLI in `dataDir`, as the operator would before pointing clients at the gate. */
 function addKey(dataDir: string): string {
-  const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'ollama-gate.js'), 'keys', 'add', 'ops', '--json', '--data-dir', dataDir], { encoding: 'utf8', cwd: CLI_CWD });
+  const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'ollama-gate.js'), 'keys', 'add', 'ops', '--json', '--data-dir', dataDir], {
+    encoding: 'utf8',
+    cwd: CLI_CWD,
+  });
   expect(run.status, run.stderr).toBe(0);
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!).key as string;
 }
@@ -110,13 +117,20 @@ async function stopsCleanlyWhileStreaming(running: Running, key: string, fake: F
   const url = await running.url;
   fake.behaviour.chunks = 8;
   fake.behaviour.chunkDelayMs = 150;
-  const response = await fetch(`${url}/api/generate`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'llama3.2', prompt: 'hi' }) });
+  const response = await fetch(`${url}/api/generate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model: 'llama3.2', prompt: 'hi' }),
+  });
   expect(response.status).toBe(200);
   await fake.waitForRequest((r) => r.path === '/api/generate');
   const signalledAt = Date.now();
   running.child.kill('SIGTERM');
   const body = await response.text();
-  const lines = body.trim().split('\n').map((line) => JSON.parse(line) as { done: boolean });
+  const lines = body
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { done: boolean });
   expect(lines).toHaveLength(9);
   expect(lines.at(-1)!.done).toBe(true);
   expect(await exited(running.child)).toEqual({ code: 0, signal: null });
@@ -173,26 +187,36 @@ describe('deploy/', () => {
       expect(readFileSync(entry, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     });
 
-    it.skipIf(!existsSync('/usr/bin/systemd-analyze'))('passes systemd-analyze verify (paths mapped to this machine), which does catch a broken command', () => {
-      const dir = mkdtempSync(join(tmpdir(), 'gate-unit-'));
-      try {
-        const mapped = join(dir, 'ollama-gate.service');
-        writeFileSync(mapped, unit.replace('/usr/bin/node /opt/ollama-gate', `${process.execPath} ${ROOT}`));
-        const verified = spawnSync('systemd-analyze', ['verify', mapped], { encoding: 'utf8' });
-        expect(verified.stderr.trim()).toBe('');
-        expect(verified.status).toBe(0);
-        // The same check on a unit whose node is missing fails: the verify above means something.
-        writeFileSync(mapped, unit.replace('/usr/bin/node', '/nonexistent/node'));
-        expect(spawnSync('systemd-analyze', ['verify', mapped], { encoding: 'utf8' }).status).not.toBe(0);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
+    it.skipIf(!existsSync('/usr/bin/systemd-analyze'))(
+      'passes systemd-analyze verify (paths mapped to this machine), which does catch a broken command',
+      () => {
+        const dir = mkdtempSync(join(tmpdir(), 'gate-unit-'));
+        try {
+          const mapped = join(dir, 'ollama-gate.service');
+          writeFileSync(mapped, unit.replace('/usr/bin/node /opt/ollama-gate', `${process.execPath} ${ROOT}`));
+          const verified = spawnSync('systemd-analyze', ['verify', mapped], { encoding: 'utf8' });
+          expect(verified.stderr.trim()).toBe('');
+          expect(verified.status).toBe(0);
+          // The same check on a unit whose node is missing fails: the verify above means something.
+          writeFileSync(mapped, unit.replace('/usr/bin/node', '/nonexistent/node'));
+          expect(spawnSync('systemd-analyze', ['verify', mapped], { encoding: 'utf8' }).status).not.toBe(0);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    );
 
     it('its command, run with its environment, serves and drains an open stream on SIGTERM', async () => {
       const key = addKey(dataDir);
       const env = Object.fromEntries(directives.get('Environment')!.map((pair) => pair.split('=', 2) as [string, string]));
-      running = start(localCommand(execStart, '/opt/ollama-gate'), { ...env, OLLAMA_GATE_DATA_DIR: dataDir, OLLAMA_GATE_HOST: '127.0.0.1', OLLAMA_GATE_PORT: '0', OLLAMA_GATE_UPSTREAM: fake.url, OLLAMA_GATE_ADMIN_PORT: '0' });
+      running = start(localCommand(execStart, '/opt/ollama-gate'), {
+        ...env,
+        OLLAMA_GATE_DATA_DIR: dataDir,
+        OLLAMA_GATE_HOST: '127.0.0.1',
+        OLLAMA_GATE_PORT: '0',
+        OLLAMA_GATE_UPSTREAM: fake.url,
+        OLLAMA_GATE_ADMIN_PORT: '0',
+      });
       await stopsCleanlyWhileStreaming(running, key, fake);
     });
   });
@@ -211,7 +235,13 @@ describe('deploy/', () => {
 
     it('its entry point and command, run with its environment, serve and drain an open stream on SIGTERM', async () => {
       const key = addKey(dataDir);
-      running = start(localCommand([...stage.entrypoint, ...stage.cmd], '/app'), { ...stage.env, OLLAMA_GATE_DATA_DIR: dataDir, OLLAMA_GATE_HOST: '127.0.0.1', OLLAMA_GATE_PORT: '0', OLLAMA_GATE_UPSTREAM: fake.url });
+      running = start(localCommand([...stage.entrypoint, ...stage.cmd], '/app'), {
+        ...stage.env,
+        OLLAMA_GATE_DATA_DIR: dataDir,
+        OLLAMA_GATE_HOST: '127.0.0.1',
+        OLLAMA_GATE_PORT: '0',
+        OLLAMA_GATE_UPSTREAM: fake.url,
+      });
       await stopsCleanlyWhileStreaming(running, key, fake);
     });
   });

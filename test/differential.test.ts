@@ -53,10 +53,34 @@ const MODEL_MEMBERS = ['model', 'name', 'source', 'destination', 'from'];
 // ---------------------------------------------------------------------------------------------
 
 const PATHS = [
-  '/api/chat', '/api/generate', '/api/embed', '/api/tags', '/api/ps', '/api/version', '/api/show', '/api/pull', '/api/push', '/api/create',
-  '/api/copy', '/api/delete', `/api/blobs/sha256:${'ab'.repeat(32)}`, '/v1/chat/completions', '/v1/models', '/v1/models/llama3.2',
-  '/v1/models/qwen2.5%3A7b', '/debug/pprof/', '/api/unknown', '/api%2Fdelete', '/api/c%6Fpy', '//api/pull', '/api/../api/create',
-  '/v1/../api/delete', '/api/%2e%2e/debug/pprof/', '/API/CHAT', '/api/chat/', '/',
+  '/api/chat',
+  '/api/generate',
+  '/api/embed',
+  '/api/tags',
+  '/api/ps',
+  '/api/version',
+  '/api/show',
+  '/api/pull',
+  '/api/push',
+  '/api/create',
+  '/api/copy',
+  '/api/delete',
+  `/api/blobs/sha256:${'ab'.repeat(32)}`,
+  '/v1/chat/completions',
+  '/v1/models',
+  '/v1/models/llama3.2',
+  '/v1/models/qwen2.5%3A7b',
+  '/debug/pprof/',
+  '/api/unknown',
+  '/api%2Fdelete',
+  '/api/c%6Fpy',
+  '//api/pull',
+  '/api/../api/create',
+  '/v1/../api/delete',
+  '/api/%2e%2e/debug/pprof/',
+  '/API/CHAT',
+  '/api/chat/',
+  '/',
 ];
 
 const MODELS = ['llama3.2', 'qwen2.5:7b', 'LLAMA3.2', 'llama3.evil.com/x/y', 'registry.ollama.ai/library/qwen2.5:7b', 'library/llama3.2', 'llama3@sha256:aa'];
@@ -72,7 +96,13 @@ const body = fc.oneof(
   fc.constant({ kind: 'none' as const }),
   fc.record({
     kind: fc.constant('json' as const),
-    members: fc.array(fc.tuple(fc.constantFrom('model', 'MODEL', 'Model', 'name', 'mod\\u0065l', 'ſource', 'source', 'destination', 'from', 'files', 'prompt'), fc.oneof(fc.constantFrom(...MODELS), fc.constant(null), fc.constant(5))), { minLength: 0, maxLength: 3 }),
+    members: fc.array(
+      fc.tuple(
+        fc.constantFrom('model', 'MODEL', 'Model', 'name', 'mod\\u0065l', 'ſource', 'source', 'destination', 'from', 'files', 'prompt'),
+        fc.oneof(fc.constantFrom(...MODELS), fc.constant(null), fc.constant(5)),
+      ),
+      { minLength: 0, maxLength: 3 },
+    ),
     trailing: fc.constantFrom('', '', '\n', 'x', '{"model":"qwen2.5:7b"}', ' {"api_key":"KEY"}'),
   }),
   fc.record({ kind: fc.constant('smuggle' as const), text: fc.constantFrom(...SMUGGLED), asJsonString: fc.boolean() }),
@@ -87,7 +117,15 @@ const request = fc.record({
   body,
   framing: fc.constantFrom('length', 'length', 'chunked', 'chunked', 'both', 'xchunked', 'chunked, identity', 'double-te', 'unframed', 'length+connection'),
   contentType: fc.constantFrom(undefined, 'application/json', 'text/plain', 'application/octet-stream', 'image/png', 'multipart/form-data; boundary=x'),
-  connection: fc.constantFrom(undefined, undefined, 'keep-alive, content-length', 'keep-alive, transfer-encoding, host', 'keep-alive, x-probe', 'upgrade', 'close'),
+  connection: fc.constantFrom(
+    undefined,
+    undefined,
+    'keep-alive, content-length',
+    'keep-alive, transfer-encoding, host',
+    'keep-alive, x-probe',
+    'upgrade',
+    'close',
+  ),
   origin: fc.constantFrom(undefined, undefined, 'https://evil.example', 'http://localhost:5173'),
 });
 type GeneratedRequest = typeof request extends fc.Arbitrary<infer T> ? T : never;
@@ -222,7 +260,10 @@ function checkRun(options: {
     for (const seq of seqs) {
       const asked = upstream.find((u) => u.seq === seq);
       const probe = asked && probeOf(asked.query);
-      expect(probe !== undefined && sent.has(probe), `a client got Ollama's answer to ${probe ?? 'a request it did not send'} (it sent ${[...sent].join(', ')})`).toBe(true);
+      expect(
+        probe !== undefined && sent.has(probe),
+        `a client got Ollama's answer to ${probe ?? 'a request it did not send'} (it sent ${[...sent].join(', ')})`,
+      ).toBe(true);
     }
   }
 }
@@ -234,9 +275,14 @@ function checkModelsAllowed(seen: ParsedRequest, evidence: string): void {
   expect(seen.json.trailing, `bytes after the JSON reached Ollama for a limited key: ${evidence}`).toBe(0);
   for (const member of MODEL_MEMBERS) {
     const value = goField(seen.json, member);
-    if (value !== undefined) expect(typeof value === 'string' && modelAllowedByTest(value), `"${member}": ${JSON.stringify(value)} reached Ollama for a key limited to ${ALLOWED}: ${evidence}`).toBe(true);
+    if (value !== undefined)
+      expect(
+        typeof value === 'string' && modelAllowedByTest(value),
+        `"${member}": ${JSON.stringify(value)} reached Ollama for a key limited to ${ALLOWED}: ${evidence}`,
+      ).toBe(true);
   }
-  for (const member of ['files', 'adapters', 'modelfile', 'path']) expect(goField(seen.json, member), `"${member}" reached Ollama for a limited key: ${evidence}`).toBeUndefined();
+  for (const member of ['files', 'adapters', 'modelfile', 'path'])
+    expect(goField(seen.json, member), `"${member}" reached Ollama for a limited key: ${evidence}`).toBeUndefined();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,7 +332,9 @@ describe('differential: what Ollama parses is what the gate checked', () => {
     bytes.push(Buffer.from(`GET /?probe=r${runNumber}end HTTP/1.1\r\nHost: gate.test\r\nConnection: close\r\n\r\n`));
     const bystanderProbe = `r${runNumber}by`;
     probes.set(bystanderProbe, 'inference');
-    const bystander = Buffer.from(`GET /api/tags?probe=${bystanderProbe} HTTP/1.1\r\nHost: gate.test\r\nX-API-Key: ${keys.inference.secret}\r\nConnection: close\r\n\r\n`);
+    const bystander = Buffer.from(
+      `GET /api/tags?probe=${bystanderProbe} HTTP/1.1\r\nHost: gate.test\r\nX-API-Key: ${keys.inference.secret}\r\nConnection: close\r\n\r\n`,
+    );
     const [runRaw, bystanderRaw] = await Promise.all([exchangeRaw(port, Buffer.concat(bytes)), exchangeRaw(port, bystander)]);
     await settled(() => h.logs.length);
 
@@ -316,9 +364,13 @@ describe('differential: what Ollama parses is what the gate checked', () => {
     });
   }
 
-  it(`holds for ${RUNS} generated runs`, async () => {
-    await fc.assert(fc.asyncProperty(run, check), { numRuns: RUNS, seed: Number(process.env.DIFFERENTIAL_SEED ?? 1313), endOnFailure: true });
-  }, Math.max(60_000, RUNS * 200));
+  it(
+    `holds for ${RUNS} generated runs`,
+    async () => {
+      await fc.assert(fc.asyncProperty(run, check), { numRuns: RUNS, seed: Number(process.env.DIFFERENTIAL_SEED ?? 1313), endOnFailure: true });
+    },
+    Math.max(60_000, RUNS * 200),
+  );
 });
 
 /** Resolves once `count()` has stopped changing for a moment: the gate has logged what it will. */

@@ -111,7 +111,7 @@ void test('a key created in the window opens the gate', async () => {
   assert.equal(forwarded.headers.authorization, undefined, 'the key is not passed on to Ollama');
 });
 
-void test('the request shows in the window\'s live log', async () => {
+void test("the request shows in the window's live log", async () => {
   await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Logs' }).click();
   await page.getByText('/api/tags').first().waitFor({ timeout: 10_000 });
   await page.screenshot({ path: join(SHOTS, 'logs.png') });

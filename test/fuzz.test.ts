@@ -6,7 +6,20 @@ import { exchangeOne } from './support/raw-exchange.js';
 /** What the gate's health probe asks Ollama. */
 const HEALTH_PROBE_PATHS = new Set(['/api/version', '/api/tags', '/api/ps']);
 
-const KNOWN_PATHS = ['/', '/health', '/auth', '/api/chat', '/api/generate', '/api/tags', '/api/pull', '/api/delete', '/api/blobs/sha256:' + 'a'.repeat(64), '/v1/models', '/v1/chat/completions', '/debug/pprof/'];
+const KNOWN_PATHS = [
+  '/',
+  '/health',
+  '/auth',
+  '/api/chat',
+  '/api/generate',
+  '/api/tags',
+  '/api/pull',
+  '/api/delete',
+  '/api/blobs/sha256:' + 'a'.repeat(64),
+  '/v1/models',
+  '/v1/chat/completions',
+  '/debug/pprof/',
+];
 
 describe('property: any request, however strange', () => {
   let h: Harness;
@@ -24,16 +37,24 @@ describe('property: any request, however strange', () => {
   /** How the request carries (or fails to carry) a key. */
   const credential = fc.oneof(
     fc.constant({ valid: false, header: '', query: '', bodyKey: undefined as unknown }),
-    fc.constantFrom('X-API-Key: KEY', 'Authorization: Bearer KEY', 'Authorization: KEY', 'x-api-key: KEY\r\nX-API-Key: other').map((header) => ({ valid: true, header, query: '', bodyKey: undefined as unknown })),
+    fc
+      .constantFrom('X-API-Key: KEY', 'Authorization: Bearer KEY', 'Authorization: KEY', 'x-api-key: KEY\r\nX-API-Key: other')
+      .map((header) => ({ valid: true, header, query: '', bodyKey: undefined as unknown })),
     fc.constant({ valid: true, header: '', query: 'api_key=KEY', bodyKey: undefined as unknown }),
     fc.constant({ valid: true, header: '', query: '', bodyKey: 'KEY' as unknown }),
-    fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string()), fc.object()).map((bodyKey) => ({ valid: false, header: '', query: '', bodyKey })),
-    fc.string({ minLength: 1, maxLength: 80 }).map((junk) => ({ valid: false, header: `X-API-Key: ${junk.replace(/[\r\n]/g, '')}`, query: '', bodyKey: undefined as unknown })),
+    fc
+      .oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string()), fc.object())
+      .map((bodyKey) => ({ valid: false, header: '', query: '', bodyKey })),
+    fc
+      .string({ minLength: 1, maxLength: 80 })
+      .map((junk) => ({ valid: false, header: `X-API-Key: ${junk.replace(/[\r\n]/g, '')}`, query: '', bodyKey: undefined as unknown })),
   );
 
   const path = fc.oneof(
     fc.constantFrom(...KNOWN_PATHS),
-    fc.array(fc.oneof(fc.constantFrom('api', 'v1', '..', '.', '%2e%2e', '%2F', 'chat', '', 'debug'), fc.webSegment()), { maxLength: 6 }).map((segments) => '/' + segments.join('/')),
+    fc
+      .array(fc.oneof(fc.constantFrom('api', 'v1', '..', '.', '%2e%2e', '%2F', 'chat', '', 'debug'), fc.webSegment()), { maxLength: 6 })
+      .map((segments) => '/' + segments.join('/')),
     fc.integer({ min: 100, max: 6000 }).map((n) => '/api/' + 'x'.repeat(n)),
   );
 
@@ -52,7 +73,13 @@ describe('property: any request, however strange', () => {
     credential,
     body,
     contentType: fc.constantFrom('application/json', 'text/plain', 'application/octet-stream', 'multipart/form-data; boundary=x', ''),
-    extraHeaders: fc.array(fc.tuple(fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,20}$/), fc.string({ maxLength: 100 }).map((v) => v.replace(/[\r\n]/g, ''))), { maxLength: 5 }),
+    extraHeaders: fc.array(
+      fc.tuple(
+        fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,20}$/),
+        fc.string({ maxLength: 100 }).map((v) => v.replace(/[\r\n]/g, '')),
+      ),
+      { maxLength: 5 },
+    ),
   });
 
   function build(r: typeof request extends fc.Arbitrary<infer T> ? T : never): Buffer {

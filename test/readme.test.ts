@@ -36,7 +36,9 @@ function shellLines(markdown: string): string[] {
 
 /** Inline `code` that is a whole command (tables' usage lines with [OPTIONS] are descriptions, not commands). */
 function inlineCommands(markdown: string): string[] {
-  return [...markdown.matchAll(/`((?:npx |sudo -u \S+ )?(?:ollama-gate|npm run|npm start)[^`]*)`/g)].map((m) => m[1]!).filter((command) => !/[[|]/.test(command));
+  return [...markdown.matchAll(/`((?:npx |sudo -u \S+ )?(?:ollama-gate|npm run|npm start)[^`]*)`/g)]
+    .map((m) => m[1]!)
+    .filter((command) => !/[[|]/.test(command));
 }
 
 /** Each simple command of a shell line: split at &&, ;, | and sh -c quoting. */
@@ -115,6 +117,9 @@ describe('the checks above', () => {
     expect(problemWith(['node', '/opt/ollama-gate/dist/cli/ollama-gate.js', 'serve', '--frob'])).toMatch(/serve has no option --frob/);
     expect(problemWith(['npx', 'ollama-gate', 'keys', 'import', '"/path/to/config.py"'])).toBeNull();
     expect(anchorsOf('## Run it as a service\n### Where the desktop app keeps its data and logs').has('run-it-as-a-service')).toBe(true);
-    expect(simpleCommands("sudo sh -c 'ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm ci && npm run build:server'")).toEqual([['npm', 'ci'], ['npm', 'run', 'build:server']]);
+    expect(simpleCommands("sudo sh -c 'ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm ci && npm run build:server'")).toEqual([
+      ['npm', 'ci'],
+      ['npm', 'run', 'build:server'],
+    ]);
   });
 });

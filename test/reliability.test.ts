@@ -153,7 +153,12 @@ describe('clients leaving', () => {
     const { secret } = h.addKey('plain');
     h.fake.behaviour.firstByteDelayMs = 2_000;
     const controller = new AbortController();
-    const pending = fetch(`${h.url}/api/chat`, { method: 'POST', headers: { 'X-API-Key': secret }, body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'x' }], stream: false }), signal: controller.signal }).catch(() => undefined);
+    const pending = fetch(`${h.url}/api/chat`, {
+      method: 'POST',
+      headers: { 'X-API-Key': secret },
+      body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'x' }], stream: false }),
+      signal: controller.signal,
+    }).catch(() => undefined);
     const seen = await h.fake.waitForRequest((r) => r.path === '/api/chat');
     controller.abort();
     await pending;
@@ -166,7 +171,11 @@ describe('graceful close', () => {
     h = await startHarness();
     const { secret } = h.addKey('late');
     Object.assign(h.fake.behaviour, { chunks: 5, chunkDelayMs: 100 });
-    const response = await fetch(`${h.url}/api/chat`, { method: 'POST', headers: { 'X-API-Key': secret }, body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'x' }] }) });
+    const response = await fetch(`${h.url}/api/chat`, {
+      method: 'POST',
+      headers: { 'X-API-Key': secret },
+      body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'x' }] }),
+    });
     const text = response.text();
     await h.fake.waitForRequest((r) => r.path === '/api/chat');
     const closing = h.gate.close({ graceMs: 5_000 });
@@ -180,7 +189,11 @@ describe('graceful close', () => {
     h = await startHarness();
     const { secret } = h.addKey('endless');
     Object.assign(h.fake.behaviour, { chunks: 1000, chunkDelayMs: 50 });
-    const response = await fetch(`${h.url}/api/chat`, { method: 'POST', headers: { 'X-API-Key': secret }, body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'x' }] }) });
+    const response = await fetch(`${h.url}/api/chat`, {
+      method: 'POST',
+      headers: { 'X-API-Key': secret },
+      body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'x' }] }),
+    });
     const text = response.text().then(
       () => 'ended',
       () => 'cut',

@@ -23,7 +23,7 @@ async function start(dataDir: string, upstream: string): Promise<Running> {
   const { serve, url } = await ServeProcess.start(dataDir, upstream, { args: ['--admin-port', '0'] });
   const login = new URL((await serve.waitForLine(/Open the web admin: (http:\/\/\S+)/, 10_000)).match(/Open the web admin: (http:\/\/\S+)/)![1]!);
   const token = login.searchParams.get('token')!;
-  const call = async <T,>(method: string, body?: unknown): Promise<T> => {
+  const call = async <T>(method: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${login.origin}/gate/${method}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -76,7 +76,10 @@ describe('ollama-gate serve', () => {
     fake = await startFakeOllama({ port, version: '0.13.1' });
     await serve.waitForLine(/Ollama 0\.13\.1 answers at/, 15_000);
     // Probes every few seconds in between printed nothing more: one line per change.
-    expect(serve.output.filter((line) => /not reachable/.test(line)), serve.output.join("\n")).toHaveLength(1);
+    expect(
+      serve.output.filter((line) => /not reachable/.test(line)),
+      serve.output.join('\n'),
+    ).toHaveLength(1);
     expect(serve.output.filter((line) => /answers at/.test(line))).toHaveLength(2);
   });
 
@@ -88,7 +91,11 @@ describe('ollama-gate serve', () => {
     expect(readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()).toBe(login.searchParams.get('token'));
     expect(statSync(join(dataDir, 'admin-token')).mode & 0o777).toBe(0o600);
     const call = async (method: string, body: unknown) => {
-      const res = await fetch(`${login.origin}/gate/${method}`, { method: 'POST', headers: { authorization: `Bearer ${login.searchParams.get('token')}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${login.origin}/gate/${method}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${login.searchParams.get('token')}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       return (await res.json()) as { ok: boolean };
     };
     const free = await new Promise<number>((resolve) => {
@@ -161,7 +168,11 @@ describe('ollama-gate serve', () => {
   it('refuses to start on a corrupt store, names the file and leaves it untouched', async () => {
     const file = join(dataDir, 'gate.json');
     writeFileSync(file, '{"keys": [ broken');
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV, cwd: CLI_CWD });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: CLI_ENV,
+      cwd: CLI_CWD,
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -204,18 +215,28 @@ describe('ollama-gate serve', () => {
   it('a data folder it cannot use: exit 1 with one line naming the path', async () => {
     const notAFolder = join(dataDir, 'plain-file');
     writeFileSync(notAFolder, '');
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--no-admin', '--data-dir', join(notAFolder, 'data')], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV, cwd: CLI_CWD });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--no-admin', '--data-dir', join(notAFolder, 'data')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: CLI_ENV,
+      cwd: CLI_CWD,
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     expect(await new Promise<number | null>((resolve) => child.once('exit', resolve))).toBe(1);
-    expect(stderr.trim().split('\n')).toEqual([expect.stringContaining(`ollama-gate: cannot read the store file ${join(notAFolder, 'data', 'gate.json')}: ENOTDIR`)]);
+    expect(stderr.trim().split('\n')).toEqual([
+      expect.stringContaining(`ollama-gate: cannot read the store file ${join(notAFolder, 'data', 'gate.json')}: ENOTDIR`),
+    ]);
   });
 
   it('says clearly when its port is already taken', async () => {
     const first = await ServeProcess.start(dataDir, fake.url);
     serve = first.serve;
     const port = new URL(first.url).port;
-    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', port, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV, cwd: CLI_CWD });
+    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', port, '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: CLI_ENV,
+      cwd: CLI_CWD,
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -23,7 +23,11 @@ describe('the headless web admin', () => {
   let auth: Record<string, string>;
 
   const call = (method: string, body?: unknown, headers: Record<string, string> = auth) =>
-    send(admin.port, `/gate/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? '' : JSON.stringify(body) });
+    send(admin.port, `/gate/${method}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? '' : JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gate-admin-'));
@@ -156,7 +160,15 @@ describe('the headless web admin', () => {
   });
 
   it('never serves a file outside the renderer folder', async () => {
-    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/..%5csecret.txt', '/%00', '/assets/%2e%2e/%2e%2e/secret.txt', '/%E0%A4%A']) {
+    for (const path of [
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+      '/..%5csecret.txt',
+      '/%00',
+      '/assets/%2e%2e/%2e%2e/secret.txt',
+      '/%E0%A4%A',
+    ]) {
       const answer = await send(admin.port, path, { headers: auth });
       expect(answer.status, path).toBe(404);
       expect(answer.body, path).not.toContain('outside the renderer');
@@ -167,7 +179,10 @@ describe('the headless web admin', () => {
   });
 
   it('refuses other Host names (DNS rebinding) and other origins, even with the token', async () => {
-    const evilHost = await send(admin.port, '/gate/keys.list', { method: 'POST', headers: { ...auth, host: 'evil.example:80', 'content-type': 'application/json' } });
+    const evilHost = await send(admin.port, '/gate/keys.list', {
+      method: 'POST',
+      headers: { ...auth, host: 'evil.example:80', 'content-type': 'application/json' },
+    });
     expect(evilHost.status).toBe(403);
     expect((await send(admin.port, '/', { headers: { ...auth, host: `evil.example:${admin.port}` } })).status).toBe(403);
     expect((await call('keys.list', undefined, { ...auth, origin: 'http://evil.example' })).status).toBe(403);
@@ -195,7 +210,10 @@ describe('the headless web admin', () => {
   });
 
   it('answers mistakes as error results: invalid input with its issues, unknown methods, bad JSON and bad verbs', async () => {
-    const invalid = JSON.parse((await call('keys.create', { user: '', rpm: -1 })).body) as { ok: false; error: { code: string; issues: Array<{ path: string }> } };
+    const invalid = JSON.parse((await call('keys.create', { user: '', rpm: -1 })).body) as {
+      ok: false;
+      error: { code: string; issues: Array<{ path: string }> };
+    };
     expect(invalid.ok).toBe(false);
     expect(invalid.error.code).toBe('invalid_input');
     expect(invalid.error.issues.map((i) => i.path).sort()).toEqual(['rpm', 'user']);
@@ -207,9 +225,16 @@ describe('the headless web admin', () => {
     expect(broken.status).toBe(400);
     expect(JSON.parse(broken.body)).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     // A plain form post cannot send JSON: refused whatever it carries.
-    expect((await send(admin.port, '/gate/keys.list', { method: 'POST', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' })).status).toBe(415);
+    expect(
+      (await send(admin.port, '/gate/keys.list', { method: 'POST', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' }))
+        .status,
+    ).toBe(415);
     expect((await send(admin.port, '/gate/keys.list', { headers: auth })).status).toBe(405);
-    const huge = await send(admin.port, '/gate/keys.create', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ user: 'x'.repeat(2 * 1024 * 1024) }) });
+    const huge = await send(admin.port, '/gate/keys.create', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'x'.repeat(2 * 1024 * 1024) }),
+    });
     expect(huge.status).toBe(413);
   });
 

@@ -81,7 +81,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     // The 401 page's stylesheet: nothing secret, so it needs no token.
     if (url.pathname === UNAUTHORIZED_CSS_PATH) return sendText(res, 200, 'text/css; charset=utf-8', UNAUTHORIZED_CSS);
     if (!authorized(req)) {
-      if (url.pathname.startsWith('/gate/')) return json(res, 401, failure('forbidden', 'the admin token is missing or wrong: open the URL that `ollama-gate serve` printed'));
+      if (url.pathname.startsWith('/gate/'))
+        return json(res, 401, failure('forbidden', 'the admin token is missing or wrong: open the URL that `ollama-gate serve` printed'));
       return unauthorized(req, res, 'missing', 'Ollama Gate admin: open the URL with the token that `ollama-gate serve` printed.');
     }
     if (url.pathname === '/gate/events') return events(req, res);
@@ -97,7 +98,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
   /** `?token=` sets the cookie and sends the browser on without the token in its address bar and history. */
   const login = (req: IncomingMessage, res: ServerResponse, url: URL, offered: string): void => {
-    if (!timingSafeEqual(digest(offered), tokenDigest)) return unauthorized(req, res, 'wrong', 'Ollama Gate admin: that token is wrong: open the link `ollama-gate serve` printed when it started.');
+    if (!timingSafeEqual(digest(offered), tokenDigest))
+      return unauthorized(req, res, 'wrong', 'Ollama Gate admin: that token is wrong: open the link `ollama-gate serve` printed when it started.');
     url.searchParams.delete('token');
     res.writeHead(303, {
       'set-cookie': `${ADMIN_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`,
@@ -165,7 +167,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     const file = rendererFile(rendererDir, pathname);
     const found = file && (await stat(file).catch(() => null));
     if (!found || !found.isFile()) {
-      if (pathname === '/' || pathname === '/index.html') return text(res, 503, 'The web admin is not built: run `npm run build` (vite build writes dist/renderer).');
+      if (pathname === '/' || pathname === '/index.html')
+        return text(res, 503, 'The web admin is not built: run `npm run build` (vite build writes dist/renderer).');
       return text(res, 404, 'not found');
     }
     const body = await readFile(file);
@@ -181,7 +184,14 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const server: Server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, handler);
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new Error(error.code === 'EADDRINUSE' ? `admin port ${options.port} is already in use (choose another with --admin-port, or --no-admin)` : `the admin could not listen on ${ADMIN_HOST}:${options.port}: ${error.message}`, { cause: error })),
+      reject(
+        new Error(
+          error.code === 'EADDRINUSE'
+            ? `admin port ${options.port} is already in use (choose another with --admin-port, or --no-admin)`
+            : `the admin could not listen on ${ADMIN_HOST}:${options.port}: ${error.message}`,
+          { cause: error },
+        ),
+      ),
     );
     server.listen(options.port, ADMIN_HOST, () => resolveListen());
   });

@@ -38,25 +38,46 @@ interface CommandSpec {
 }
 
 const KEYS_ACTIONS: CommandSpec[] = [
-  { name: 'keys add', operands: 'USER [KEY OPTIONS] [--json]', arity: 1, summary: 'creates a key and prints it once', options: KEY_OPTIONS, details: KEY_OPTIONS_HELP },
+  {
+    name: 'keys add',
+    operands: 'USER [KEY OPTIONS] [--json]',
+    arity: 1,
+    summary: 'creates a key and prints it once',
+    options: KEY_OPTIONS,
+    details: KEY_OPTIONS_HELP,
+  },
   {
     name: 'keys update',
     operands: 'ID_OR_USER [KEY OPTIONS] [--user NEW_USER] [--json]',
     arity: 1,
-    summary: 'changes a key\'s user, label, scope, models, limits or expiry',
+    summary: "changes a key's user, label, scope, models, limits or expiry",
     options: { ...KEY_OPTIONS, user: string },
     details: `${KEY_OPTIONS_HELP}\n  --user NEW_USER          hands the key to someone else`,
   },
-  { name: 'keys rotate', operands: 'ID_OR_USER [--json]', arity: 1, summary: 'a new secret for the same key; the old one and the IPs it trusted stop working', options: { json: flag }, details: '' },
+  {
+    name: 'keys rotate',
+    operands: 'ID_OR_USER [--json]',
+    arity: 1,
+    summary: 'a new secret for the same key; the old one and the IPs it trusted stop working',
+    options: { json: flag },
+    details: '',
+  },
   { name: 'keys list', operands: '[--json]', arity: 0, summary: 'every key with its state, limits, expiry and last use', options: { json: flag }, details: '' },
   { name: 'keys enable', operands: 'ID_OR_USER [--json]', arity: 1, summary: 'lets a disabled key in again', options: { json: flag }, details: '' },
-  { name: 'keys disable', operands: 'ID_OR_USER [--json]', arity: 1, summary: 'refuses a key (and ends its IP sessions) until enabled', options: { json: flag }, details: '' },
+  {
+    name: 'keys disable',
+    operands: 'ID_OR_USER [--json]',
+    arity: 1,
+    summary: 'refuses a key (and ends its IP sessions) until enabled',
+    options: { json: flag },
+    details: '',
+  },
   { name: 'keys remove', operands: 'ID_OR_USER [--json]', arity: 1, summary: 'deletes a key for good', options: { json: flag }, details: '' },
   {
     name: 'keys import',
     operands: 'FILE [--scope inference|full] [--json]',
     arity: 1,
-    summary: 'the seed proxy\'s config.py or a JSON file of keys; stored hashed',
+    summary: "the seed proxy's config.py or a JSON file of keys; stored hashed",
     options: { scope: string, json: flag },
     details: `FILE is the seed proxy's config.py (VALID_API_KEYS = {"KEY": "USER", ...}), or JSON:
   {"KEY": "USER", ...}, {"VALID_API_KEYS": {...}}, or [{"key": "KEY", "user": "USER"}, ...].
@@ -124,7 +145,11 @@ function limitsHelp(): string {
     ['unauthenticatedBodyBudgetBytes', mib(d.unauthenticatedBodyBudgetBytes), 'all such bodies together, a quarter per address (503)'],
     ['maxInspectBytes', mib(d.maxInspectBytes), 'read of a body for its model and key'],
     ['maxBodyBytes', d.maxBodyBytes === 0 ? 'none' : String(d.maxBodyBytes), 'largest body outside blob uploads (413)'],
-    ['lockoutMaxFailures', `${d.lockoutMaxFailures} in ${d.lockoutWindowSeconds} s`, `wrong keys that lock an address out for ${d.lockoutCooldownSeconds} s (429)`],
+    [
+      'lockoutMaxFailures',
+      `${d.lockoutMaxFailures} in ${d.lockoutWindowSeconds} s`,
+      `wrong keys that lock an address out for ${d.lockoutCooldownSeconds} s (429)`,
+    ],
     ['maxSessionsPerKey', String(d.maxSessionsPerKey), 'IPs one key may trust through /auth'],
     ['logHistoryEntries', String(d.logHistoryEntries), 'recent requests kept in the data folder across restarts (0: none)'],
   ];
@@ -196,9 +221,7 @@ function findCommand(words: string[]): CommandSpec | undefined {
 
 /** What a command line asks for. */
 export type Invocation =
-  | { kind: 'help'; text: string }
-  | { kind: 'version' }
-  | { kind: 'run'; command: string; operands: string[]; values: Record<string, unknown> };
+  { kind: 'help'; text: string } | { kind: 'version' } | { kind: 'run'; command: string; operands: string[]; values: Record<string, unknown> };
 
 /** The command named so far, for the hint under a usage error. */
 export function commandNamed(argv: string[]): string | undefined {
@@ -226,7 +249,9 @@ export function parseCommandLine(argv: string[]): Invocation {
   const nameWords = first === 'keys' ? 2 : 1;
   const spec = findCommand(argv.slice(0, nameWords));
   if (!spec) {
-    throw new UsageError(first === 'keys' ? `no keys action "${argv[1]}" (add, update, rotate, list, enable, disable, remove, import)` : `unknown command "${first}"`);
+    throw new UsageError(
+      first === 'keys' ? `no keys action "${argv[1]}" (add, update, rotate, list, enable, disable, remove, import)` : `unknown command "${first}"`,
+    );
   }
   const options = { ...spec.options, 'data-dir': string, help: { type: 'boolean', short: 'h' } } satisfies Record<string, OptionSpec>;
   let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>>;
@@ -238,8 +263,13 @@ export function parseCommandLine(argv: string[]): Invocation {
   if (parsed.values.help) return { kind: 'help', text: commandHelp(spec) };
   if (parsed.positionals.length < spec.arity) throw new UsageError(`${spec.name} needs ${spec.operands.split(' ')[0]}`);
   if (parsed.positionals.length > spec.arity) {
-    const extra = parsed.positionals.slice(spec.arity).map((word) => `"${word}"`).join(' ');
-    throw new UsageError(`${spec.name} takes ${spec.arity === 0 ? 'no arguments' : `one ${spec.operands.split(' ')[0]}`}; not ${extra} as well (quote a value with spaces)`);
+    const extra = parsed.positionals
+      .slice(spec.arity)
+      .map((word) => `"${word}"`)
+      .join(' ');
+    throw new UsageError(
+      `${spec.name} takes ${spec.arity === 0 ? 'no arguments' : `one ${spec.operands.split(' ')[0]}`}; not ${extra} as well (quote a value with spaces)`,
+    );
   }
   return { kind: 'run', command: spec.name, operands: parsed.positionals, values: parsed.values };
 }

@@ -53,7 +53,15 @@ interface CommandValues {
  * The settings this run's flags and environment decide, and which flag or variable decided each:
  * the store applies the values, and the window shows those settings read-only, naming why.
  */
-function serveOverrides(values: { host?: string; port?: string; upstream?: string; tls?: boolean; 'tls-port'?: string; 'tls-cert'?: string; 'tls-key'?: string }): {
+function serveOverrides(values: {
+  host?: string;
+  port?: string;
+  upstream?: string;
+  tls?: boolean;
+  'tls-port'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
+}): {
   overrides: Partial<GateSettings>;
   pinned: PinnedSetting[];
 } {
@@ -80,7 +88,8 @@ function serveOverrides(values: { host?: string; port?: string; upstream?: strin
   if (tlsBy) pin('tlsEnabled', true, tlsBy);
   const upstream = given('upstream', 'OLLAMA_GATE_UPSTREAM');
   if (upstream?.text) {
-    if (!/^https?:\/\/[^/]/.test(upstream.text)) throw new UsageError(`${upstream.by} must be an http(s) URL such as http://127.0.0.1:11434, not "${upstream.text}"`);
+    if (!/^https?:\/\/[^/]/.test(upstream.text))
+      throw new UsageError(`${upstream.by} must be an http(s) URL such as http://127.0.0.1:11434, not "${upstream.text}"`);
     pin('upstream', upstream.text, upstream.by);
   }
   return { overrides, pinned };

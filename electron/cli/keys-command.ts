@@ -39,7 +39,15 @@ export async function runKeysCommand(command: KeysCommand): Promise<string> {
   const store = openStore(command.dataDir);
   const gateway = createGateway({ keys: store, settings: store });
   const directory = dirname(store.path);
-  const app = { name: 'Ollama Gate', version: GATE_VERSION, host: 'headless', platform: process.platform, versions: { node: process.versions.node }, dataDir: directory, logsDir: directory } as const;
+  const app = {
+    name: 'Ollama Gate',
+    version: GATE_VERSION,
+    host: 'headless',
+    platform: process.platform,
+    versions: { node: process.versions.node },
+    dataDir: directory,
+    logsDir: directory,
+  } as const;
   const service = createGateService({ gateway, store, app });
   try {
     return await dispatch(service, gateway.keys, command, store.current().upstream);
@@ -65,7 +73,13 @@ async function dispatch(service: GateService, ring: KeyRing, { action, args, jso
       return showSecret(`Created a key for ${key.user} (id ${key.id}, scope ${key.scope}):`, secret);
     }
     case 'update': {
-      const key = findKey(ring, requireArg(args, 'keys update ID_OR_USER [--name N] [--user U] [--scope S] [--models P,Q] [--rpm N] [--concurrency N] [--daily-tokens N] [--expires D]'));
+      const key = findKey(
+        ring,
+        requireArg(
+          args,
+          'keys update ID_OR_USER [--name N] [--user U] [--scope S] [--models P,Q] [--rpm N] [--concurrency N] [--daily-tokens N] [--expires D]',
+        ),
+      );
       const patch = keySettingsFrom(flags, Date.now());
       if (Object.keys(patch).length === 0) throw new UsageError('keys update: say what to change, e.g. --rpm 60 or --models "llama3*"');
       const updated = await call(service.call('keys.update', { id: key.id, ...patch }));
@@ -165,7 +179,11 @@ export function keySettingsFrom(flags: KeyFlags, now: number): Partial<KeySettin
   if (scope) settings.scope = scope;
   if (flags.name !== undefined) settings.name = flags.name.trim() || null;
   if (flags.user !== undefined) settings.user = flags.user;
-  if (flags.models !== undefined) settings.models = flags.models.split(',').map((m) => m.trim()).filter(Boolean);
+  if (flags.models !== undefined)
+    settings.models = flags.models
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean);
   if (flags.rpm !== undefined) settings.rpm = parseLimit(flags.rpm, '--rpm');
   if (flags.concurrency !== undefined) settings.concurrency = parseLimit(flags.concurrency, '--concurrency');
   if (flags['daily-tokens'] !== undefined) settings.dailyTokens = parseLimit(flags['daily-tokens'], '--daily-tokens');
@@ -250,14 +268,23 @@ function table(keys: ListedKey[]): string {
       `${k.prefix}…`,
       k.enabled ? (k.expiresAt !== null && k.expiresAt <= Date.now() ? 'expired' : 'enabled') : 'disabled',
       k.models.length ? k.models.join(',') : 'all',
-      [k.rpm ? `${k.rpm}/min` : '', k.concurrency ? `${k.concurrency} at once` : '', k.dailyTokens ? `${k.dailyTokens} tok/day` : ''].filter(Boolean).join(' ') || '-',
+      [k.rpm ? `${k.rpm}/min` : '', k.concurrency ? `${k.concurrency} at once` : '', k.dailyTokens ? `${k.dailyTokens} tok/day` : '']
+        .filter(Boolean)
+        .join(' ') || '-',
       k.expiresAt === null ? 'never' : minutes(k.expiresAt),
       minutes(k.createdAt),
       k.lastUsedAt ? `${minutes(k.lastUsedAt)} from ${k.lastUsedIp}` : 'never',
     ]),
   ];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-  return rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, col) => cell.padEnd(widths[col]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** A time as the listing shows it: UTC, to the minute. */

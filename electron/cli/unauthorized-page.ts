@@ -26,28 +26,33 @@ const WORDS: Record<PageLanguage, Words> = {
     why: {
       missing:
         'The web admin of Ollama Gate answers only a browser that opened it with its secret token, and this browser has none (or one from before <code>ollama-gate serve</code> last started: each start makes a new token).',
-      wrong: 'The token in that link is not the current one: it was replaced (deleting the <code>admin-token</code> file in the data folder makes <code>ollama-gate serve</code> create a new one at its next start). Open the link it printed when it last started.',
+      wrong:
+        'The token in that link is not the current one: it was replaced (deleting the <code>admin-token</code> file in the data folder makes <code>ollama-gate serve</code> create a new one at its next start). Open the link it printed when it last started.',
     },
     howHeading: 'To get in',
     how: (port) => [
       `Open the link <code>ollama-gate serve</code> printed in its terminal when it started. It looks like <code>http://127.0.0.1:${port}/?token=…</code>.`,
       'No longer have it? Restart <code>ollama-gate serve</code> and open the new link it prints.',
     ],
-    remote: (port) => `The admin answers on this machine only. From another computer, go through an SSH tunnel: <code>ssh -L ${port}:127.0.0.1:${port} SERVER</code>, then open the link there.`,
+    remote: (port) =>
+      `The admin answers on this machine only. From another computer, go through an SSH tunnel: <code>ssh -L ${port}:127.0.0.1:${port} SERVER</code>, then open the link there.`,
   },
   'zh-CN': {
     title: 'Ollama Gate — 请打开管理链接',
     heading: { missing: '此页面需要通过管理链接打开', wrong: '此管理链接已不再有效' },
     why: {
-      missing: 'Ollama Gate 的网页管理只响应用其密钥令牌打开的浏览器，而此浏览器没有令牌（或者令牌来自 <code>ollama-gate serve</code> 上次启动之前：每次启动都会生成新令牌）。',
-      wrong: '该链接中的令牌不是当前的令牌：它已被更换（删除数据文件夹中的 <code>admin-token</code> 文件后，<code>ollama-gate serve</code> 下次启动时会生成新令牌）。请打开它最近一次启动时打印的链接。',
+      missing:
+        'Ollama Gate 的网页管理只响应用其密钥令牌打开的浏览器，而此浏览器没有令牌（或者令牌来自 <code>ollama-gate serve</code> 上次启动之前：每次启动都会生成新令牌）。',
+      wrong:
+        '该链接中的令牌不是当前的令牌：它已被更换（删除数据文件夹中的 <code>admin-token</code> 文件后，<code>ollama-gate serve</code> 下次启动时会生成新令牌）。请打开它最近一次启动时打印的链接。',
     },
     howHeading: '如何进入',
     how: (port) => [
       `打开 <code>ollama-gate serve</code> 启动时在终端中打印的链接，形如 <code>http://127.0.0.1:${port}/?token=…</code>。`,
       '找不到了？重新启动 <code>ollama-gate serve</code>，然后打开它打印的新链接。',
     ],
-    remote: (port) => `管理页面只在本机可访问。从其他电脑访问时，请通过 SSH 隧道：<code>ssh -L ${port}:127.0.0.1:${port} 服务器</code>，然后在那台电脑上打开链接。`,
+    remote: (port) =>
+      `管理页面只在本机可访问。从其他电脑访问时，请通过 SSH 隧道：<code>ssh -L ${port}:127.0.0.1:${port} 服务器</code>，然后在那台电脑上打开链接。`,
   },
 };
 
@@ -57,7 +62,12 @@ export function pageLanguage(acceptLanguage: string | undefined): PageLanguage {
     .split(',')
     .map((part) => {
       const [tag = '', ...params] = part.trim().toLowerCase().split(';');
-      const q = Number(params.find((p) => p.trim().startsWith('q='))?.trim().slice(2) ?? 1);
+      const q = Number(
+        params
+          .find((p) => p.trim().startsWith('q='))
+          ?.trim()
+          .slice(2) ?? 1,
+      );
       return { tag, q: Number.isFinite(q) ? q : 0 };
     })
     .filter(({ tag, q }) => tag && q > 0)
@@ -94,7 +104,8 @@ export function unauthorizedPage(reason: UnauthorizedReason, language: PageLangu
 <h1>${words.heading[reason]}</h1>
 <p>${words.why[reason]}</p>
 <h2>${words.howHeading}</h2>
-<ol>${words.how(port)
+<ol>${words
+    .how(port)
     .map((step) => `<li>${step}</li>`)
     .join('')}</ol>
 <p class="note">${words.remote(port)}</p>

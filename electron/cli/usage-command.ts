@@ -29,10 +29,27 @@ function isCalendarDay(text: string): boolean {
 function table(rows: UsageRow[]): string {
   const lines = [
     ['DAY', 'USER', 'KEY', 'REQUESTS', 'ERRORS', 'PROMPT TOK', 'COMPLETION TOK', 'IN', 'OUT'],
-    ...rows.map((r) => [r.day, r.user, r.keyId, String(r.requests), String(r.errors), String(r.promptTokens), String(r.completionTokens), bytes(r.bytesIn), bytes(r.bytesOut)]),
+    ...rows.map((r) => [
+      r.day,
+      r.user,
+      r.keyId,
+      String(r.requests),
+      String(r.errors),
+      String(r.promptTokens),
+      String(r.completionTokens),
+      bytes(r.bytesIn),
+      bytes(r.bytesOut),
+    ]),
   ];
   const widths = lines[0]!.map((_, col) => Math.max(...lines.map((l) => l[col]!.length)));
-  return lines.map((l) => l.map((cell, col) => (col >= 3 ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!))).join('  ').trimEnd()).join('\n');
+  return lines
+    .map((l) =>
+      l
+        .map((cell, col) => (col >= 3 ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function bytes(n: number): string {
@@ -41,4 +58,3 @@ function bytes(n: number): string {
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
-

@@ -26,11 +26,17 @@ function strictObject<const TEntries extends v.ObjectEntries>(entries: TEntries)
 }
 
 /** Methods that take nothing accept nothing, an empty object or null (what an HTTP client may send). */
-const noInput = v.pipe(v.nullish(strictObject({})), v.transform((): void => undefined));
+const noInput = v.pipe(
+  v.nullish(strictObject({})),
+  v.transform((): void => undefined),
+);
 
 /** Optional-input methods: absent or null means all defaults. */
 function optionalInput<TSchema extends v.GenericSchema<unknown, object>>(schema: TSchema) {
-  return v.pipe(v.nullish(schema), v.transform((value) => value ?? undefined));
+  return v.pipe(
+    v.nullish(schema),
+    v.transform((value) => value ?? undefined),
+  );
 }
 
 /** a whole number within ±2^53 (`v.integer` alone would take 2^60) */
@@ -39,9 +45,7 @@ const int = (message?: string) => v.pipe(v.number(), v.safeInteger(message));
 const id = v.pipe(v.string(), v.trim(), v.minLength(1, 'an id is required'), v.maxLength(64));
 const user = v.pipe(v.string(), v.trim(), v.minLength(1, 'a key needs a user name'), v.maxLength(100, 'at most 100 characters'));
 const positiveLimit = (what: string) =>
-  v.nullable(
-    v.pipe(int(`${what} must be a whole number`), v.gtValue(0, `${what} must be above 0, or empty for no limit`), v.maxValue(1e12)),
-  );
+  v.nullable(v.pipe(int(`${what} must be a whole number`), v.gtValue(0, `${what} must be above 0, or empty for no limit`), v.maxValue(1e12)));
 
 const keyFields = v.strictObject({
   user,
@@ -52,13 +56,7 @@ const keyFields = v.strictObject({
   scope: v.picklist(['inference', 'full']),
   models: v.pipe(
     v.array(
-      v.pipe(
-        v.string(),
-        v.trim(),
-        v.minLength(1, 'a model pattern cannot be empty'),
-        v.maxLength(200),
-        v.regex(/^[^\s]+$/, 'a model pattern has no spaces'),
-      ),
+      v.pipe(v.string(), v.trim(), v.minLength(1, 'a model pattern cannot be empty'), v.maxLength(200), v.regex(/^[^\s]+$/, 'a model pattern has no spaces')),
     ),
     v.maxLength(200),
     v.transform((models) => [...new Set(models)]),

@@ -40,7 +40,13 @@ describe('summarizeBody', () => {
         model: 'llava',
         messages: [
           { role: 'user', content: 'what is this?', images: [image, image] },
-          { role: 'user', content: [{ type: 'text', text: 'and this?' }, { type: 'image_url', image_url: { url: dataUrl } }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'and this?' },
+              { type: 'image_url', image_url: { url: dataUrl } },
+            ],
+          },
         ],
         images: [image],
       }),

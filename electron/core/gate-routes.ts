@@ -66,7 +66,12 @@ async function answerAuth(req: IncomingMessage, res: ServerResponse, record: Req
   let presented = keyFromHeadersOrQuery(req.headers, record.target!.query.key);
   if (!presented) {
     const limit = Math.min(AUTH_BODY_LIMIT, settings.maxUnauthenticatedBodyBytes);
-    const meter = new BodyMeter({ readLimit: limit, maxBodyBytes: 0, idleMs: settings.clientBodyTimeoutMs, budget: { from: deps.unauthenticatedBodies, address: record.ip } });
+    const meter = new BodyMeter({
+      readLimit: limit,
+      maxBodyBytes: 0,
+      idleMs: settings.clientBodyTimeoutMs,
+      budget: { from: deps.unauthenticatedBodies, address: record.ip },
+    });
     record.meter = meter;
     try {
       const body = await meter.read(req, res, false);
@@ -87,7 +92,12 @@ async function answerAuth(req: IncomingMessage, res: ServerResponse, record: Req
     res,
     record,
     200,
-    JSON.stringify({ status: 'success', message: `IP ${record.ip} is authorized for ${ttl} seconds, renewed with each request`, user: key.user, expires_in: ttl }),
+    JSON.stringify({
+      status: 'success',
+      message: `IP ${record.ip} is authorized for ${ttl} seconds, renewed with each request`,
+      user: key.user,
+      expires_in: ttl,
+    }),
   );
 }
 

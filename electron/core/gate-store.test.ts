@@ -93,7 +93,11 @@ describe('GateStore on conf: round trip', () => {
     expect(reopened.verify(bob.secret)).toMatchObject({ ok: false, reason: 'disabled' });
 
     reopened.remove(alice.key.id);
-    expect(open().list().map((k) => k.id)).toEqual([bob.key.id]);
+    expect(
+      open()
+        .list()
+        .map((k) => k.id),
+    ).toEqual([bob.key.id]);
   });
 
   it('never writes a secret to the file, only its hash', () => {
@@ -288,7 +292,9 @@ describe('GateStore: last-use times', () => {
     writeFileSync(file, '{broken');
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     await ring.flushTouches();
-    expect(errors).toHaveBeenCalledWith(expect.stringMatching(/could not save when keys were last used: cannot read the store file .*gate\.json: it is not valid JSON/));
+    expect(errors).toHaveBeenCalledWith(
+      expect.stringMatching(/could not save when keys were last used: cannot read the store file .*gate\.json: it is not valid JSON/),
+    );
     expect(readFileSync(file, 'utf8')).toBe('{broken');
     expect(ring.verify(alice.secret)).toMatchObject({ ok: true });
     expect(ring.get(alice.key.id)!.lastUsedIp).toBe('10.0.0.1');
@@ -394,10 +400,14 @@ describe('GateStore: watching the file for another process', () => {
     expect(onChange).toHaveBeenCalled();
 
     writerRing.remove(key.id);
-    await waitFor('the reader ring to forget the key', () => {
-      const result = readerRing.verify(secret);
-      return !result.ok && result.reason === 'unknown';
-    }, 3000);
+    await waitFor(
+      'the reader ring to forget the key',
+      () => {
+        const result = readerRing.verify(secret);
+        return !result.ok && result.reason === 'unknown';
+      },
+      3000,
+    );
   });
 
   it('sees settings changed by the other process', async () => {

@@ -224,7 +224,8 @@ export class GateStore implements KeyStore, SettingsProvider {
   /** Checked before writing, so a bad record never reaches the file, and a read-only file is not replaced. */
   private checkWritable(keys: KeyRecord[]): void {
     const valid = v.safeParse(keysSchema, keys);
-    if (!valid.success) throw new StoreError(`refusing to write an invalid key: ${valid.issues.map((i) => `${v.getDotPath(i) ?? ''}: ${i.message}`).join('; ')}`);
+    if (!valid.success)
+      throw new StoreError(`refusing to write an invalid key: ${valid.issues.map((i) => `${v.getDotPath(i) ?? ''}: ${i.message}`).join('; ')}`);
     try {
       // Both hosts replace the file by renaming a new one over it, which a read-only file would not stop.
       if (existsSync(this.document.path)) accessSync(this.document.path, constants.W_OK);

@@ -10,7 +10,8 @@ import { MemoryKeyStore } from '../../test/support/memory-key-store.js';
 import { createGateway } from './gateway.js';
 import { DEFAULT_SETTINGS, staticSettings } from './settings.js';
 
-const chatBody = (extra: Record<string, unknown> = {}) => JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi there' }], stream: false, ...extra });
+const chatBody = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi there' }], stream: false, ...extra });
 
 describe('gateway routes, auth and forwarding', () => {
   let h: Harness;
@@ -59,7 +60,10 @@ describe('gateway routes, auth and forwarding', () => {
       expect(res.headers['access-control-allow-headers']).toMatch(/X-API-Key/);
       expect(res.headers['access-control-allow-headers']).toMatch(/Content-Type/);
       expect(h.fake.requests).toHaveLength(0);
-      const foreign = await rawRequest(`${h.url}/api/chat`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'DELETE' } });
+      const foreign = await rawRequest(`${h.url}/api/chat`, {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'DELETE' },
+      });
       expect(foreign.status).toBe(204);
       expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
     });
@@ -106,7 +110,10 @@ describe('gateway routes, auth and forwarding', () => {
     });
 
     it('removes api_key from the body and leaves every other byte as sent', async () => {
-      const sent = '{"model":"llama3.2",\n  "api_key": "' + alice.secret + '",\n  "prompt":"caf\u00e9 \\u003c\\/b\\u003e 1.50", "stream":false, "options":{"api_key":"inner"}}';
+      const sent =
+        '{"model":"llama3.2",\n  "api_key": "' +
+        alice.secret +
+        '",\n  "prompt":"caf\u00e9 \\u003c\\/b\\u003e 1.50", "stream":false, "options":{"api_key":"inner"}}';
       const res = await rawRequest(`${h.url}/api/generate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: sent });
       expect(res.status).toBe(200);
       const seen = await h.fake.waitForRequest((r) => r.path === '/api/generate');
@@ -124,7 +131,7 @@ describe('gateway routes, auth and forwarding', () => {
   });
 
   describe('refusals', () => {
-    it('answers 401 without a key and 403 with a wrong one, in Ollama\'s shape on /api', async () => {
+    it("answers 401 without a key and 403 with a wrong one, in Ollama's shape on /api", async () => {
       const missing = await rawRequest(`${h.url}/api/tags`);
       expect(missing.status).toBe(401);
       expect(missing.headers['content-type']).toMatch(/^application\/json/);
@@ -189,7 +196,11 @@ describe('gateway routes, auth and forwarding', () => {
       const carol = h.addKey('carol');
       expect((await rawRequest(`${h.url}/auth`, { method: 'POST', body: '{}' })).status).toBe(401);
       expect((await rawRequest(`${h.url}/auth`, { method: 'POST', body: '{"api_key":"og_wrong"}' })).status).toBe(403);
-      const auth = await rawRequest(`${h.url}/auth`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ api_key: carol.secret }) });
+      const auth = await rawRequest(`${h.url}/auth`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ api_key: carol.secret }),
+      });
       expect(auth.status).toBe(200);
       expect(JSON.parse(auth.body)).toEqual({ status: 'success', message: expect.any(String), user: 'carol', expires_in: 3600 });
 
@@ -222,7 +233,15 @@ describe('gateway routes, auth and forwarding', () => {
   describe('forwarding', () => {
     it('rewrites Host for a loopback Ollama and drops Origin, cookies and hop-by-hop headers', async () => {
       const res = await rawRequest(`${h.url}/api/tags`, {
-        headers: { Host: 'gate.example.lan:8000', Origin: 'http://evil.example', Cookie: 'ollama_gate_admin=secret', 'X-API-Key': alice.secret, Connection: 'keep-alive, X-Private', 'X-Private': 'secret', 'X-Custom': 'kept' },
+        headers: {
+          Host: 'gate.example.lan:8000',
+          Origin: 'http://evil.example',
+          Cookie: 'ollama_gate_admin=secret',
+          'X-API-Key': alice.secret,
+          Connection: 'keep-alive, X-Private',
+          'X-Private': 'secret',
+          'X-Custom': 'kept',
+        },
       });
       expect(res.status).toBe(200);
       // A foreign site is not in the default CORS list: its page may not read the answer.
@@ -238,7 +257,11 @@ describe('gateway routes, auth and forwarding', () => {
     it('streams NDJSON line by line: the first line arrives long before the last', async () => {
       Object.assign(h.fake.behaviour, { chunks: 5, chunkDelayMs: 120 });
       const started = performance.now();
-      const response = await fetch(`${h.url}/api/chat`, { method: 'POST', headers: { 'X-API-Key': alice.secret }, body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] }) });
+      const response = await fetch(`${h.url}/api/chat`, {
+        method: 'POST',
+        headers: { 'X-API-Key': alice.secret },
+        body: JSON.stringify({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] }),
+      });
       expect(response.headers.get('content-type')).toBe('application/x-ndjson');
       const arrivals: number[] = [];
       const decoder = new TextDecoder();
@@ -254,7 +277,11 @@ describe('gateway routes, auth and forwarding', () => {
 
     it('passes a mid-stream error line through untouched', async () => {
       Object.assign(h.fake.behaviour, { chunks: 2, midStreamError: 'model runner has unexpectedly stopped' });
-      const res = await rawRequest(`${h.url}/api/generate`, { method: 'POST', headers: { 'X-API-Key': alice.secret }, body: '{"model":"llama3.2","prompt":"hi"}' });
+      const res = await rawRequest(`${h.url}/api/generate`, {
+        method: 'POST',
+        headers: { 'X-API-Key': alice.secret },
+        body: '{"model":"llama3.2","prompt":"hi"}',
+      });
       expect(res.status).toBe(200);
       const last = res.body.trim().split('\n').at(-1)!;
       expect(JSON.parse(last)).toEqual({ error: 'model runner has unexpectedly stopped' });
@@ -263,7 +290,12 @@ describe('gateway routes, auth and forwarding', () => {
     it('aborts the upstream request within 250 ms when the client leaves mid-stream', async () => {
       Object.assign(h.fake.behaviour, { chunks: 50, chunkDelayMs: 100 });
       const controller = new AbortController();
-      const response = await fetch(`${h.url}/api/chat`, { method: 'POST', headers: { 'X-API-Key': alice.secret }, body: chatBody({ stream: true }), signal: controller.signal });
+      const response = await fetch(`${h.url}/api/chat`, {
+        method: 'POST',
+        headers: { 'X-API-Key': alice.secret },
+        body: chatBody({ stream: true }),
+        signal: controller.signal,
+      });
       const reader = response.body!.getReader();
       await reader.read();
       const seen = await h.fake.waitForRequest((r) => r.path === '/api/chat');
@@ -277,7 +309,12 @@ describe('gateway routes, auth and forwarding', () => {
     it('aborts the upstream request when the client leaves before the first byte', async () => {
       Object.assign(h.fake.behaviour, { firstByteDelayMs: 3_000 });
       const controller = new AbortController();
-      const pending = fetch(`${h.url}/api/generate`, { method: 'POST', headers: { 'X-API-Key': alice.secret }, body: '{"model":"llama3.2","prompt":"slow"}', signal: controller.signal }).catch((e: Error) => e);
+      const pending = fetch(`${h.url}/api/generate`, {
+        method: 'POST',
+        headers: { 'X-API-Key': alice.secret },
+        body: '{"model":"llama3.2","prompt":"slow"}',
+        signal: controller.signal,
+      }).catch((e: Error) => e);
       const seen = await h.fake.waitForRequest((r) => r.path === '/api/generate');
       controller.abort();
       await pending;
@@ -290,7 +327,11 @@ describe('gateway routes, auth and forwarding', () => {
       const head = await rawRequest(`${h.url}/api/tags`, { method: 'HEAD', headers: { 'X-API-Key': alice.secret } });
       expect(head.status).toBe(200);
       const admin = h.addKey('deleter', 'full');
-      const del = await rawRequest(`${h.url}/api/delete`, { method: 'DELETE', headers: { 'X-API-Key': admin.secret, 'Content-Type': 'application/json' }, body: '{"model":"qwen2.5:7b"}' });
+      const del = await rawRequest(`${h.url}/api/delete`, {
+        method: 'DELETE',
+        headers: { 'X-API-Key': admin.secret, 'Content-Type': 'application/json' },
+        body: '{"model":"qwen2.5:7b"}',
+      });
       expect(del.status).toBe(200);
       const seen = await h.fake.waitForRequest((r) => r.method === 'DELETE');
       expect(seen.json).toEqual({ model: 'qwen2.5:7b' });
@@ -299,9 +340,13 @@ describe('gateway routes, auth and forwarding', () => {
     it('streams a 64 MiB blob upload through intact', async () => {
       const admin = h.addKey('uploader', 'full');
       const blob = Buffer.alloc(64 * 1024 * 1024);
-      for (let i = 0; i < blob.length; i += 4096) blob.writeUInt32LE(i * 2654435761 >>> 0, i);
+      for (let i = 0; i < blob.length; i += 4096) blob.writeUInt32LE((i * 2654435761) >>> 0, i);
       const digest = 'sha256:' + createHash('sha256').update(blob).digest('hex');
-      const res = await rawRequest(`${h.url}/api/blobs/${digest}`, { method: 'POST', headers: { 'X-API-Key': admin.secret, 'Content-Type': 'application/json' }, body: blob });
+      const res = await rawRequest(`${h.url}/api/blobs/${digest}`, {
+        method: 'POST',
+        headers: { 'X-API-Key': admin.secret, 'Content-Type': 'application/json' },
+        body: blob,
+      });
       expect(res.status).toBe(201);
       const seen = await h.fake.waitForRequest((r) => r.path === `/api/blobs/${digest}`);
       expect('sha256:' + seen.bodySha256).toBe(digest);
@@ -344,7 +389,15 @@ describe('body inspection limits', () => {
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     const store = new MemoryKeyStore();
-    const gate = createGateway({ keys: store, settings: staticSettings({ host: '127.0.0.1', port: 0, upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, maxInspectBytes: 1024 * 1024 }) });
+    const gate = createGateway({
+      keys: store,
+      settings: staticSettings({
+        host: '127.0.0.1',
+        port: 0,
+        upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+        maxInspectBytes: 1024 * 1024,
+      }),
+    });
     const { port } = await gate.listen();
     const { secret } = gate.keys.create({ user: 'big' });
     try {
@@ -356,7 +409,12 @@ describe('body inspection limits', () => {
         for (let i = 0; i < 8; i++) yield piece;
         yield Buffer.from('"}');
       }
-      const res = await fetch(`http://127.0.0.1:${port}/api/generate`, { method: 'POST', headers: { 'X-API-Key': secret }, body: body() as unknown as BodyInit, duplex: 'half' } as RequestInit);
+      const res = await fetch(`http://127.0.0.1:${port}/api/generate`, {
+        method: 'POST',
+        headers: { 'X-API-Key': secret },
+        body: body() as unknown as BodyInit,
+        duplex: 'half',
+      } as RequestInit);
       expect(await res.json()).toEqual({ received: 23 + 12 * piece.length + 2 });
     } finally {
       await gate.close();
@@ -437,7 +495,9 @@ describe('upstream failures', () => {
       expect(steady.body.trim().split('\n')).toHaveLength(7);
       // …a 1.5 s silence after the first line does not.
       Object.assign(h.fake.behaviour, { chunks: 3, chunkDelayMs: 1_500 });
-      const stalled = await rawRequest(`${h.url}/api/chat`, { method: 'POST', headers: { 'X-API-Key': secret }, body: chatBody({ stream: true }) }).catch((e: Error) => e);
+      const stalled = await rawRequest(`${h.url}/api/chat`, { method: 'POST', headers: { 'X-API-Key': secret }, body: chatBody({ stream: true }) }).catch(
+        (e: Error) => e,
+      );
       expect(stalled).toBeInstanceOf(Error);
       const entry = await h.waitForLog((e) => e.path === '/api/chat' && e.outcome === 'upstream_error');
       expect(entry.status).toBe(200);
@@ -478,7 +538,9 @@ describe('upstream failures', () => {
     try {
       Object.assign(h.fake.behaviour, { chunks: 20, chunkDelayMs: 20, destroyAfterChunks: 3 });
       const { secret } = h.addKey('frank');
-      const result = await rawRequest(`${h.url}/api/chat`, { method: 'POST', headers: { 'X-API-Key': secret }, body: chatBody({ stream: true }) }).catch((e: Error) => e);
+      const result = await rawRequest(`${h.url}/api/chat`, { method: 'POST', headers: { 'X-API-Key': secret }, body: chatBody({ stream: true }) }).catch(
+        (e: Error) => e,
+      );
       expect(result).toBeInstanceOf(Error);
       const entry = await h.waitForLog((e) => e.path === '/api/chat');
       expect(entry.outcome).toBe('upstream_error');
@@ -515,7 +577,10 @@ describe('backpressure', () => {
       res.end();
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const gate = createGateway({ keys: new MemoryKeyStore(), settings: staticSettings({ host: '127.0.0.1', port: 0, upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }) });
+    const gate = createGateway({
+      keys: new MemoryKeyStore(),
+      settings: staticSettings({ host: '127.0.0.1', port: 0, upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }),
+    });
     const { port } = await gate.listen();
     const { secret } = gate.keys.create({ user: 'slow-reader' });
     try {
@@ -549,7 +614,11 @@ describe('restart with new settings', () => {
     const { port } = await gate.listen();
     return { gate, settings, port };
   }
-  const answers = (port: number) => fetch(`http://127.0.0.1:${port}/`).then((r) => r.status, () => 'refused');
+  const answers = (port: number) =>
+    fetch(`http://127.0.0.1:${port}/`).then(
+      (r) => r.status,
+      () => 'refused',
+    );
 
   it('applies changed client limits to the running listener, without moving it', async () => {
     const { gate, settings, port } = await startMutable();

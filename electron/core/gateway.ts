@@ -199,7 +199,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       const open = () => openListener(handler, s.host, s.tlsPort, clientLimits(), material);
       const server = await takeOver(previous, s.tlsPort, open, (reopened) => (previous!.server = reopened));
       const port = boundPort(server);
-      const view = { port, urls: listeningUrls(s.host, port, 'https'), fingerprint256: material.fingerprint256, certFile: material.certFile, error: null, reason: null };
+      const view = {
+        port,
+        urls: listeningUrls(s.host, port, 'https'),
+        fingerprint256: material.fingerprint256,
+        certFile: material.certFile,
+        error: null,
+        reason: null,
+      };
       secure = { server, signature, view, reopen: () => openListener(handler, s.host, port, clientLimits(), material) };
     } catch (error) {
       const failure = { error: `HTTPS: ${(error as Error).message}`, reason: reasonOf(error) };
@@ -275,7 +282,12 @@ export function createGateway(options: GatewayOptions): Gateway {
         try {
           const was = boundPort(previous.server);
           const reopen = () => openListener(handler, previous.host, was, clientLimits());
-          const next = await takeOver({ server: previous.server, reopen }, port, () => openListener(handler, host, port, clientLimits()), (reopened) => adopt(reopened, previous.host, previous.port));
+          const next = await takeOver(
+            { server: previous.server, reopen },
+            port,
+            () => openListener(handler, host, port, clientLimits()),
+            (reopened) => adopt(reopened, previous.host, previous.port),
+          );
           return adopt(next, host, port);
         } catch (error) {
           // The previous listener keeps serving; the status carries why the new one could not start.
@@ -309,7 +321,12 @@ function boundPort(server: Server): number {
  * address or certificate on it), the previous one makes way, and is opened again if the new one
  * cannot start (`reopened` gets it). Rejects when the new one cannot start.
  */
-async function takeOver(previous: { server: Server; reopen: () => Promise<Server> } | undefined, port: number, open: () => Promise<Server>, reopened: (server: Server) => void): Promise<Server> {
+async function takeOver(
+  previous: { server: Server; reopen: () => Promise<Server> } | undefined,
+  port: number,
+  open: () => Promise<Server>,
+  reopened: (server: Server) => void,
+): Promise<Server> {
   try {
     const next = await open();
     if (previous) void closeListener(previous.server, false);

@@ -53,7 +53,13 @@ describe('upstreamRequestHeaders', () => {
   });
 
   it('drops what Connection names, and never lets Connection bring back a framing or host header', () => {
-    const headers = upstreamRequestHeaders({ connection: 'keep-alive, content-length, X-Hop, host', 'content-length': '5', 'x-hop': '1', 'x-kept': '2', host: 'gate' });
+    const headers = upstreamRequestHeaders({
+      connection: 'keep-alive, content-length, X-Hop, host',
+      'content-length': '5',
+      'x-hop': '1',
+      'x-kept': '2',
+      host: 'gate',
+    });
     expect(headers).toEqual(['x-kept', '2']);
   });
 });

@@ -5,16 +5,7 @@ import { KEY_HEADERS } from './credentials.js';
  * Per-connection headers (RFC 9110 §7.6.1) that a proxy must not pass on, and `expect`: the gate
  * answers a client's "100-continue" itself, and undici refuses the header.
  */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-]);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect']);
 
 /**
  * Headers for the upstream request, as a flat `[name, value, …]` list: no key-bearing header, no
@@ -48,7 +39,8 @@ export function downstreamResponseHeaders(headers: IncomingHttpHeaders, out: str
   const named = connectionTokens(headers.connection);
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name === 'vary' || name === 'x-request-id' || name.startsWith('access-control-')) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name === 'vary' || name === 'x-request-id' || name.startsWith('access-control-'))
+      continue;
     if (typeof value === 'string') out.push(name, value);
     else for (const item of value) out.push(name, item);
   }
@@ -61,5 +53,10 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   const joined = Array.isArray(value) ? value.join(',') : value;
   const lower = joined.toLowerCase();
   if (lower === 'keep-alive' || lower === 'close') return undefined;
-  return new Set(lower.split(',').map((t) => t.trim()).filter(Boolean));
+  return new Set(
+    lower
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  );
 }

@@ -45,7 +45,12 @@ describe('HealthMonitor schedule (fake timers, scripted probe)', () => {
   it('reports changes only: not a repeated state, not a new latency', async () => {
     vi.useFakeTimers();
     const answers: HealthProbe[] = [DOWN, DOWN, { ...UP, latencyMs: 1 }, { ...UP, latencyMs: 9 }, { ...UP, version: '0.13.0' }, DOWN];
-    const monitor = new HealthMonitor({ upstream: () => 'http://ollama:11434', probe: async () => answers.shift() ?? DOWN, intervalMs: 1_000, minBackoffMs: 1_000 });
+    const monitor = new HealthMonitor({
+      upstream: () => 'http://ollama:11434',
+      probe: async () => answers.shift() ?? DOWN,
+      intervalMs: 1_000,
+      minBackoffMs: 1_000,
+    });
     const seen: HealthView[] = [];
     monitor.onChange((health) => seen.push(health));
     monitor.start();
@@ -106,7 +111,9 @@ describe('HealthMonitor against a real (fake) Ollama', () => {
 
       const changes: HealthView[] = [];
       monitor.onChange((health) => changes.push(health));
-      await fetch(`${fake.url}/api/generate`, { method: 'POST', body: JSON.stringify({ model: 'llama3.2', prompt: 'hi', stream: false }) }).then((r) => r.text());
+      await fetch(`${fake.url}/api/generate`, { method: 'POST', body: JSON.stringify({ model: 'llama3.2', prompt: 'hi', stream: false }) }).then((r) =>
+        r.text(),
+      );
       const second = await monitor.check();
       expect(second.loaded).toEqual([expect.objectContaining({ name: 'llama3.2:latest', size: 2019393189, sizeVram: 2019393189 })]);
       expect(changes).toHaveLength(1);

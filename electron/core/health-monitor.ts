@@ -249,7 +249,9 @@ export async function probeOllama(dispatcher: Dispatcher | undefined, upstream: 
   const parsedVersion = v.safeParse(versionSchema, version.value.json);
   if (version.value.status !== 200 || !parsedVersion.success) {
     const { text, reason } =
-      version.value.status !== 200 ? explain('ollama_bad_status', { url: upstream, status: version.value.status }) : explain('ollama_no_version', { url: upstream });
+      version.value.status !== 200
+        ? explain('ollama_bad_status', { url: upstream, status: version.value.status })
+        : explain('ollama_no_version', { url: upstream });
     return { ...DOWN, latencyMs: version.value.ms, error: text, reason };
   }
   return {
@@ -291,9 +293,7 @@ function installedModels(json: unknown): InstalledModel[] {
 function loadedModels(json: unknown): LoadedModel[] {
   const parsed = v.safeParse(psSchema, json);
   if (!parsed.success) return [];
-  return parsed.output.models
-    .map((m) => ({ name: m.name, size: m.size, sizeVram: m.size_vram, expiresAt: m.expires_at ?? null }))
-    .sort(byName);
+  return parsed.output.models.map((m) => ({ name: m.name, size: m.size, sizeVram: m.size_vram, expiresAt: m.expires_at ?? null })).sort(byName);
 }
 
 /**

@@ -20,12 +20,23 @@ const MAX_TEXT_BYTES = 1024 * 1024;
  * in errors.ts). For health probes and self-tests: a few small answers, not the proxied traffic.
  * `dispatcher` reuses a pool's connections (Ollama's); without one a shared agent of its own is used.
  */
-export async function getText(url: string | URL, options: { timeoutMs: number; dispatcher?: Dispatcher; headers?: Record<string, string> }): Promise<TextAnswer> {
+export async function getText(
+  url: string | URL,
+  options: { timeoutMs: number; dispatcher?: Dispatcher; headers?: Record<string, string> },
+): Promise<TextAnswer> {
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {
     const target = typeof url === 'string' ? new URL(url) : url;
     const dispatcher = options.dispatcher ?? (shared ??= new Agent({ keepAliveTimeout: 10_000 }));
-    const answer = await request.call(dispatcher, { origin: target.origin, path: target.pathname + target.search, method: 'GET', headers: options.headers, signal, headersTimeout: 0, bodyTimeout: 0 });
+    const answer = await request.call(dispatcher, {
+      origin: target.origin,
+      path: target.pathname + target.search,
+      method: 'GET',
+      headers: options.headers,
+      signal,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
     const chunks: Buffer[] = [];
     let length = 0;
     for await (const chunk of answer.body as AsyncIterable<Buffer>) {

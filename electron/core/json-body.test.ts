@@ -205,10 +205,10 @@ describe('inspectJsonBody: the model as Ollama reads it', () => {
     expect(inspectJsonBody(buf('{"model":"a","MODEL":"b","api_key":"k"}')).model).toBe('b');
   });
 
-  it('agrees with Go\'s reading on random bodies (seed 11, 3000 cases)', () => {
+  it("agrees with Go's reading on random bodies (seed 11, 3000 cases)", () => {
     let seed = 11;
-    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const names = ['model', 'MODEL', 'Model', 'mOdEl', 'name', 'NAME', 'Name', 'models', 'modell', 'prompt', 'api_key'];
     const values: unknown[] = ['llama3', 'qwen2.5:7b', 'a "quoted" \\ name', 'é', 42, null, true, { model: 'inner' }, ['model']];
     for (let i = 0; i < 3_000; i++) {
@@ -313,7 +313,30 @@ class Gen {
 }
 
 const WHITESPACE = ['', '', '', ' ', '\n', '\t', '\r\n', '  ', '\n    '];
-const STRING_PIECES = ['a', 'Z', '0', ' ', '}', '{', ',', ':', '"', '\\', '[', ']', '/', '\n', '\t', 'é', '你好', '🦙', '\u2028', 'api_key', '"api_key":"x"', '\u0000'];
+const STRING_PIECES = [
+  'a',
+  'Z',
+  '0',
+  ' ',
+  '}',
+  '{',
+  ',',
+  ':',
+  '"',
+  '\\',
+  '[',
+  ']',
+  '/',
+  '\n',
+  '\t',
+  'é',
+  '你好',
+  '🦙',
+  '\u2028',
+  'api_key',
+  '"api_key":"x"',
+  '\u0000',
+];
 const MEMBER_NAMES = ['model', 'prompt', 'stream', 'options', 'messages', 'name', 'api_keys', 'API_KEY', 'apikey', 'ключ', '键', ''];
 const NUMBERS = ['0', '-0', '42', '-17', '3.25', '1e-7', '-2.5E+10', '123456789012'];
 

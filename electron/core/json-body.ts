@@ -122,7 +122,12 @@ function readMembers<N extends string>(raw: Buffer, open: number, names: readonl
  * is one of `names` (folded as Go folds); returns the offset just past the closing brace, or
  * undefined when the walk finds something that is not JSON.
  */
-function walkMembers<N extends string>(raw: Buffer, open: number, names: readonly N[], visit: (name: N, valueStart: number, valueEnd: number) => void): number | undefined {
+function walkMembers<N extends string>(
+  raw: Buffer,
+  open: number,
+  names: readonly N[],
+  visit: (name: N, valueStart: number, valueEnd: number) => void,
+): number | undefined {
   let i = skipWhitespace(raw, open + 1);
   if (raw[i] === 0x7d /* } */) return i + 1;
   while (i < raw.length) {

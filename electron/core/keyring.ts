@@ -1,18 +1,7 @@
 import type { Clock } from './clock.js';
-import {
-  type KeyRecord,
-  type KeySettings,
-  type KeyStore,
-  type Scope,
-  displayPrefix,
-  generateSecret,
-  hashSecret,
-  newKeyRecord,
-} from './keys.js';
+import { type KeyRecord, type KeySettings, type KeyStore, type Scope, displayPrefix, generateSecret, hashSecret, newKeyRecord } from './keys.js';
 
-export type Verification =
-  | { ok: true; key: KeyRecord }
-  | { ok: false; reason: 'unknown' | 'disabled' | 'expired'; key?: KeyRecord };
+export type Verification = { ok: true; key: KeyRecord } | { ok: false; reason: 'unknown' | 'disabled' | 'expired'; key?: KeyRecord };
 
 export interface CreatedKey {
   key: KeyRecord;

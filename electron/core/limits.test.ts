@@ -186,7 +186,9 @@ describe('KeyLimits: a key without limits', () => {
 });
 
 describe('Lockout', () => {
-  const policy = (overrides: Partial<LockoutPolicy> = {}) => () => ({ maxFailures: 3, windowSeconds: 60, cooldownSeconds: 300, ...overrides });
+  const policy =
+    (overrides: Partial<LockoutPolicy> = {}) =>
+    () => ({ maxFailures: 3, windowSeconds: 60, cooldownSeconds: 300, ...overrides });
 
   it('locks an address out at the threshold within the window, for the cooldown, leaving others alone', () => {
     const clock = new FakeClock(START);

@@ -75,7 +75,11 @@ describe('the request history file', () => {
     }
     expect(Math.max(...most)).toBeLessThanOrEqual(6);
     expect(seqsOnDisk().slice(-3)).toEqual([18, 19, 20]);
-    expect(history({ limit: 3 }).load().map((e) => e.seq)).toEqual([18, 19, 20]);
+    expect(
+      history({ limit: 3 })
+        .load()
+        .map((e) => e.seq),
+    ).toEqual([18, 19, 20]);
   });
 
   it('skips a corrupt line and a partial last one, and tidies the file', async () => {
@@ -137,7 +141,13 @@ describe('the request history file', () => {
   it('reports a folder it cannot write to once, and carries on', async () => {
     const reports: string[] = [];
     writeFileSync(join(dir, 'blocker'), '');
-    const file1 = new LogHistoryFile({ file: join(dir, 'blocker', 'history.jsonl'), limit: () => 5, keepBodies: () => false, flushMs: 10, report: (m) => reports.push(m) });
+    const file1 = new LogHistoryFile({
+      file: join(dir, 'blocker', 'history.jsonl'),
+      limit: () => 5,
+      keepBodies: () => false,
+      flushMs: 10,
+      report: (m) => reports.push(m),
+    });
     file1.load();
     for (let i = 1; i <= 3; i++) {
       file1.add(logEntry(i));
@@ -160,7 +170,12 @@ describe('the service across a restart', () => {
       const store = openStore(dir);
       store.updateSettings({ host: '127.0.0.1', port: 0, upstream: fake.url, logHistoryEntries: 3 });
       const gateway = createGateway({ keys: store, settings: store, usageFile: join(dir, 'usage.json'), dataDir: dir, exposureAddresses: () => [] });
-      const service = createGateService({ gateway, store, logHistoryFile: file, app: { name: 'Ollama Gate', version: '0', host: 'headless', platform: process.platform, versions: {}, dataDir: dir, logsDir: dir } });
+      const service = createGateService({
+        gateway,
+        store,
+        logHistoryFile: file,
+        app: { name: 'Ollama Gate', version: '0', host: 'headless', platform: process.platform, versions: {}, dataDir: dir, logsDir: dir },
+      });
       return { store, gateway, service };
     };
     try {

@@ -33,7 +33,8 @@ describe('logging', () => {
     expect(unwritable).toBeNull();
     // Appended asynchronously, a batch at a time: each batch lands before the next is logged.
     const landed = async (text: string) => {
-      for (let waited = 0; !(existsSync(file) && readFileSync(file, 'utf8').includes(text)) && waited < 5_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+      for (let waited = 0; !(existsSync(file) && readFileSync(file, 'utf8').includes(text)) && waited < 5_000; waited += 10)
+        await new Promise((r) => setTimeout(r, 10));
     };
     for (let i = 0; i < 200; i++) {
       logger.info(`line ${i} ${'x'.repeat(40)}`);

@@ -33,7 +33,9 @@ export function configureLogging(logger: NodeLogger, directory: string, { maxSiz
   const unwritable = whyUnwritable(file);
   if (unwritable) {
     logger.transports.file.level = false;
-    logger.warn(`cannot write the log file ${file} (${unwritable}): requests are logged to the console only. Make ${directory} writable for this user, or choose another data folder`);
+    logger.warn(
+      `cannot write the log file ${file} (${unwritable}): requests are logged to the console only. Make ${directory} writable for this user, or choose another data folder`,
+    );
     return { file, unwritable };
   }
   // electron-log looks for the app's name in a package.json above the main module (an ES module

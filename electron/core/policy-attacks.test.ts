@@ -166,7 +166,9 @@ describe('a model allow-list, whatever the body claims to be', () => {
     const answer = await sendBytes(
       h.url,
       `POST /api/embed HTTP/1.1\r\nHost: x\r\nX-API-Key: ${limited}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n` +
-        chunk('{"model":"qw') + chunk('en2.5:7b","input":"x"}') + '0\r\n\r\n',
+        chunk('{"model":"qw') +
+        chunk('en2.5:7b","input":"x"}') +
+        '0\r\n\r\n',
     );
     expect(answer.status).toBe(403);
     expect(JSON.parse(answer.body).error).toMatch(/^model "qwen2\.5:7b" is not allowed/);
@@ -195,7 +197,9 @@ describe('a model allow-list, whatever the body claims to be', () => {
   });
 
   it('never passes a model list it cannot read to a key with a list: 502, while a key without one gets it as Ollama sent it', async () => {
-    const garbled = await startRecordingUpstream({ respond: (r) => (r.path === '/api/tags' ? { headers: { 'Content-Type': 'text/plain' }, body: 'llama3.2 qwen2.5:7b' } : undefined) });
+    const garbled = await startRecordingUpstream({
+      respond: (r) => (r.path === '/api/tags' ? { headers: { 'Content-Type': 'text/plain' }, body: 'llama3.2 qwen2.5:7b' } : undefined),
+    });
     const gate = await startHarness({ upstream: garbled.url });
     try {
       const { secret } = limitedKey(gate, 'limited');
@@ -269,7 +273,9 @@ describe('a body that goes on after its JSON value', () => {
     const answer = await sendBytes(
       h.url,
       `POST /api/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${limited}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n` +
-        chunk('{"model":"llama3.2","prompt":"x"}') + chunk('{"model":"qwen2.5:7b"}') + '0\r\n\r\n',
+        chunk('{"model":"llama3.2","prompt":"x"}') +
+        chunk('{"model":"qwen2.5:7b"}') +
+        '0\r\n\r\n',
     );
     expect(answer.status).toBe(400);
     expect(JSON.parse(answer.body).error).toMatch(/goes on after its JSON value/);
@@ -327,7 +333,10 @@ describe('an allow-list glob, and every member that names a model', () => {
       h.fake.reset();
       const res = await post('/api/pull', JSON.stringify({ model, stream: false }));
       expect(res.status, model).toBe(200);
-      expect(received('/api/pull').map((r) => r.json), model).toEqual([{ model, stream: false }]);
+      expect(
+        received('/api/pull').map((r) => r.json),
+        model,
+      ).toEqual([{ model, stream: false }]);
     }
   });
 
@@ -336,7 +345,9 @@ describe('an allow-list glob, and every member that names a model', () => {
     for (const member of ['files', 'adapters']) {
       const res = await post('/api/create', JSON.stringify({ model: 'llama3-mine', from: 'llama3.2', [member]: { 'model.gguf': digest } }));
       expect(res.status, member).toBe(403);
-      expect(errorOf(res), member).toBe(`"${member}" may only name files this key has uploaded itself (POST /api/blobs with the file's bytes); "${digest}" is not one`);
+      expect(errorOf(res), member).toBe(
+        `"${member}" may only name files this key has uploaded itself (POST /api/blobs with the file's bytes); "${digest}" is not one`,
+      );
     }
     expect(h.fake.requests).toHaveLength(0);
   });
@@ -344,9 +355,18 @@ describe('an allow-list glob, and every member that names a model', () => {
   it('refuses a create whose Modelfile builds on a model outside the list, or names an adapter or a path', async () => {
     const refusals: Array<[Record<string, unknown>, string]> = [
       [{ model: 'llama3-mine', modelfile: 'FROM qwen2.5:7b\nSYSTEM hi' }, 'model "qwen2.5:7b" ("FROM") is not allowed for this key (allowed: llama3*)'],
-      [{ model: 'llama3-mine', modelfile: 'FROM llama3.2\r\n  from   qwen2.5:7b' }, 'model "qwen2.5:7b" ("FROM") is not allowed for this key (allowed: llama3*)'],
-      [{ model: 'llama3-mine', modelfile: 'FROM llama3.2\nADAPTER ./lora.gguf' }, 'a Modelfile ADAPTER names a file the gate cannot check for a key limited to some models'],
-      [{ model: 'llama3-mine', path: '/home/someone/Modelfile' }, '"path" points at a Modelfile on Ollama\'s machine, which a key limited to some models may not use'],
+      [
+        { model: 'llama3-mine', modelfile: 'FROM llama3.2\r\n  from   qwen2.5:7b' },
+        'model "qwen2.5:7b" ("FROM") is not allowed for this key (allowed: llama3*)',
+      ],
+      [
+        { model: 'llama3-mine', modelfile: 'FROM llama3.2\nADAPTER ./lora.gguf' },
+        'a Modelfile ADAPTER names a file the gate cannot check for a key limited to some models',
+      ],
+      [
+        { model: 'llama3-mine', path: '/home/someone/Modelfile' },
+        '"path" points at a Modelfile on Ollama\'s machine, which a key limited to some models may not use',
+      ],
     ];
     for (const [body, message] of refusals) {
       const res = await post('/api/create', JSON.stringify(body));
@@ -418,7 +438,10 @@ describe('an allow-list glob, and every member that names a model', () => {
     // Ollama answers 200 to POST /api/blobs/<digest> for a blob it already has, without reading
     // the body. Any installed model's layers are such blobs, and their digests
     // are public: a key limited to llama3* must not get to build a model from them this way.
-    for (const [shape, claimBody] of [['no body', undefined], ['other bytes', 'not the bytes']] as const) {
+    for (const [shape, claimBody] of [
+      ['no body', undefined],
+      ['other bytes', 'not the bytes'],
+    ] as const) {
       const bytes = `GGUF: weights of a model this key may not use (${shape})`;
       const digest = `sha256:${sha256(bytes)}`;
       const planted = await send(h, `/api/blobs/${digest}`, bytes, { 'X-API-Key': other.secret });
@@ -540,7 +563,7 @@ describe("an IP's trust, used by a web page", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('a rotated key', () => {
-  it("ends the trust its old secret opened, and the new secret works", async () => {
+  it('ends the trust its old secret opened, and the new secret works', async () => {
     const h = await startHarness({ settings: { lockoutMaxFailures: 0 } });
     try {
       const { id, secret } = h.addKey('rotating');
@@ -629,7 +652,6 @@ describe('a rotated key', () => {
       await h.close();
     }
   });
-
 });
 
 // ---------------------------------------------------------------------------------------------

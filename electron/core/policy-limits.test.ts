@@ -13,7 +13,11 @@ import { monthFile, utcDay } from './usage.js';
 import { startFakeOllama } from '../../test/support/fake-ollama.js';
 
 const chat = (url: string, secret: string, model = 'llama3.2', content = 'hi there') =>
-  fetch(`${url}/api/chat`, { method: 'POST', headers: { 'X-API-Key': secret }, body: JSON.stringify({ model, messages: [{ role: 'user', content }], stream: false }) });
+  fetch(`${url}/api/chat`, {
+    method: 'POST',
+    headers: { 'X-API-Key': secret },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content }], stream: false }),
+  });
 
 /** A GET from a chosen loopback source address, to act as another machine. */
 function getFrom(localAddress: string, url: string, headers: Record<string, string> = {}): Promise<number> {
@@ -173,7 +177,12 @@ describe('usage accounting', () => {
     const ollama = new Ollama({ host: h.url, headers: { Authorization: `Bearer ${secret}` } });
     for await (const _ of await ollama.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'one two three' }], stream: true })) void _;
     const openai = new OpenAI({ apiKey: secret, baseURL: `${h.url}/v1` });
-    const stream = await openai.chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'four five' }], stream: true, stream_options: { include_usage: true } });
+    const stream = await openai.chat.completions.create({
+      model: 'llama3.2',
+      messages: [{ role: 'user', content: 'four five' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     for await (const _ of stream) void _;
     await chat(h.url, secret, 'no-such-model');
     await h.waitForLog((e) => e.model === 'no-such-model');

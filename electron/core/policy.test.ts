@@ -29,7 +29,7 @@ describe('requiredScope', () => {
     expect(requiredScope('/api/chatx')).toBe('full');
   });
 
-  it('is case-sensitive, as Ollama\'s router is', () => {
+  it("is case-sensitive, as Ollama's router is", () => {
     expect(requiredScope('/API/CHAT')).toBe('full');
     expect(requiredScope('/Debug/pprof')).toBe('full');
   });
@@ -105,7 +105,9 @@ describe('refuseModels', () => {
 
   it('refuses what it cannot read, and checks the model a path names', () => {
     expect(refuseModels(['llama3*'], '/api/chat', { kind: 'unread' }, () => false)?.message).toMatch(/too large/);
-    expect(refuseModels(['llama3*'], '/api/chat', { kind: 'read', bytes: Buffer.from('[1]'), shape: 'other' }, () => false)?.message).toMatch(/not a JSON object/);
+    expect(refuseModels(['llama3*'], '/api/chat', { kind: 'read', bytes: Buffer.from('[1]'), shape: 'other' }, () => false)?.message).toMatch(
+      /not a JSON object/,
+    );
     expect(refuseModels(['llama3*'], '/v1/models/qwen', { kind: 'none' }, () => false)?.message).toMatch(/model "qwen"/);
     expect(refuseModels(['llama3*'], '/api/tags', { kind: 'none' }, () => false)).toBeUndefined();
     expect(refuseModels([], '/api/chat', { kind: 'unread' }, () => false)).toBeUndefined();

@@ -6,16 +6,7 @@ import type { Scope } from './keys.js';
  * What each scope may reach. `inference` is an allow-list of what running models needs; `full`
  * adds model management and everything else Ollama serves, except its debug endpoints.
  */
-const INFERENCE_PATHS = new Set([
-  '/api/chat',
-  '/api/generate',
-  '/api/embed',
-  '/api/embeddings',
-  '/api/tags',
-  '/api/show',
-  '/api/ps',
-  '/api/version',
-]);
+const INFERENCE_PATHS = new Set(['/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/tags', '/api/show', '/api/ps', '/api/version']);
 
 export type ScopeDecision = { allowed: true } | { allowed: false; reason: 'scope'; needs: Scope } | { allowed: false; reason: 'not_exposed' };
 
@@ -46,7 +37,14 @@ export function modelAllowed(patterns: readonly string[], model: string): boolea
     const pattern = canonicalModelName(raw);
     if (!pattern) return false;
     if (!pattern.includes('*')) return pattern === name || pattern === untagged || `${pattern}:latest` === name;
-    const regex = new RegExp('^' + pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/@]*') + '$');
+    const regex = new RegExp(
+      '^' +
+        pattern
+          .split('*')
+          .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('[^/@]*') +
+        '$',
+    );
     return regex.test(name) || regex.test(untagged);
   });
 }

@@ -81,7 +81,7 @@ describe('before the key is known', () => {
     expect(keyed.status).toBe(200);
   });
 
-  it('holds strangers\' half-sent bodies within one budget: past it 503 with Retry-After, logged, while a key holder is served', async () => {
+  it("holds strangers' half-sent bodies within one budget: past it 503 with Retry-After, logged, while a key holder is served", async () => {
     const harness = await gate({ maxUnauthenticatedBodyBytes: 40 * 1024, unauthenticatedBodyBudgetBytes: 128 * 1024 });
     const { secret } = harness.addKey('alice');
     const stalls = [];
@@ -124,7 +124,11 @@ describe('before the key is known', () => {
     // 20 KiB fits in the address's 32 KiB; the second 20 KiB does not.
     await mine[1]!.closed;
     expect(parseAnswers(mine[1]!.received())[0]?.status).toBe(503);
-    const other = await rawRequest(`${harness.url}/api/chat`, { method: 'POST', body: JSON.stringify({ ...JSON.parse(chat()), api_key: secret }), localAddress: '127.0.0.10' });
+    const other = await rawRequest(`${harness.url}/api/chat`, {
+      method: 'POST',
+      body: JSON.stringify({ ...JSON.parse(chat()), api_key: secret }),
+      localAddress: '127.0.0.10',
+    });
     expect(other.status).toBe(200);
   });
 
@@ -152,7 +156,11 @@ describe('before the key is known', () => {
     expect((await trusted.json()).error).toMatch(/too long to search for an "api_key" to remove: send the key in a header/);
     expect(harness.fake.requests.filter((r) => r.path === '/api/generate')).toHaveLength(0);
     // With the key in a header the body is the client's own text: it streams through unread.
-    const keyed = await fetch(`${harness.url}/api/generate`, { method: 'POST', headers: { 'X-API-Key': secret }, body: long.replace(`"api_key":"${secret}",`, '') });
+    const keyed = await fetch(`${harness.url}/api/generate`, {
+      method: 'POST',
+      headers: { 'X-API-Key': secret },
+      body: long.replace(`"api_key":"${secret}",`, ''),
+    });
     expect(keyed.status).toBe(200);
   });
 
@@ -169,11 +177,13 @@ describe('before the key is known', () => {
     expect(harness.fake.requests).toHaveLength(0);
   });
 
-  it('gives up on a key holder\'s upload that stalls on its way to Ollama too, and Ollama\'s request is aborted', async () => {
+  it("gives up on a key holder's upload that stalls on its way to Ollama too, and Ollama's request is aborted", async () => {
     const harness = await gate({ clientBodyTimeoutMs: 300 });
     const { secret } = harness.addKey('admin', 'full');
     const { socket, received, closed } = await open(harness);
-    socket.write(`POST /api/blobs/sha256:${'a'.repeat(64)} HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${secret}\r\nContent-Length: 1000000\r\n\r\n${'b'.repeat(1000)}`);
+    socket.write(
+      `POST /api/blobs/sha256:${'a'.repeat(64)} HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${secret}\r\nContent-Length: 1000000\r\n\r\n${'b'.repeat(1000)}`,
+    );
     await closed;
     const [answer] = parseAnswers(received());
     expect(answer?.status).toBe(408);
@@ -198,7 +208,9 @@ describe('before the key is known', () => {
     const { secret } = harness.addKey('alice');
     const { socket, received } = await open(harness);
     const body = chat();
-    socket.write(`POST /api/chat HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${secret}\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+    socket.write(
+      `POST /api/chat HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${secret}\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+    );
     await until(() => received().toString('latin1').startsWith('HTTP/1.1 100 Continue'));
     socket.write(body);
     await until(() => received().toString('latin1').includes('HTTP/1.1 200'));

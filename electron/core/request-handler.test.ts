@@ -48,7 +48,11 @@ async function send(...parts: string[]) {
 
 describe('a body where Ollama reads none', () => {
   it('refuses a GET whose body comes chunked, and Ollama parses nothing of it', async () => {
-    const answers = await send(`GET /api/tags HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\nTransfer-Encoding: chunked\r\n\r\n`, chunk(DELETE_MODEL), '0\r\n\r\n');
+    const answers = await send(
+      `GET /api/tags HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      chunk(DELETE_MODEL),
+      '0\r\n\r\n',
+    );
     expect(answers.map((a) => a.status)).toEqual([400]);
     expect(JSON.parse(answers[0]!.body.toString()).error).toBe('a GET request cannot carry a body');
     expect(answers[0]!.headers.get('connection')).toBe('close');
@@ -56,7 +60,9 @@ describe('a body where Ollama reads none', () => {
   });
 
   it('refuses a GET whose Content-Length is named in Connection, and Ollama parses nothing of it', async () => {
-    const answers = await send(`GET /api/tags HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\nConnection: keep-alive, content-length\r\nContent-Length: ${PULL_ELSEWHERE.length}\r\n\r\n${PULL_ELSEWHERE}`);
+    const answers = await send(
+      `GET /api/tags HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\nConnection: keep-alive, content-length\r\nContent-Length: ${PULL_ELSEWHERE.length}\r\n\r\n${PULL_ELSEWHERE}`,
+    );
     expect(answers.map((a) => a.status)).toEqual([400]);
     expect(upstream.requests).toEqual([]);
   });
@@ -64,7 +70,10 @@ describe('a body where Ollama reads none', () => {
   it('refuses a HEAD or an OPTIONS with a body the same way, before any key is looked at', async () => {
     for (const method of ['HEAD', 'OPTIONS']) {
       const answers = await send(`${method} /api/tags HTTP/1.1\r\nHost: gate\r\nContent-Length: ${DELETE_MODEL.length}\r\n\r\n${DELETE_MODEL}`);
-      expect(answers.map((a) => a.status), method).toEqual([400]);
+      expect(
+        answers.map((a) => a.status),
+        method,
+      ).toEqual([400]);
     }
     expect(upstream.requests).toEqual([]);
   });
@@ -73,7 +82,11 @@ describe('a body where Ollama reads none', () => {
 describe('the gate frames what it forwards', () => {
   it('sends a body it read with its own exact length, whatever the client named in Connection', async () => {
     const body = '{"model":"llama3.2","prompt":"hi"}';
-    const answers = await send(`POST /api/generate HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\nConnection: keep-alive, content-length, transfer-encoding, host\r\nTransfer-Encoding: chunked\r\n\r\n`, chunk(body), '0\r\n\r\n');
+    const answers = await send(
+      `POST /api/generate HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\nConnection: keep-alive, content-length, transfer-encoding, host\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      chunk(body),
+      '0\r\n\r\n',
+    );
     expect(answers.map((a) => a.status)).toEqual([200]);
     expect(upstream.requests).toHaveLength(1);
     expect(upstream.requests[0]).toMatchObject({ method: 'POST', path: '/api/generate', framing: 'content-length' });
@@ -81,7 +94,9 @@ describe('the gate frames what it forwards', () => {
   });
 
   it('sends a body whose whole text is HTTP requests as one request with that body', async () => {
-    const answers = await send(`POST /api/chat HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\nContent-Length: ${DELETE_MODEL.length}\r\n\r\n${DELETE_MODEL}`);
+    const answers = await send(
+      `POST /api/chat HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\nContent-Length: ${DELETE_MODEL.length}\r\n\r\n${DELETE_MODEL}`,
+    );
     expect(answers.map((a) => a.status)).toEqual([200]);
     expect(upstream.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /api/chat']);
     expect(upstream.requests[0]!.body.toString()).toBe(DELETE_MODEL);
@@ -105,7 +120,10 @@ describe('the gate frames what it forwards', () => {
     ];
     for (const head of heads) {
       const answers = await send(`POST /api/chat HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\n${head}\r\n\r\n`, chunk(DELETE_MODEL), '0\r\n\r\n');
-      expect(answers.map((a) => a.status), head).toEqual([400]);
+      expect(
+        answers.map((a) => a.status),
+        head,
+      ).toEqual([400]);
     }
     expect(upstream.requests).toEqual([]);
   });
@@ -113,14 +131,20 @@ describe('the gate frames what it forwards', () => {
   it('refuses methods Ollama does not serve with 405, forwarding nothing', async () => {
     for (const method of ['PUT', 'PATCH', 'TRACE', 'PROPFIND']) {
       const answers = await send(`${method} /api/tags HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${full}\r\nConnection: close\r\n\r\n`);
-      expect(answers.map((a) => a.status), method).toEqual([405]);
+      expect(
+        answers.map((a) => a.status),
+        method,
+      ).toEqual([405]);
       expect(answers[0]!.headers.get('allow')).toBe('GET, HEAD, POST, DELETE, OPTIONS');
     }
     expect(upstream.requests).toEqual([]);
   });
 
   it('answers an Upgrade request and closes its connection: bytes after it reach nothing', async () => {
-    const answers = await send(`GET /api/tags HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`, DELETE_MODEL);
+    const answers = await send(
+      `GET /api/tags HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`,
+      DELETE_MODEL,
+    );
     expect(answers.map((a) => a.status)).toEqual([200]);
     expect(answers[0]!.headers.get('connection')).toBe('close');
     expect(upstream.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/tags']);
@@ -130,12 +154,16 @@ describe('the gate frames what it forwards', () => {
 
 describe('paths as Ollama routes them', () => {
   it('checks an encoded path as the path Ollama will route, and sends that path', async () => {
-    const refused = await send(`DELETE /api%2Fdelete HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{"model":"qwen2.5:7b"}`);
+    const refused = await send(
+      `DELETE /api%2Fdelete HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{"model":"qwen2.5:7b"}`,
+    );
     expect(refused.map((a) => a.status)).toEqual([403]);
     expect(JSON.parse(refused[0]!.body.toString()).error).toMatch(/does not allow \/api\/delete/);
     expect(upstream.requests).toEqual([]);
 
-    const allowed = await send(`DELETE /api%2Fdel%65te HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${full}\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{"model":"qwen2.5:7b"}`);
+    const allowed = await send(
+      `DELETE /api%2Fdel%65te HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${full}\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{"model":"qwen2.5:7b"}`,
+    );
     expect(allowed.map((a) => a.status)).toEqual([200]);
     expect(upstream.requests.map((r) => [r.rawPath, r.path])).toEqual([['/api/delete', '/api/delete']]);
   });
@@ -157,7 +185,9 @@ describe('answers go to the client that asked', () => {
         `GET /api/tags?probe=attack${i} HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${inference}\r\nConnection: keep-alive, content-length\r\nContent-Length: ${DELETE_MODEL.length}\r\n\r\n${DELETE_MODEL}`,
       ),
     );
-    const victims = Array.from({ length: 20 }, (_, i) => send(`GET /api/ps?probe=victim${i} HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${full}\r\nConnection: close\r\n\r\n`));
+    const victims = Array.from({ length: 20 }, (_, i) =>
+      send(`GET /api/ps?probe=victim${i} HTTP/1.1\r\nHost: gate\r\nX-API-Key: ${full}\r\nConnection: close\r\n\r\n`),
+    );
     const answered = await Promise.all(victims);
     await Promise.all(attacks);
     answered.forEach((answers, i) => {

@@ -202,7 +202,11 @@ function authorize(key: KeyRecord, target: RequestTarget, body: RequestBody, ins
   }
   // Ollama reads the first JSON value and ignores the rest; the gate will not guess which part counts.
   if (inspected?.shape === 'trailing') throw new GateError('trailing_json');
-  const forPolicy: BodyForPolicy = inspected ? { kind: 'read', bytes: inspected.body, shape: inspected.shape } : body.kind === 'none' ? { kind: 'none' } : { kind: 'unread' };
+  const forPolicy: BodyForPolicy = inspected
+    ? { kind: 'read', bytes: inspected.body, shape: inspected.shape }
+    : body.kind === 'none'
+      ? { kind: 'none' }
+      : { kind: 'unread' };
   const refusal = refuseModels(key.models, target.path, forPolicy, (digest) => blobs.has(key.id, digest));
   if (refusal) throw refusal;
 }

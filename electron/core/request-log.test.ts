@@ -93,7 +93,10 @@ describe('RequestLog', () => {
       ['warn', ['bbbb0002', 'bbbb0003']],
       ['info', ['bbbb0004']],
     ]);
-    const levels = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => l.match(/\] \[(\w+)\]/)![1]);
+    const levels = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.match(/\] \[(\w+)\]/)![1]);
     expect(levels).toEqual(['info', 'warn', 'warn', 'info']);
   });
 
@@ -126,7 +129,10 @@ describe('RequestLog', () => {
     requests.flush();
     main.info('stopped');
     await vi.waitFor(() => expect(readFileSync(file, 'utf8')).toContain('stopped'));
-    const texts = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => l.replace(/^\[[^\]]+\] \[\w+\]\s+/, '').split(' ')[0]);
+    const texts = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/^\[[^\]]+\] \[\w+\]\s+/, '').split(' ')[0]);
     expect(texts).toEqual(['started', '[eeee0000]', '[eeee0001]', '[eeee0002]', '[eeee0003]', '[eeee0004]', 'stopped']);
   });
 });

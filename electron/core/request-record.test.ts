@@ -38,7 +38,13 @@ describe('who answered', () => {
   it('a refusal the gate made itself is the gate’s: a wrong key, no key, and its own 404', async () => {
     const wrong = await fetch(`${h.url}/api/tags`, { headers: { Authorization: 'Bearer og_wrongwrongwrongwrongwrongwrong', 'User-Agent': 'curl/8.5.0' } });
     expect(wrong.status).toBe(403);
-    expect(await byId(wrong.headers.get('x-request-id'))).toMatchObject({ status: 403, answeredBy: 'gate', decision: 'denied', outcome: 'denied', client: 'curl/8.5.0' });
+    expect(await byId(wrong.headers.get('x-request-id'))).toMatchObject({
+      status: 403,
+      answeredBy: 'gate',
+      decision: 'denied',
+      outcome: 'denied',
+      client: 'curl/8.5.0',
+    });
 
     const none = await fetch(`${h.url}/api/tags`);
     expect(await byId(none.headers.get('x-request-id'))).toMatchObject({ status: 401, answeredBy: 'gate', outcome: 'denied' });
@@ -77,12 +83,18 @@ describe('when Ollama fails', () => {
   });
 
   it('a 500 Ollama sends is Ollama’s answer', async () => {
-    const broken = createServer((_req, res) => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"llama runner process has terminated"}'));
+    const broken = createServer((_req, res) =>
+      res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"llama runner process has terminated"}'),
+    );
     await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
     const upstream = await startHarness({ upstream: `http://127.0.0.1:${(broken.address() as AddressInfo).port}` });
     try {
       const secret = upstream.addKey('carol').secret;
-      const res = await fetch(`${upstream.url}/api/generate`, { method: 'POST', headers: { Authorization: `Bearer ${secret}` }, body: '{"model":"llama3.2","prompt":"hi"}' });
+      const res = await fetch(`${upstream.url}/api/generate`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${secret}` },
+        body: '{"model":"llama3.2","prompt":"hi"}',
+      });
       expect(res.status).toBe(500);
       const entry = await upstream.waitForLog((e) => e.id === res.headers.get('x-request-id'));
       expect(entry).toMatchObject({ status: 500, answeredBy: 'ollama', model: 'llama3.2' });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseSeedKeys, parseSeedUpstream } from './seed-import.js';
 
-describe('parseSeedKeys: the seed proxy\'s config.py', () => {
-  it('reads the seed\'s own shape', () => {
+describe("parseSeedKeys: the seed proxy's config.py", () => {
+  it("reads the seed's own shape", () => {
     const config = [
       '# Ollama API 代理配置',
       'OLLAMA_BASE_URL = "http://localhost:11434"',

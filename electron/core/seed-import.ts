@@ -33,10 +33,12 @@ function fromJson(value: unknown): SeedKey[] {
     const record = value as Record<string, unknown>;
     const mapping = record.VALID_API_KEYS && typeof record.VALID_API_KEYS === 'object' ? (record.VALID_API_KEYS as Record<string, unknown>) : record;
     // The seed's upstream may sit beside the keys; it is not a key (parseSeedUpstream reads it).
-    return Object.entries(mapping).filter(([name]) => !UPSTREAM_NAMES.includes(name)).map(([secret, user]) => {
-      if (typeof user !== 'string') throw new Error(`the user for key ${secret.slice(0, 4)}… must be a string`);
-      return { secret, user };
-    });
+    return Object.entries(mapping)
+      .filter(([name]) => !UPSTREAM_NAMES.includes(name))
+      .map(([secret, user]) => {
+        if (typeof user !== 'string') throw new Error(`the user for key ${secret.slice(0, 4)}… must be a string`);
+        return { secret, user };
+      });
   }
   throw new Error('expected a JSON object or array of keys');
 }

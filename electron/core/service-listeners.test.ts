@@ -84,7 +84,13 @@ describe('HTTPS applied from the window', () => {
   it('turned on, on a free port of a fresh data folder: applied, listening, and the status says so then and after', async () => {
     const port = await freePort();
     ok(await service.call('settings.update', { proxy: { tlsEnabled: true, tlsPort: port } }));
-    const expected = { port, urls: [`https://127.0.0.1:${port}`], error: null, reason: null, fingerprint256: expect.stringMatching(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/) };
+    const expected = {
+      port,
+      urls: [`https://127.0.0.1:${port}`],
+      error: null,
+      reason: null,
+      fingerprint256: expect.stringMatching(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/),
+    };
     expect(ok(await service.call('proxy.status')).tls).toMatchObject(expected);
     // The store file's echo of the write arrives (it polls every 250 ms) and changes nothing.
     await sleep(700);
@@ -108,7 +114,10 @@ describe('HTTPS applied from the window', () => {
     const taken = await occupy();
     try {
       const refused = await service.call('settings.update', { proxy: { tlsPort: taken.port } });
-      expect(refused).toMatchObject({ ok: false, error: { code: 'listen_failed', message: `HTTPS: port ${taken.port} is already in use on 127.0.0.1: stop the other program or choose another port` } });
+      expect(refused).toMatchObject({
+        ok: false,
+        error: { code: 'listen_failed', message: `HTTPS: port ${taken.port} is already in use on 127.0.0.1: stop the other program or choose another port` },
+      });
       // Put back: the settings and the status say where HTTPS still serves, with nothing wrong there.
       expect(store.current().tlsPort).toBe(second);
       await sleep(400);
@@ -126,7 +135,9 @@ describe('HTTPS applied from the window', () => {
   });
 
   it('refuses HTTPS with a certificate it cannot read, and leaves it off', async () => {
-    const refused = await service.call('settings.update', { proxy: { tlsEnabled: true, tlsPort: await freePort(), tlsCertFile: join(dir, 'nope.crt'), tlsKeyFile: join(dir, 'nope.key') } });
+    const refused = await service.call('settings.update', {
+      proxy: { tlsEnabled: true, tlsPort: await freePort(), tlsCertFile: join(dir, 'nope.crt'), tlsKeyFile: join(dir, 'nope.key') },
+    });
     expect(refused).toMatchObject({ ok: false, error: { code: 'listen_failed', message: expect.stringContaining(join(dir, 'nope.crt')) } });
     expect(store.current()).toMatchObject({ tlsEnabled: false, tlsCertFile: null });
     expect(ok(await service.call('proxy.status')).tls).toBeNull();

@@ -53,7 +53,11 @@ describe("the window's test request tells the gate's answers apart", () => {
     expect(result.health).toMatchObject({ url: `${urls[0]}/health`, status: 200, reason: { code: 'test_gate_ok' } });
     // With a key, /health is not asked.
     const { secret } = ok(await service.call('keys.create', { user: 'tester' }));
-    expect(ok(await service.call('proxy.test', { key: secret }))).toMatchObject({ status: 200, reason: { code: 'test_key_works', params: { count: 3 } }, health: null });
+    expect(ok(await service.call('proxy.test', { key: secret }))).toMatchObject({
+      status: 200,
+      reason: { code: 'test_key_works', params: { count: 3 } },
+      health: null,
+    });
   });
 
   it('a disabled key and an expired one, each by name', async () => {

@@ -31,7 +31,15 @@ async function occupy(): Promise<{ port: number; server: Server }> {
   return { port: (server.address() as { port: number }).port, server };
 }
 
-const APP = { name: 'Ollama Gate', version: '0.1.0', host: 'headless' as const, platform: process.platform, versions: { node: process.versions.node }, dataDir: '', logsDir: '' };
+const APP = {
+  name: 'Ollama Gate',
+  version: '0.1.0',
+  host: 'headless' as const,
+  platform: process.platform,
+  versions: { node: process.versions.node },
+  dataDir: '',
+  logsDir: '',
+};
 
 describe('the gate service over the real core and a fake Ollama', () => {
   let dir: string;
@@ -107,7 +115,15 @@ describe('the gate service over the real core and a fake Ollama', () => {
   it('creates a key whose secret works at once, and whose request reaches the window as a batched log event', async () => {
     const created = ok(await service.call('keys.create', { user: ' alice ', name: 'laptop', models: ['llama3*'] }));
     expect(created.secret).toMatch(/^og_/);
-    expect(created.key).toMatchObject({ user: 'alice', name: 'laptop', scope: 'inference', models: ['llama3*'], enabled: true, expired: false, prefix: created.secret.slice(0, 8) });
+    expect(created.key).toMatchObject({
+      user: 'alice',
+      name: 'laptop',
+      scope: 'inference',
+      models: ['llama3*'],
+      enabled: true,
+      expired: false,
+      prefix: created.secret.slice(0, 8),
+    });
     expect(created.key).not.toHaveProperty('hash');
     const keysEvent = await waitFor('keys', (keys) => keys.some((k) => k.id === created.key.id));
     expect(JSON.stringify(keysEvent)).not.toContain(created.secret);
@@ -136,9 +152,7 @@ describe('the gate service over the real core and a fake Ollama', () => {
   it('keeps log traffic to a few batched messages under a burst, and serves the recent history', async () => {
     const { key, secret } = ok(await service.call('keys.create', { user: 'burst' }));
     const before = events.logs.length;
-    await Promise.all(
-      Array.from({ length: 200 }, () => fetch(`${gateUrl()}/api/tags`, { headers: { 'x-api-key': secret } }).then((r) => r.text())),
-    );
+    await Promise.all(Array.from({ length: 200 }, () => fetch(`${gateUrl()}/api/tags`, { headers: { 'x-api-key': secret } }).then((r) => r.text())));
     await waitFor('logs', () => logsFor((e) => e.keyId === key.id).length === 200);
     const messages = events.logs.length - before;
     expect(messages).toBeGreaterThanOrEqual(1);
@@ -206,7 +220,12 @@ describe('the gate service over the real core and a fake Ollama', () => {
 
   it('sends a real test request through the gate, with and without a key', async () => {
     const open = ok(await service.call('proxy.test'));
-    expect(open).toMatchObject({ url: `${gateUrl()}/api/tags`, status: 401, reason: { code: 'missing_key' }, health: { url: `${gateUrl()}/health`, status: 200 } });
+    expect(open).toMatchObject({
+      url: `${gateUrl()}/api/tags`,
+      status: 401,
+      reason: { code: 'missing_key' },
+      health: { url: `${gateUrl()}/health`, status: 200 },
+    });
     const { secret } = ok(await service.call('keys.create', { user: 'tester' }));
     const keyed = ok(await service.call('proxy.test', { key: secret }));
     expect(keyed).toMatchObject({ url: `${gateUrl()}/api/tags`, status: 200, detail: 'the key works: 3 models visible through the gate' });
@@ -219,12 +238,18 @@ describe('the gate service over the real core and a fake Ollama', () => {
     expect(empty).toMatchObject({ ok: false, error: { code: 'invalid_input', issues: [{ path: 'user', message: 'a key needs a user name' }] } });
     expect(await service.call('keys.create', { user: 'x', colour: 'red' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     expect(await service.call('keys.create', { user: 'x', rpm: 0 })).toMatchObject({ ok: false, error: { code: 'invalid_input', issues: [{ path: 'rpm' }] } });
-    expect(await service.call('keys.create', { user: 'x', expiresAt: 1 })).toMatchObject({ ok: false, error: { code: 'invalid_input', issues: [{ path: 'expiresAt' }] } });
+    expect(await service.call('keys.create', { user: 'x', expiresAt: 1 })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input', issues: [{ path: 'expiresAt' }] },
+    });
     expect(await service.call('keys.create')).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     expect(await service.call('keys.list', { surprise: true })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     expect(await service.call('keys.remove', { id: 'nope' })).toEqual({ ok: false, error: { code: 'not_found', message: 'no key with id "nope"' } });
     expect(await service.call('keys.setEnabled', { id: 'nope', enabled: true })).toMatchObject({ ok: false, error: { code: 'not_found' } });
-    expect(await service.call('settings.update', { proxy: { port: 70_000 } })).toMatchObject({ ok: false, error: { code: 'invalid_input', issues: [{ path: 'proxy.port' }] } });
+    expect(await service.call('settings.update', { proxy: { port: 70_000 } })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input', issues: [{ path: 'proxy.port' }] },
+    });
     expect(await service.call('settings.update', { proxy: { upstream: 'ftp://x' } })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     expect(await service.call('no.such')).toMatchObject({ ok: false, error: { code: 'unknown_method' } });
     expect(await service.call('__proto__')).toMatchObject({ ok: false, error: { code: 'unknown_method' } });
@@ -235,7 +260,9 @@ describe('the gate service over the real core and a fake Ollama', () => {
   it('gets and updates settings, proxy and desktop, and tells the window', async () => {
     const view = ok(await service.call('settings.get'));
     expect(view).toMatchObject({ proxy: { host: '127.0.0.1', upstream: fake.url, sessionTtlSeconds: 3600 }, desktop, pinned: [], storePath: store.path });
-    const updated = ok(await service.call('settings.update', { proxy: { sessionTtlSeconds: 600, corsOrigins: ['http://localhost:3000'] }, desktop: { language: 'zh-CN' } }));
+    const updated = ok(
+      await service.call('settings.update', { proxy: { sessionTtlSeconds: 600, corsOrigins: ['http://localhost:3000'] }, desktop: { language: 'zh-CN' } }),
+    );
     expect(updated.proxy).toMatchObject({ sessionTtlSeconds: 600, corsOrigins: ['http://localhost:3000'] });
     expect(updated.desktop).toMatchObject({ language: 'zh-CN' });
     expect(store.storedSettings()).toMatchObject({ sessionTtlSeconds: 600 });
@@ -346,7 +373,10 @@ describe('the gate service in the headless host', () => {
 
       // A pinned setting is refused, naming what pins it, and nothing of the patch is written.
       const refused = await service.call('settings.update', { proxy: { port: 9123, sessionTtlSeconds: 60 } });
-      expect(refused).toMatchObject({ ok: false, error: { code: 'invalid_input', issues: [{ path: 'proxy.port', message: expect.stringContaining('--port') }] } });
+      expect(refused).toMatchObject({
+        ok: false,
+        error: { code: 'invalid_input', issues: [{ path: 'proxy.port', message: expect.stringContaining('--port') }] },
+      });
       expect(!refused.ok && refused.error.message).toBe('port is set by --port for this run: start the gate without --port to change it');
       const both = await service.call('settings.update', { proxy: { port: 9123, host: '0.0.0.0' } });
       expect(!both.ok && both.error.issues?.map((issue) => issue.path)).toEqual(['proxy.port', 'proxy.host']);

@@ -240,10 +240,12 @@ export function createGateService(deps: GateServiceDeps): GateService {
     const issues: Array<{ path: string; message: string }> = [];
     for (const { field, by } of pinned) {
       if (!(field in rest)) continue;
-      if (JSON.stringify(rest[field]) !== JSON.stringify(current[field])) issues.push({ path: `proxy.${field}`, message: `set by ${by} for this run: start the gate without ${by} to change it` });
+      if (JSON.stringify(rest[field]) !== JSON.stringify(current[field]))
+        issues.push({ path: `proxy.${field}`, message: `set by ${by} for this run: start the gate without ${by} to change it` });
       delete rest[field];
     }
-    if (issues.length > 0) throw new GateApiFailure('invalid_input', issues.map((issue) => `${issue.path.slice('proxy.'.length)} is ${issue.message}`).join('; '), issues);
+    if (issues.length > 0)
+      throw new GateApiFailure('invalid_input', issues.map((issue) => `${issue.path.slice('proxy.'.length)} is ${issue.message}`).join('; '), issues);
     return rest;
   };
 
@@ -495,9 +497,14 @@ const said = ({ text, reason }: Explained): Pick<ProxyTestResult, 'detail' | 're
  * request without one (what such a client gets: 401, or 429 while this address is locked out), and
  * GET /health, which needs none.
  */
-async function testProxy(status: ProxyStatus, key: string | undefined, loggedReason: (requestId: string) => Promise<GateReason | null>): Promise<ProxyTestResult> {
+async function testProxy(
+  status: ProxyStatus,
+  key: string | undefined,
+  loggedReason: (requestId: string) => Promise<GateReason | null>,
+): Promise<ProxyTestResult> {
   const base = status.urls[0];
-  if (status.state !== 'listening' || !base) return { url: '/api/tags', status: null, durationMs: 0, ...said(explain('test_not_running')), retryAfterSeconds: null, health: null };
+  if (status.state !== 'listening' || !base)
+    return { url: '/api/tags', status: null, durationMs: 0, ...said(explain('test_not_running')), retryAfterSeconds: null, health: null };
   const tags = await testRequest(`${base}/api/tags`, key, loggedReason);
   return { ...tags, health: key ? null : await testRequest(`${base}/health`, undefined, loggedReason) };
 }

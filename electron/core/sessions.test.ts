@@ -48,7 +48,7 @@ describe('SessionCache: creating and using a session', () => {
     expect(cache.use('10.0.0.50')).toBeUndefined();
   });
 
-  it('replaces an IP\'s session when it authenticates again with another key', () => {
+  it("replaces an IP's session when it authenticates again with another key", () => {
     const { cache } = setup();
     cache.create('10.0.0.5', key('alice'));
     const bob = key('bob');
@@ -246,7 +246,12 @@ describe('SessionCache: bound to the secret and capped per key', () => {
       clock.advance(1000);
       sessions.create(ip, alice);
     }
-    const byKey = (keyId: string) => sessions.list().filter((s) => s.keyId === keyId).map((s) => s.ip).sort();
+    const byKey = (keyId: string) =>
+      sessions
+        .list()
+        .filter((s) => s.keyId === keyId)
+        .map((s) => s.ip)
+        .sort();
     expect(byKey(alice.id)).toEqual(['10.0.0.1', '10.0.0.4', '10.0.0.5']);
     expect(byKey(bob.id)).toEqual(['10.0.1.1', '10.0.1.2']);
     expect(sessions.use('10.0.0.2')).toBeUndefined();

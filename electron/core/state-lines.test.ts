@@ -20,21 +20,37 @@ function health(overrides: Partial<HealthView> = {}): HealthView {
 }
 
 function status(overrides: Partial<ProxyStatus> = {}): ProxyStatus {
-  return { state: 'listening', host: '127.0.0.1', port: 8000, urls: ['http://127.0.0.1:8000'], error: null, reason: null, tls: null, ...overrides } as ProxyStatus;
+  return {
+    state: 'listening',
+    host: '127.0.0.1',
+    port: 8000,
+    urls: ['http://127.0.0.1:8000'],
+    error: null,
+    reason: null,
+    tls: null,
+    ...overrides,
+  } as ProxyStatus;
 }
 
 const texts = (lines: Array<{ level: string; text: string }>) => lines.map((l) => `${l.level}: ${l.text}`);
 
 describe('healthLines: what serve prints when Ollama changes', () => {
   it('says nothing when only latency, models or the time of the check changed', () => {
-    expect(healthLines(health(), health({ latencyMs: 90, checkedAt: 2, models: [{ name: 'x', size: 1, family: null, parameterSize: null, quantization: null, modifiedAt: null }] }))).toEqual([]);
+    expect(
+      healthLines(
+        health(),
+        health({ latencyMs: 90, checkedAt: 2, models: [{ name: 'x', size: 1, family: null, parameterSize: null, quantization: null, modifiedAt: null }] }),
+      ),
+    ).toEqual([]);
     const down = health({ reachable: false, version: null, error: 'connection refused' });
     expect(healthLines(down, { ...down, checkedAt: 9 })).toEqual([]);
   });
 
   it('says when Ollama goes down, with why, and when it comes back, with its version', () => {
     const down = health({ reachable: false, version: null, error: 'Ollama is not running or refused the connection' });
-    expect(texts(healthLines(health(), down))).toEqual(['warn: Ollama is not reachable at http://127.0.0.1:11434: Ollama is not running or refused the connection']);
+    expect(texts(healthLines(health(), down))).toEqual([
+      'warn: Ollama is not reachable at http://127.0.0.1:11434: Ollama is not running or refused the connection',
+    ]);
     expect(texts(healthLines(down, health({ version: '0.13.0' })))).toEqual(['info: Ollama 0.13.0 answers at http://127.0.0.1:11434']);
     // Still down for another reason (reset, then refused) is not news.
     expect(healthLines(down, { ...down, error: 'Ollama closed the connection' })).toEqual([]);
@@ -67,17 +83,26 @@ describe('statusLines: what serve prints when its listeners change', () => {
   });
 
   it('a restart that failed: the reason, while the old listener goes on', () => {
-    expect(texts(statusLines(status(), status({ error: 'port 80 needs administrator rights' })))).toEqual(['error: could not apply the new settings: port 80 needs administrator rights']);
+    expect(texts(statusLines(status(), status({ error: 'port 80 needs administrator rights' })))).toEqual([
+      'error: could not apply the new settings: port 80 needs administrator rights',
+    ]);
   });
 
   it('HTTPS turned on, off, or failing', () => {
-    expect(texts(statusLines(status(), status({ tls })))).toEqual(['info: HTTPS on https://127.0.0.1:8443', 'info: Certificate /data/tls/cert.pem, SHA-256 fingerprint AB:CD']);
+    expect(texts(statusLines(status(), status({ tls })))).toEqual([
+      'info: HTTPS on https://127.0.0.1:8443',
+      'info: Certificate /data/tls/cert.pem, SHA-256 fingerprint AB:CD',
+    ]);
     expect(texts(statusLines(status({ tls }), status()))).toEqual(['info: HTTPS is off']);
-    expect(texts(statusLines(status(), status({ tls: { ...tls, urls: [], error: 'port 8443 is already in use' } })))).toEqual(['error: HTTPS is off: port 8443 is already in use']);
+    expect(texts(statusLines(status(), status({ tls: { ...tls, urls: [], error: 'port 8443 is already in use' } })))).toEqual([
+      'error: HTTPS is off: port 8443 is already in use',
+    ]);
     expect(statusLines(status({ tls }), status({ tls }))).toEqual([]);
   });
 
   it('stopped', () => {
-    expect(texts(statusLines(status(), status({ state: 'stopped', urls: [] })))).toEqual(['warn: The proxy stopped: clients get no answer until it starts again']);
+    expect(texts(statusLines(status(), status({ state: 'stopped', urls: [] })))).toEqual([
+      'warn: The proxy stopped: clients get no answer until it starts again',
+    ]);
   });
 });

@@ -27,10 +27,14 @@ export function healthLines(previous: HealthView | undefined, next: HealthView):
   const before = new Set(previous?.exposedOn ?? []);
   for (const address of next.exposedOn) {
     if (!before.has(address)) {
-      lines.push({ level: 'warn', text: `Ollama also answers on ${address}: anyone on your network can reach it without a key. Restart Ollama with OLLAMA_HOST=127.0.0.1` });
+      lines.push({
+        level: 'warn',
+        text: `Ollama also answers on ${address}: anyone on your network can reach it without a key. Restart Ollama with OLLAMA_HOST=127.0.0.1`,
+      });
     }
   }
-  if (before.size > 0 && next.exposedOn.length === 0 && next.reachable) lines.push({ level: 'info', text: 'Ollama no longer answers on this machine\'s network addresses' });
+  if (before.size > 0 && next.exposedOn.length === 0 && next.reachable)
+    lines.push({ level: 'info', text: "Ollama no longer answers on this machine's network addresses" });
   return lines;
 }
 
@@ -43,7 +47,8 @@ export function statusLines(previous: ProxyStatus, next: ProxyStatus): StateLine
     else if (next.state === 'stopped') lines.push({ level: 'warn', text: 'The proxy stopped: clients get no answer until it starts again' });
   }
   // A restart that failed leaves the previous listener serving, with the reason in the status.
-  if (next.error && next.error !== previous.error) lines.push({ level: 'error', text: listening ? `could not apply the new settings: ${next.error}` : `the proxy is not serving: ${next.error}` });
+  if (next.error && next.error !== previous.error)
+    lines.push({ level: 'error', text: listening ? `could not apply the new settings: ${next.error}` : `the proxy is not serving: ${next.error}` });
 
   const tls = next.tls;
   const before = previous.tls;

@@ -25,7 +25,12 @@ function countsInPieces(bytes: Buffer, size: number): ReturnType<TokenTap['count
 const ndjson = (...objects: unknown[]) => Buffer.from(objects.map((o) => JSON.stringify(o) + '\n').join(''));
 const sse = (...frames: Array<unknown | '[DONE]'>) => Buffer.from(frames.map((f) => `data: ${f === '[DONE]' ? f : JSON.stringify(f)}\n\n`).join(''));
 
-const chatChunk = (content: string) => ({ model: 'llama3.2', created_at: '2026-11-27T12:00:00.123456789Z', message: { role: 'assistant', content }, done: false });
+const chatChunk = (content: string) => ({
+  model: 'llama3.2',
+  created_at: '2026-11-27T12:00:00.123456789Z',
+  message: { role: 'assistant', content },
+  done: false,
+});
 const chatDone = (prompt: number, completion: number) => ({
   model: 'llama3.2',
   created_at: '2026-11-27T12:00:01.123456789Z',
@@ -112,7 +117,15 @@ describe('TokenTap: Ollama NDJSON', () => {
   });
 
   it('reads /api/embed answers: prompt tokens only', () => {
-    const body = Buffer.from(JSON.stringify({ model: 'all-minilm', embeddings: [Array.from({ length: 384 }, (_, i) => i / 1000)], total_duration: 14_143_917, load_duration: 1_019_500, prompt_eval_count: 8 }));
+    const body = Buffer.from(
+      JSON.stringify({
+        model: 'all-minilm',
+        embeddings: [Array.from({ length: 384 }, (_, i) => i / 1000)],
+        total_duration: 14_143_917,
+        load_duration: 1_019_500,
+        prompt_eval_count: 8,
+      }),
+    );
     expect(countsOf(body)).toEqual({ promptTokens: 8, completionTokens: null });
   });
 });
@@ -135,12 +148,28 @@ describe('TokenTap: OpenAI-compatible /v1', () => {
 
   it('takes the last report on /v1/completions, where every chunk carries a zero usage', () => {
     const zero = { usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } };
-    const chunk = (text: string, finish: string | null) => ({ id: 'cmpl-1', object: 'text_completion', created: 1, choices: [{ text, index: 0, finish_reason: finish }], model: 'llama3.2', system_fingerprint: 'fp_ollama', ...zero });
+    const chunk = (text: string, finish: string | null) => ({
+      id: 'cmpl-1',
+      object: 'text_completion',
+      created: 1,
+      choices: [{ text, index: 0, finish_reason: finish }],
+      model: 'llama3.2',
+      system_fingerprint: 'fp_ollama',
+      ...zero,
+    });
     const body = sse(
       chunk('The', null),
       chunk(' sky', null),
       chunk('', 'stop'),
-      { id: 'cmpl-1', object: 'text_completion', created: 1, choices: [], model: 'llama3.2', system_fingerprint: 'fp_ollama', usage: { prompt_tokens: 13, completion_tokens: 2, total_tokens: 15 } },
+      {
+        id: 'cmpl-1',
+        object: 'text_completion',
+        created: 1,
+        choices: [],
+        model: 'llama3.2',
+        system_fingerprint: 'fp_ollama',
+        usage: { prompt_tokens: 13, completion_tokens: 2, total_tokens: 15 },
+      },
       '[DONE]',
     );
     expect(countsOf(body)).toEqual({ promptTokens: 13, completionTokens: 2 });
@@ -158,7 +187,14 @@ describe('TokenTap: OpenAI-compatible /v1', () => {
 
   it('reads a non-streamed chat completion', () => {
     const body = Buffer.from(
-      JSON.stringify({ id: 'chatcmpl-2', object: 'chat.completion', created: 1, model: 'llama3.2', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 11, completion_tokens: 1, total_tokens: 12 } }) + '\n',
+      JSON.stringify({
+        id: 'chatcmpl-2',
+        object: 'chat.completion',
+        created: 1,
+        model: 'llama3.2',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 11, completion_tokens: 1, total_tokens: 12 },
+      }) + '\n',
     );
     expect(countsOf(body)).toEqual({ promptTokens: 11, completionTokens: 1 });
   });
@@ -175,9 +211,15 @@ describe('TokenTap: nothing to count', () => {
     // a stream cut off before its final chunk
     expect(countsOf(ndjson(chatChunk('The'), chatChunk(' sky')))).toEqual({ promptTokens: null, completionTokens: null });
     // a stream that ends in an error line instead of its final chunk
-    expect(countsOf(Buffer.concat([ndjson(chatChunk('The')), Buffer.from('{"error":"model runner has unexpectedly stopped"}\n')]))).toEqual({ promptTokens: null, completionTokens: null });
+    expect(countsOf(Buffer.concat([ndjson(chatChunk('The')), Buffer.from('{"error":"model runner has unexpectedly stopped"}\n')]))).toEqual({
+      promptTokens: null,
+      completionTokens: null,
+    });
     // chat completions streamed without include_usage
-    expect(countsOf(sse({ choices: [{ index: 0, delta: { content: 'x' }, finish_reason: 'stop' }] }, '[DONE]'))).toEqual({ promptTokens: null, completionTokens: null });
+    expect(countsOf(sse({ choices: [{ index: 0, delta: { content: 'x' }, finish_reason: 'stop' }] }, '[DONE]'))).toEqual({
+      promptTokens: null,
+      completionTokens: null,
+    });
   });
 });
 
@@ -204,12 +246,26 @@ describe('TokenTap: generated text cannot forge counts', () => {
   });
 
   it('takes the final chunk’s counts over tool-call arguments a model named like them', () => {
-    const toolCall = { ...chatChunk(''), message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'stats', arguments: { prompt_eval_count: 999_999, eval_count: 999_999 } } }] } };
+    const toolCall = {
+      ...chatChunk(''),
+      message: {
+        role: 'assistant',
+        content: '',
+        tool_calls: [{ function: { name: 'stats', arguments: { prompt_eval_count: 999_999, eval_count: 999_999 } } }],
+      },
+    };
     expect(countsOf(ndjson(toolCall, chatDone(12, 3)))).toEqual({ promptTokens: 12, completionTokens: 3 });
   });
 
   it('does not take tool-call arguments for a count the final chunk left out (Ollama omits a zero prompt_eval_count)', () => {
-    const toolCall = { ...chatChunk(''), message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'stats', arguments: { prompt_eval_count: 999_999, prompt_tokens: 999_999 } } }] } };
+    const toolCall = {
+      ...chatChunk(''),
+      message: {
+        role: 'assistant',
+        content: '',
+        tool_calls: [{ function: { name: 'stats', arguments: { prompt_eval_count: 999_999, prompt_tokens: 999_999 } } }],
+      },
+    };
     const { prompt_eval_count: _omitted, ...done } = chatDone(0, 3);
     expect(countsOf(ndjson(toolCall, done))).toEqual({ promptTokens: null, completionTokens: 3 });
   });
@@ -244,7 +300,10 @@ describe('TokenTap: what it keeps', () => {
 
   it('keeps the usage frame through the blank lines, event lines and [DONE] after it', () => {
     const body = Buffer.from(
-      'event: message\n' + sse({ choices: [{ delta: { content: 'x' } }] }, { choices: [], usage: { prompt_tokens: 5, completion_tokens: 6 } }).toString() + 'event: end\n\u00a0\n' + 'data: [DONE]\n\n',
+      'event: message\n' +
+        sse({ choices: [{ delta: { content: 'x' } }] }, { choices: [], usage: { prompt_tokens: 5, completion_tokens: 6 } }).toString() +
+        'event: end\n\u00a0\n' +
+        'data: [DONE]\n\n',
       'latin1',
     );
     expect(countsByLine(body).counts).toEqual({ promptTokens: 5, completionTokens: 6 });
@@ -253,8 +312,8 @@ describe('TokenTap: what it keeps', () => {
 
   it('reads what it read before from random streams cut anywhere (seed 7, 2000 cases)', () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-    const pick = <T,>(items: T[]): T => items[Math.floor(random() * items.length)]!;
+    const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
     for (let i = 0; i < 2_000; i++) {
       const lines: string[] = [];
       for (let n = 1 + Math.floor(random() * 8); n > 0; n--) {
@@ -303,7 +362,11 @@ describe('TokenTap on the fake Ollama’s real bytes', () => {
     ['/api/chat stream', '/api/chat', { model: 'llama3.2', messages: [{ role: 'user', content: 'one two three four' }] }],
     ['/api/chat non-stream', '/api/chat', { model: 'llama3.2', messages: [{ role: 'user', content: 'one two' }], stream: false }],
     ['/api/generate stream', '/api/generate', { model: 'llama3.2', prompt: 'why is the sky blue' }],
-    ['/v1/chat/completions with usage', '/v1/chat/completions', { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } }],
+    [
+      '/v1/chat/completions with usage',
+      '/v1/chat/completions',
+      { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } },
+    ],
     ['/v1/completions with usage', '/v1/completions', { model: 'llama3.2', prompt: 'once upon a time', stream: true, stream_options: { include_usage: true } }],
     ['/v1/chat/completions non-stream', '/v1/chat/completions', { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] }],
   ])('%s: the counts the fake reported, however the bytes are cut', async (_name, path, body) => {

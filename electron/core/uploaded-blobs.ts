@@ -51,5 +51,8 @@ export class UploadProof {
 
 /** Ollama takes `sha256:HEX` and `sha256-HEX` alike. */
 function normalDigest(digest: string): string {
-  return digest.trim().toLowerCase().replace(/^sha256-/, 'sha256:');
+  return digest
+    .trim()
+    .toLowerCase()
+    .replace(/^sha256-/, 'sha256:');
 }

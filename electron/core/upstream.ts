@@ -59,7 +59,12 @@ function createTarget(settings: GateSettings): UpstreamTarget {
 type PoolSettings = Pick<GateSettings, 'upstream' | 'upstreamHeadersTimeoutMs' | 'upstreamBodyTimeoutMs' | 'upstreamConnectTimeoutMs'>;
 
 function pick(s: GateSettings): PoolSettings {
-  return { upstream: s.upstream, upstreamHeadersTimeoutMs: s.upstreamHeadersTimeoutMs, upstreamBodyTimeoutMs: s.upstreamBodyTimeoutMs, upstreamConnectTimeoutMs: s.upstreamConnectTimeoutMs };
+  return {
+    upstream: s.upstream,
+    upstreamHeadersTimeoutMs: s.upstreamHeadersTimeoutMs,
+    upstreamBodyTimeoutMs: s.upstreamBodyTimeoutMs,
+    upstreamConnectTimeoutMs: s.upstreamConnectTimeoutMs,
+  };
 }
 
 function samePoolSettings(a: PoolSettings, b: GateSettings): boolean {

@@ -41,9 +41,42 @@ describe('UsageLedger in memory', () => {
     ledger.record(sample({ keyId: 'k2', user: 'bob', time: DAY2, promptTokens: 1, completionTokens: 2 }));
     const rows = ledger.query();
     expect(rows).toEqual([
-      { day: '2026-11-27', keyId: 'k1', user: 'alice', requests: 2, errors: 1, promptTokens: 10, completionTokens: 5, bytesIn: 107, bytesOut: 1_050, durationMs: 13 },
-      { day: '2026-11-27', keyId: 'k2', user: 'bob', requests: 1, errors: 0, promptTokens: 1, completionTokens: 2, bytesIn: 100, bytesOut: 1_000, durationMs: 12 },
-      { day: '2026-11-26', keyId: 'k1', user: 'alice', requests: 1, errors: 0, promptTokens: 10, completionTokens: 5, bytesIn: 100, bytesOut: 1_000, durationMs: 12 },
+      {
+        day: '2026-11-27',
+        keyId: 'k1',
+        user: 'alice',
+        requests: 2,
+        errors: 1,
+        promptTokens: 10,
+        completionTokens: 5,
+        bytesIn: 107,
+        bytesOut: 1_050,
+        durationMs: 13,
+      },
+      {
+        day: '2026-11-27',
+        keyId: 'k2',
+        user: 'bob',
+        requests: 1,
+        errors: 0,
+        promptTokens: 1,
+        completionTokens: 2,
+        bytesIn: 100,
+        bytesOut: 1_000,
+        durationMs: 12,
+      },
+      {
+        day: '2026-11-26',
+        keyId: 'k1',
+        user: 'alice',
+        requests: 1,
+        errors: 0,
+        promptTokens: 10,
+        completionTokens: 5,
+        bytesIn: 100,
+        bytesOut: 1_000,
+        durationMs: 12,
+      },
     ]);
   });
 
@@ -302,7 +335,18 @@ describe('UsageLedger on disk', () => {
 
   it('writes each month to its own file, and adds in what usage.json held before month files', async () => {
     const file = join(dir, 'usage.json');
-    const row = (day: string, requests: number) => ({ day, keyId: 'k1', user: 'alice', requests, errors: 0, promptTokens: requests, completionTokens: 0, bytesIn: 0, bytesOut: 0, durationMs: 0 });
+    const row = (day: string, requests: number) => ({
+      day,
+      keyId: 'k1',
+      user: 'alice',
+      requests,
+      errors: 0,
+      promptTokens: requests,
+      completionTokens: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      durationMs: 0,
+    });
     // An older version's file: every month in one file, the current day included.
     const old = JSON.stringify({ version: 1, rows: [row('2026-09-30', 1), row('2026-11-27', 2)] });
     writeFileSync(file, old);

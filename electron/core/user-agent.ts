@@ -25,11 +25,7 @@ export function cleanUserAgent(header: string | string[] | undefined): string | 
   if (header === undefined) return null;
   const raw = Array.isArray(header) ? header.join(', ') : header;
   // Redacted before it is cut, so no part of a secret survives at the cut (headers are bounded by maxHeaderBytes).
-  const cleaned = raw
-    .replace(CONTROL, ' ')
-    .replace(SECRET_LIKE, '[redacted]')
-    .trim()
-    .replace(/\s+/g, ' ');
+  const cleaned = raw.replace(CONTROL, ' ').replace(SECRET_LIKE, '[redacted]').trim().replace(/\s+/g, ' ');
   if (!cleaned) return null;
   return cleaned.length > MAX_CLIENT_LENGTH ? `${cleaned.slice(0, MAX_CLIENT_LENGTH - 1)}…` : cleaned;
 }

@@ -71,7 +71,11 @@ describe('IPC handlers', () => {
       exposureAddresses: () => [],
       health: { probe: async () => ({ reachable: false, version: null, latencyMs: null, error: 'down', reason: null, models: [], loaded: [] }) },
     });
-    service = createGateService({ gateway, store, app: { name: 'Ollama Gate', version: '0.1.0', host: 'desktop', platform: 'linux', versions: {}, dataDir: '/d', logsDir: '/l' } });
+    service = createGateService({
+      gateway,
+      store,
+      app: { name: 'Ollama Gate', version: '0.1.0', host: 'desktop', platform: 'linux', versions: {}, dataDir: '/d', logsDir: '/l' },
+    });
     call = vi.spyOn(service, 'call');
     dispose = registerIpc({ ipcMain, service, window: () => window as unknown as WebContents | undefined, appUrl: APP_URL });
   });
@@ -106,14 +110,20 @@ describe('IPC handlers', () => {
     const result = await invoke(method, event(own), BAD_INPUT[method]);
     expect(result).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     expect(!result.ok && result.error.message.length).toBeGreaterThan(0);
-    expect(await invoke(method, event(own), undefined, 'extra')).toMatchObject({ ok: false, error: { code: 'invalid_input', message: `${method} takes one argument` } });
+    expect(await invoke(method, event(own), undefined, 'extra')).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input', message: `${method} takes one argument` },
+    });
   });
 
   it('answers the own window with the service result, and typed errors for failures', async () => {
     const created = await invoke('keys.create', event(own), { user: 'alice' });
     expect(created).toMatchObject({ ok: true, value: { key: { user: 'alice', enabled: true }, secret: expect.stringMatching(/^og_/) } });
     expect(await invoke('keys.list', event(own))).toMatchObject({ ok: true, value: [{ user: 'alice' }] });
-    expect(await invoke('keys.remove', event(own), { id: 'missing' })).toEqual({ ok: false, error: { code: 'not_found', message: 'no key with id "missing"' } });
+    expect(await invoke('keys.remove', event(own), { id: 'missing' })).toEqual({
+      ok: false,
+      error: { code: 'not_found', message: 'no key with id "missing"' },
+    });
     expect(await invoke('settings.update', event(own), { desktop: { language: 'en' } })).toMatchObject({ ok: false, error: { code: 'unsupported' } });
   });
 

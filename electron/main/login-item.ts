@@ -49,5 +49,13 @@ export function createLoginItem({ app, platform, env = process.env, executable }
 /** A desktop entry whose Exec is quoted as the XDG spec asks, so paths with spaces work. */
 export function autostartEntry(program: string): string {
   const quoted = `"${program.replace(/[\\"`$]/g, (c) => `\\${c}`)}"`;
-  return ['[Desktop Entry]', 'Type=Application', 'Name=Ollama Gate', 'Comment=API-key gate in front of Ollama', `Exec=${quoted}`, 'X-GNOME-Autostart-enabled=true', ''].join('\n');
+  return [
+    '[Desktop Entry]',
+    'Type=Application',
+    'Name=Ollama Gate',
+    'Comment=API-key gate in front of Ollama',
+    `Exec=${quoted}`,
+    'X-GNOME-Autostart-enabled=true',
+    '',
+  ].join('\n');
 }

@@ -119,7 +119,23 @@ describe('openAppStore (electron-store, with electron mocked)', () => {
     const store = openAppStore(dir);
     expect(store.path).toBe(join(dir, 'gate.json'));
     expect(store.gate.path).toBe(store.path);
-    const key = { id: 'cli1', user: 'from-cli', name: null, scope: 'inference' as const, models: [], rpm: null, concurrency: null, dailyTokens: null, hash: 'b'.repeat(64), prefix: 'og_x', createdAt: 1, enabled: true, expiresAt: null, lastUsedAt: null, lastUsedIp: null };
+    const key = {
+      id: 'cli1',
+      user: 'from-cli',
+      name: null,
+      scope: 'inference' as const,
+      models: [],
+      rpm: null,
+      concurrency: null,
+      dailyTokens: null,
+      hash: 'b'.repeat(64),
+      prefix: 'og_x',
+      createdAt: 1,
+      enabled: true,
+      expiresAt: null,
+      lastUsedAt: null,
+      lastUsedIp: null,
+    };
     openStore(dir).add(key);
     expect(openAppStore(dir).gate.list()).toEqual([key]);
     store.gate.updateSettings({ host: '127.0.0.1' });
@@ -129,7 +145,23 @@ describe('openAppStore (electron-store, with electron mocked)', () => {
 
   it('writes last-use times in the background in the bytes electron-store writes, keeping its other sections', async () => {
     const store = openAppStore(dir);
-    const key = { id: 'k1', user: 'alice', name: null, scope: 'inference' as const, models: [], rpm: null, concurrency: null, dailyTokens: null, hash: 'c'.repeat(64), prefix: 'og_y', createdAt: 1, enabled: true, expiresAt: null, lastUsedAt: null, lastUsedIp: null };
+    const key = {
+      id: 'k1',
+      user: 'alice',
+      name: null,
+      scope: 'inference' as const,
+      models: [],
+      rpm: null,
+      concurrency: null,
+      dailyTokens: null,
+      hash: 'c'.repeat(64),
+      prefix: 'og_y',
+      createdAt: 1,
+      enabled: true,
+      expiresAt: null,
+      lastUsedAt: null,
+      lastUsedIp: null,
+    };
     store.gate.add(key);
     const written = store.gate.updateEachInBackground(new Map([['k1', { lastUsedAt: 5, lastUsedIp: '10.0.0.9' }]]));
     expect(readFile(dir).keys).toEqual([key]);

@@ -188,7 +188,7 @@ describe('MainWindow', () => {
     expect(main.contents()).toBe(window!.webContents);
   });
 
-  it("refuses, in the window it builds, navigation away from the app, new windows and webviews", () => {
+  it('refuses, in the window it builds, navigation away from the app, new windows and webviews', () => {
     electron.shell.openExternal.mockClear();
     create().show();
     const { webContents } = electron.BrowserWindow.created[0]!;

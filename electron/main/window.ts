@@ -1,10 +1,4 @@
-import {
-  BrowserWindow,
-  type BrowserWindowConstructorOptions,
-  type Session,
-  type WebContents,
-  shell,
-} from 'electron';
+import { BrowserWindow, type BrowserWindowConstructorOptions, type Session, type WebContents, shell } from 'electron';
 import type { Navigation } from '../shared/contract.js';
 import { CONTENT_SECURITY_POLICY } from './renderer-protocol.js';
 

@@ -9,8 +9,7 @@ import { eventChannel, methodChannel } from '../shared/contract.js';
 import { type GateTransport, createGateClient } from '../shared/gate-client.js';
 
 const transport: GateTransport = {
-  invoke: (method, request) =>
-    request === undefined ? ipcRenderer.invoke(methodChannel(method)) : ipcRenderer.invoke(methodChannel(method), request),
+  invoke: (method, request) => (request === undefined ? ipcRenderer.invoke(methodChannel(method)) : ipcRenderer.invoke(methodChannel(method), request)),
   subscribe(event, listener) {
     const channel = eventChannel(event);
     const forward = (_event: Electron.IpcRendererEvent, payload: unknown) => listener(payload);

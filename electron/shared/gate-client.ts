@@ -1,11 +1,4 @@
-import {
-  type EventName,
-  GATE_EVENTS,
-  GATE_METHODS,
-  type GateApi,
-  type GateResult,
-  type MethodName,
-} from './contract.js';
+import { type EventName, GATE_EVENTS, GATE_METHODS, type GateApi, type GateResult, type MethodName } from './contract.js';
 
 /** How a GateApi reaches its host: IPC in the Electron window, HTTP and server-sent events in a browser. */
 export interface GateTransport {

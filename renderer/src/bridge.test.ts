@@ -38,7 +38,9 @@ const json = (value: unknown, status = 200) => new Response(JSON.stringify(value
 describe('the browser bridge', () => {
   it('calls each method as POST /gate/<method> with a JSON body, and returns the GateResult as it came', async () => {
     const fetch = fakeFetch(() => json({ ok: true, value: [] }));
-    const gate = createGateClient(createHttpTransport({ base: 'http://127.0.0.1:8001', fetch: fetch.impl, EventSource: FakeEventSource as unknown as typeof EventSource }));
+    const gate = createGateClient(
+      createHttpTransport({ base: 'http://127.0.0.1:8001', fetch: fetch.impl, EventSource: FakeEventSource as unknown as typeof EventSource }),
+    );
     expect(await gate.keys.list()).toEqual({ ok: true, value: [] });
     await gate.keys.setEnabled({ id: 'k1', enabled: false });
     expect(fetch.sent.map((s) => [s.url, s.init.method, s.init.body])).toEqual([
@@ -67,7 +69,9 @@ describe('the browser bridge', () => {
 
   it('shares one EventSource among listeners, parses events, and closes it after the last one leaves', () => {
     FakeEventSource.opened = [];
-    const gate = createGateClient(createHttpTransport({ fetch: fakeFetch(() => json(null)).impl, EventSource: FakeEventSource as unknown as typeof EventSource }));
+    const gate = createGateClient(
+      createHttpTransport({ fetch: fakeFetch(() => json(null)).impl, EventSource: FakeEventSource as unknown as typeof EventSource }),
+    );
     const keys: unknown[] = [];
     const logs: unknown[] = [];
     const stopKeys = gate.on('keys', (payload) => keys.push(payload));

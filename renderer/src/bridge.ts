@@ -125,7 +125,10 @@ export function createHttpTransport(options: HttpTransportOptions = {}): GateTra
       if (response.status === 401 || response.status === 403) connection.lost('refused');
       if ((response.headers.get('content-type') ?? '').includes('application/json')) return (await response.json()) as GateResult<unknown>;
       const detail = (await response.text()).slice(0, 300);
-      return { ok: false, error: { code: response.status === 401 || response.status === 403 ? 'forbidden' : 'internal', message: detail || `HTTP ${response.status}` } };
+      return {
+        ok: false,
+        error: { code: response.status === 401 || response.status === 403 ? 'forbidden' : 'internal', message: detail || `HTTP ${response.status}` },
+      };
     },
 
     subscribe(event, listener) {

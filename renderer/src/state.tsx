@@ -30,10 +30,7 @@ const noSubscription = () => () => {};
 
 /** The connection's state, followed; a window without one (the desktop's) is always connected. */
 function useConnectionState(connection: GateConnection | null | undefined): ConnectionState {
-  return useSyncExternalStore(
-    connection ? connection.subscribe : noSubscription,
-    connection ? connection.current : () => ALWAYS_CONNECTED,
-  );
+  return useSyncExternalStore(connection ? connection.subscribe : noSubscription, connection ? connection.current : () => ALWAYS_CONNECTED);
 }
 
 /**
@@ -54,12 +51,7 @@ export function useGateStateSource(gate: GateApi, connection?: GateConnection | 
   useEffect(() => {
     let live = true;
     setError(null);
-    const unsubscribe = [
-      gate.on('status', setStatus),
-      gate.on('health', setHealth),
-      gate.on('keys', setKeys),
-      gate.on('settings', setSettings),
-    ];
+    const unsubscribe = [gate.on('status', setStatus), gate.on('health', setHealth), gate.on('keys', setKeys), gate.on('settings', setSettings)];
     const load = async <T,>(call: Promise<{ ok: true; value: T } | { ok: false; error: GateApiError }>, set: (value: T) => void) => {
       const result = await call;
       if (!live) return;

@@ -53,7 +53,8 @@ describe('the committed icons (regenerate with `npx tsx scripts/icons.ts`)', () 
   });
 
   it('build/icons has the Linux sizes and build/icon.png is 1024 px', () => {
-    for (const size of [16, 24, 32, 48, 64, 128, 256, 512, 1024]) expect(pngSize(readFileSync(join(BUILD, 'icons', `${size}x${size}.png`)))).toEqual({ width: size, height: size });
+    for (const size of [16, 24, 32, 48, 64, 128, 256, 512, 1024])
+      expect(pngSize(readFileSync(join(BUILD, 'icons', `${size}x${size}.png`)))).toEqual({ width: size, height: size });
     expect(pngSize(readFileSync(join(BUILD, 'icon.png')))).toEqual({ width: 1024, height: 1024 });
   });
 });

@@ -83,7 +83,7 @@ export function encodeIcns(images: ReadonlyArray<{ type: IcnsType; png: Buffer }
 export function decodeIcns(icns: Buffer): Array<{ type: string; png: Buffer }> {
   if (icns.toString('ascii', 0, 4) !== 'icns' || icns.readUInt32BE(4) !== icns.length) throw new Error('not an .icns');
   const images: Array<{ type: string; png: Buffer }> = [];
-  for (let offset = 8; offset < icns.length; ) {
+  for (let offset = 8; offset < icns.length;) {
     const length = icns.readUInt32BE(offset + 4);
     images.push({ type: icns.toString('ascii', offset, offset + 4), png: icns.subarray(offset + 8, offset + length) });
     offset += length;

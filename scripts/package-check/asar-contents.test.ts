@@ -103,14 +103,15 @@ describe('package resolution', () => {
 describe('walkModuleGraph', () => {
   const app = {
     'package.json': json({ main: 'dist/main/index.js', dependencies: { lib: '1' } }),
-    'dist/main/index.js': 'import { app } from "electron"; import "node:fs"; import x from "lib/sub"; import "./chunk.js"; createRequire(import.meta.url)("../../package.json");',
+    'dist/main/index.js':
+      'import { app } from "electron"; import "node:fs"; import x from "lib/sub"; import "./chunk.js"; createRequire(import.meta.url)("../../package.json");',
     'dist/main/chunk.js': 'export const y = require("lib");',
     'node_modules/lib/package.json': json({ exports: { '.': { require: './index.cjs' }, './sub': './sub.js' } }),
     'node_modules/lib/index.cjs': '',
     'node_modules/lib/sub.js': '',
   };
 
-  it('walks the entry\'s own files and resolves every package to a file', () => {
+  it("walks the entry's own files and resolves every package to a file", () => {
     const graph = walkModuleGraph(archiveFromRecord(app), 'dist/main/index.js');
     expect(graph.problems).toEqual([]);
     expect(graph.files).toEqual(['dist/main/index.js', 'dist/main/chunk.js', 'package.json']);
@@ -124,7 +125,10 @@ describe('walkModuleGraph', () => {
   it('reports a missing own file, a missing package and an entry the package lacks', () => {
     const broken = { ...app, 'dist/main/chunk.js': 'import "gone"; import "lib/other";' } as Record<string, string>;
     delete broken['node_modules/lib/sub.js'];
-    const graph = walkModuleGraph(archiveFromRecord({ ...broken, 'dist/main/index.js': `${app['dist/main/index.js']} import "./missing.js";` }), 'dist/main/index.js');
+    const graph = walkModuleGraph(
+      archiveFromRecord({ ...broken, 'dist/main/index.js': `${app['dist/main/index.js']} import "./missing.js";` }),
+      'dist/main/index.js',
+    );
     expect(graph.problems.map((p) => p.message)).toEqual([
       'lib/sub resolves to node_modules/lib/sub.js, which is missing',
       './missing.js is missing',
@@ -134,7 +138,9 @@ describe('walkModuleGraph', () => {
   });
 
   it('reports a missing main entry', () => {
-    expect(walkModuleGraph(archiveFromRecord({}), 'dist/main/index.js').problems).toEqual([{ from: 'package.json', message: 'the main entry dist/main/index.js is missing' }]);
+    expect(walkModuleGraph(archiveFromRecord({}), 'dist/main/index.js').problems).toEqual([
+      { from: 'package.json', message: 'the main entry dist/main/index.js is missing' },
+    ]);
   });
 });
 
@@ -142,7 +148,12 @@ describe('packageClosure', () => {
   it('finds missing dependencies and packages nothing depends on', () => {
     const files = archiveFromRecord({
       'package.json': json({ dependencies: { a: '1' }, devDependencies: { vitest: '1' } }),
-      'node_modules/a/package.json': json({ dependencies: { b: '1', gone: '1' }, optionalDependencies: { fsevents: '1' }, peerDependencies: { c: '1', d: '1' }, peerDependenciesMeta: { d: { optional: true } } }),
+      'node_modules/a/package.json': json({
+        dependencies: { b: '1', gone: '1' },
+        optionalDependencies: { fsevents: '1' },
+        peerDependencies: { c: '1', d: '1' },
+        peerDependenciesMeta: { d: { optional: true } },
+      }),
       'node_modules/b/package.json': json({}),
       'node_modules/a/node_modules/b/package.json': json({}),
       'node_modules/vitest/package.json': json({}),
@@ -186,15 +197,22 @@ describe('unwantedFiles', () => {
 });
 
 describe('renderer references', () => {
-  it('reads a built page\'s scripts, styles and icons, ignoring other schemes', () => {
+  it("reads a built page's scripts, styles and icons, ignoring other schemes", () => {
     const html = `<link rel="icon" href="./favicon.svg"><script type="module" crossorigin src="./assets/index-a.js"></script>
       <link rel="stylesheet" href="./assets/index-b.css?v=1"><a href="https://ollama.com">x</a><a href="#top">top</a><img src="data:image/png;base64,AA">`;
-    expect(htmlReferences(html, 'dist/renderer/index.html')).toEqual(['dist/renderer/favicon.svg', 'dist/renderer/assets/index-a.js', 'dist/renderer/assets/index-b.css']);
+    expect(htmlReferences(html, 'dist/renderer/index.html')).toEqual([
+      'dist/renderer/favicon.svg',
+      'dist/renderer/assets/index-a.js',
+      'dist/renderer/assets/index-b.css',
+    ]);
   });
 
   it('follows url() in styles and relative imports and asset URLs in scripts', () => {
     const css = '@font-face{src:url(./inter-x.woff2) format("woff2")}body{background:url("/assets/bg.png")}a{background:url(data:image/svg+xml,abc)}';
-    expect(assetReferences(css, 'dist/renderer/assets/index-b.css', 'dist/renderer')).toEqual(['dist/renderer/assets/inter-x.woff2', 'dist/renderer/assets/bg.png']);
+    expect(assetReferences(css, 'dist/renderer/assets/index-b.css', 'dist/renderer')).toEqual([
+      'dist/renderer/assets/inter-x.woff2',
+      'dist/renderer/assets/bg.png',
+    ]);
     const js = 'import{a}from"./chunk-c.js";const l=()=>import("./lazy-d.js");const u=new URL("./logo-e.png",import.meta.url).href;const s="react";';
     expect(assetReferences(js, 'dist/renderer/assets/index-a.js', 'dist/renderer')).toEqual([
       'dist/renderer/assets/chunk-c.js',

@@ -127,9 +127,7 @@ export function packageEntry(manifest: { main?: string; exports?: ExportsTarget 
   const { exports } = manifest;
   if (exports !== undefined) {
     const map: Record<string, ExportsTarget> =
-      exports && typeof exports === 'object' && !Array.isArray(exports) && Object.keys(exports).some((key) => key.startsWith('.'))
-        ? exports
-        : { '.': exports };
+      exports && typeof exports === 'object' && !Array.isArray(exports) && Object.keys(exports).some((key) => key.startsWith('.')) ? exports : { '.': exports };
     const key = subpath ? `./${subpath}` : '.';
     if (key in map) return pickCondition(map[key]!, kind);
     for (const [pattern, target] of Object.entries(map)) {
@@ -201,7 +199,8 @@ export function walkModuleGraph(files: ArchiveFiles, entry: string, provided: re
       const manifest = JSON.parse(files.read(posix.join(directory, 'package.json'))) as Parameters<typeof packageEntry>[0];
       const target = packageEntry(manifest, subpath, kind);
       if (target === null) graph.problems.push({ from: file, message: `${name} does not export ${subpath ? `./${subpath}` : 'its main entry'} for ${kind}` });
-      else if (!resolveFile(files, posix.join(directory, target), 'require')) graph.problems.push({ from: file, message: `${specifier} resolves to ${posix.join(directory, target)}, which is missing` });
+      else if (!resolveFile(files, posix.join(directory, target), 'require'))
+        graph.problems.push({ from: file, message: `${specifier} resolves to ${posix.join(directory, target)}, which is missing` });
     }
   }
   return graph;
@@ -264,7 +263,10 @@ export function packageNameOf(directory: string): string {
  * Files that must not ship: TypeScript sources and declarations, source maps, tests, and at the top
  * of the app anything but the built dist folders, node_modules and package.json.
  */
-export function unwantedFiles(paths: readonly string[], allowedDist: readonly string[] = ['main', 'preload', 'renderer']): Array<{ path: string; reason: string }> {
+export function unwantedFiles(
+  paths: readonly string[],
+  allowedDist: readonly string[] = ['main', 'preload', 'renderer'],
+): Array<{ path: string; reason: string }> {
   const unwanted: Array<{ path: string; reason: string }> = [];
   for (const path of paths) {
     const top = path.split('/')[0]!;

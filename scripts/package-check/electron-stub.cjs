@@ -285,7 +285,12 @@ class BrowserWindow extends EventEmitter {
     return this.destroyed;
   }
   close() {
-    const event = { defaultPrevented: false, preventDefault() { this.defaultPrevented = true; } };
+    const event = {
+      defaultPrevented: false,
+      preventDefault() {
+        this.defaultPrevented = true;
+      },
+    };
     this.emit('close', event);
     if (!event.defaultPrevented) this.destroy();
   }

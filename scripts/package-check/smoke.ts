@@ -81,7 +81,10 @@ export async function runSmoke({ appDir, resourcesDir, electronVersion, timeoutM
   const userData = mkdtempSync(join(tmpdir(), 'ollama-gate-smoke-data-'));
   const [port, deadUpstream] = [await freePort(), await freePort()];
   // Loopback only, and an Ollama that is not there: the gate must come up without one.
-  writeFileSync(join(userData, 'gate.json'), `${JSON.stringify({ keys: [], settings: { host: '127.0.0.1', port, upstream: `http://127.0.0.1:${deadUpstream}` } }, null, 2)}\n`);
+  writeFileSync(
+    join(userData, 'gate.json'),
+    `${JSON.stringify({ keys: [], settings: { host: '127.0.0.1', port, upstream: `http://127.0.0.1:${deadUpstream}` } }, null, 2)}\n`,
+  );
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -121,7 +124,15 @@ export async function runSmoke({ appDir, resourcesDir, electronVersion, timeoutM
       await sleep(100);
     }
     const problem = fatal();
-    check('main entry runs in plain Node', Boolean(find('ready')) && !problem && !exit(), problem ? `${problem.event}: ${JSON.stringify(problem)}` : exit() ? `exited early (${exit()?.code ?? exit()?.signal})` : 'started: no error dialog, no uncaught error');
+    check(
+      'main entry runs in plain Node',
+      Boolean(find('ready')) && !problem && !exit(),
+      problem
+        ? `${problem.event}: ${JSON.stringify(problem)}`
+        : exit()
+          ? `exited early (${exit()?.code ?? exit()?.signal})`
+          : 'started: no error dialog, no uncaught error',
+    );
     if (!find('ready') || exit()) return { checks, output };
 
     const version = 'status' in info ? (JSON.parse(info.body || '{}') as { version?: string }).version : undefined;
@@ -137,22 +148,32 @@ export async function runSmoke({ appDir, resourcesDir, electronVersion, timeoutM
     check(
       'tray shows its packaged images',
       images.length > 0 && images.every((image) => !image.empty && isInside(image.path, join(resourcesDir, 'tray'))),
-      images.length ? images.map((image) => `${relative(resourcesDir, image.path)} ${image.empty ? 'EMPTY' : `${image.size.width}x${image.size.height}`}`).join(', then ') : 'no tray created',
+      images.length
+        ? images.map((image) => `${relative(resourcesDir, image.path)} ${image.empty ? 'EMPTY' : `${image.size.width}x${image.size.height}`}`).join(', then ')
+        : 'no tray created',
     );
     check('tray tooltip names the version', Boolean(tooltip?.startsWith(`${manifest.productName} ${manifest.version}`)), JSON.stringify(tooltip));
 
     const window = find('window') as ({ preload: string; preloadExists: boolean; webPreferences: Record<string, unknown> } & StubEvent) | undefined;
     check(
       'window gets the packaged preload, isolated and sandboxed',
-      Boolean(window?.preloadExists && window.webPreferences.contextIsolation === true && window.webPreferences.sandbox === true && window.webPreferences.nodeIntegration === false),
+      Boolean(
+        window?.preloadExists &&
+        window.webPreferences.contextIsolation === true &&
+        window.webPreferences.sandbox === true &&
+        window.webPreferences.nodeIntegration === false,
+      ),
       window ? `${relative(appDir, window.preload)}${window.preloadExists ? '' : ' MISSING'}` : 'no window created',
     );
-    const loaded = find('loaded') as ({ url: string; files: Array<{ url: string; status: number; type: string | null; bytes: number }> } & StubEvent) | undefined;
+    const loaded = find('loaded') as
+      ({ url: string; files: Array<{ url: string; status: number; type: string | null; bytes: number }> } & StubEvent) | undefined;
     const files = loaded?.files ?? [];
     check(
       'window loads the packaged renderer through app:// and shows',
       Boolean(loaded?.url.startsWith('app://') && files.length >= 2 && files.every((file) => file.status === 200) && find('window-shown')),
-      loaded ? `${loaded.url}: ${files.map((file) => `${file.url.replace(/^app:\/\/[^/]+\//, '')} ${file.status}`).join(', ')}${find('window-shown') ? '' : '; never shown'}` : 'nothing loaded',
+      loaded
+        ? `${loaded.url}: ${files.map((file) => `${file.url.replace(/^app:\/\/[^/]+\//, '')} ${file.status}`).join(', ')}${find('window-shown') ? '' : '; never shown'}`
+        : 'nothing loaded',
     );
 
     // The window's own calls, through the IPC handlers the app registered.

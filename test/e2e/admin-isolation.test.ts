@@ -13,7 +13,8 @@ import { type RawAnswer, type RawRequestOptions, rawRequest } from '../support/r
 import { CLI, ROOT, type Serve, startServe } from './support.js';
 
 /** A raw request (the path goes out as written); an event stream is judged by what arrives in a second. */
-const send = (base: string, path: string, options?: RawRequestOptions): Promise<RawAnswer> => rawRequest(new URL(base).origin + path, { cutAfterMs: 1_000, ...options });
+const send = (base: string, path: string, options?: RawRequestOptions): Promise<RawAnswer> =>
+  rawRequest(new URL(base).origin + path, { cutAfterMs: 1_000, ...options });
 
 describe('the proxy port never serves the admin', () => {
   let fake: FakeOllama;
@@ -79,7 +80,9 @@ describe('the proxy port never serves the admin', () => {
   it('the same requests do reach the admin on its own port (so the checks below can see it)', async () => {
     const auth = { authorization: `Bearer ${serve.token}` };
     expect((await send(serve.adminUrl, '/index.html', { headers: auth })).body).toContain('<div id="root">');
-    expect((await send(serve.adminUrl, '/gate/keys.list', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' } })).body).toContain('isolation-canary');
+    expect((await send(serve.adminUrl, '/gate/keys.list', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' } })).body).toContain(
+      'isolation-canary',
+    );
     expect((await send(serve.adminUrl, '/gate/events', { headers: auth })).headers['content-type']).toContain('text/event-stream');
     expect((await send(serve.adminUrl, `/?token=${serve.token}`)).headers['set-cookie']).toBeDefined();
   });
@@ -125,7 +128,12 @@ describe('choosing the admin port', () => {
   });
 
   it('refuses a port that is not one, and --admin-port together with --no-admin', () => {
-    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'serve', '--data-dir', tmpdir(), ...args], { encoding: 'utf8', timeout: 10_000, env: { ...process.env, OLLAMA_GATE_LAN_CHECK: '0' } });
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [CLI, 'serve', '--data-dir', tmpdir(), ...args], {
+        encoding: 'utf8',
+        timeout: 10_000,
+        env: { ...process.env, OLLAMA_GATE_LAN_CHECK: '0' },
+      });
     const bad = run('--admin-port', 'eighty');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--admin-port must be a number from 0 to 65535, not "eighty"');

@@ -212,7 +212,11 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
     await page.keyboard.press('Tab');
     expect(await page.evaluate<string | undefined>('document.activeElement?.textContent')).toBe('Logs');
     await page.keyboard.press('Enter');
-    await eventually(async () => ((await page.evaluate<string | undefined>('document.activeElement?.tagName')) === 'H1' ? true : undefined), 2_000, 'focus moves to the heading');
+    await eventually(
+      async () => ((await page.evaluate<string | undefined>('document.activeElement?.tagName')) === 'H1' ? true : undefined),
+      2_000,
+      'focus moves to the heading',
+    );
     expect(page.url()).toMatch(/#\/logs$/);
     await page.getByRole('listbox', { name: 'Requests, newest first' }).focus();
     await page.keyboard.press('Home');
@@ -225,22 +229,34 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
   it('writes a screenshot of every page in both languages and both themes, at 1120x760 and 720x480, with nothing untranslated and nothing scrolling sideways', async () => {
     await setTheScene();
     mkdirSync(SCREENSHOTS, { recursive: true });
-    const untranslated = new Set(Object.entries(en).filter(([key, text]) => zhCN[key as keyof typeof en] !== text).map(([, text]) => text as string));
+    const untranslated = new Set(
+      Object.entries(en)
+        .filter(([key, text]) => zhCN[key as keyof typeof en] !== text)
+        .map(([, text]) => text as string),
+    );
     const leftovers: string[] = [];
     const sideways: string[] = [];
     for (const colorScheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme });
       for (const language of ['en', 'zh-CN'] as const) {
         await page.locator('.language-switch select').selectOption(language);
-        await eventually(async () => ((await page.evaluate<string>('document.documentElement.lang')) === language ? true : undefined), 2_000, 'the language changes');
+        await eventually(
+          async () => ((await page.evaluate<string>('document.documentElement.lang')) === language ? true : undefined),
+          2_000,
+          'the language changes',
+        );
         // The page scrolls inside <main>: grow the window to the content so the picture holds all of it.
         const shot = async (name: string, whole = true, size = VIEWPORT) => {
           await page.setViewportSize(size);
           await page.waitForTimeout(50);
           // Nothing scrolls sideways, at the default size nor at the smallest.
-          const overflow = await page.evaluate<number[]>("[document.documentElement, document.querySelector('main')].map((e) => e.scrollWidth - e.clientWidth)");
+          const overflow = await page.evaluate<number[]>(
+            "[document.documentElement, document.querySelector('main')].map((e) => e.scrollWidth - e.clientWidth)",
+          );
           if (overflow.some((px) => px > 0)) sideways.push(`${name} ${size.width}x${size.height} ${language} ${colorScheme}: ${overflow.join('/')} px`);
-          const height = whole ? await page.evaluate<number>("(main => Math.ceil(main.getBoundingClientRect().top) + main.scrollHeight)(document.querySelector('main'))") : size.height;
+          const height = whole
+            ? await page.evaluate<number>("(main => Math.ceil(main.getBoundingClientRect().top) + main.scrollHeight)(document.querySelector('main'))")
+            : size.height;
           await page.setViewportSize({ width: size.width, height: Math.min(Math.max(height, size.height), 6_000) });
           const suffix = size === NARROW ? '-narrow' : '';
           await page.screenshot({ path: join(SCREENSHOTS, `${name}-${language}-${colorScheme}${suffix}.png`) });
@@ -259,7 +275,8 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
           await page.waitForTimeout(150);
           await shot(name);
           await shot(name, false, NARROW);
-          if (language === 'zh-CN' && colorScheme === 'light') leftovers.push(...(await visibleTexts(page)).filter((text) => untranslated.has(text)).map((text) => `${name}: ${text}`));
+          if (language === 'zh-CN' && colorScheme === 'light')
+            leftovers.push(...(await visibleTexts(page)).filter((text) => untranslated.has(text)).map((text) => `${name}: ${text}`));
         }
         await open('keys');
         await page.locator('.page-header .button.primary').click();
@@ -273,7 +290,10 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
         await page.getByRole('dialog').locator('.secret').waitFor();
         await shot('keys-secret', false);
         await page.getByRole('dialog').locator('.secret-row .button').click();
-        await page.getByRole('dialog').locator('.secret-row .button', { hasText: language === 'en' ? 'Copied' : '已复制' }).waitFor();
+        await page
+          .getByRole('dialog')
+          .locator('.secret-row .button', { hasText: language === 'en' ? 'Copied' : '已复制' })
+          .waitFor();
         await page.getByRole('dialog').locator('.dialog-actions .button.primary').click();
         await page.getByRole('dialog').waitFor({ state: 'detached' });
       }
@@ -341,12 +361,20 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
     });
     const dave = await gateCall<KeyWithSecret>('keys.create', { user: 'dave', scope: 'full' });
     const chat = (key: string, model: string) =>
-      fetch(`${serve.proxyUrl}/api/chat`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hi' }], stream: false }) }).then((r) => r.text());
+      fetch(`${serve.proxyUrl}/api/chat`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hi' }], stream: false }),
+      }).then((r) => r.text());
     for (let i = 0; i < 3; i++) await chat(carol.secret, 'qwen2.5:7b');
     await chat(dave.secret, 'llama3.2');
     await fetch(`${serve.proxyUrl}/api/tags`, { headers: { authorization: 'Bearer og_not_a_real_key_at_all_000000' } });
     await fetch(`${serve.proxyUrl}/api/tags`);
-    await fetch(`${serve.proxyUrl}/api/show`, { method: 'POST', headers: { authorization: `Bearer ${dave.secret}` }, body: JSON.stringify({ model: 'missing' }) });
+    await fetch(`${serve.proxyUrl}/api/show`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${dave.secret}` },
+      body: JSON.stringify({ model: 'missing' }),
+    });
     await fetch(`${serve.proxyUrl}/auth`, { method: 'POST', body: JSON.stringify({ api_key: carol.secret }) });
   }
 });

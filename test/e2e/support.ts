@@ -32,7 +32,12 @@ export interface Serve {
  * `ollama-gate serve` on free loopback ports with its own data dir, as a user runs it. The admin
  * gets a free port too, unless the arguments or OLLAMA_GATE_ADMIN_PORT say otherwise.
  */
-export async function startServe(upstream: string, extraArgs: string[] = [], extraEnv: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<Serve> {
+export async function startServe(
+  upstream: string,
+  extraArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
+  options: { dataDir?: string } = {},
+): Promise<Serve> {
   const admin = !extraArgs.includes('--no-admin');
   const choosesAdminPort = extraArgs.includes('--admin-port') || 'OLLAMA_GATE_ADMIN_PORT' in extraEnv;
   // A data dir the caller brings outlives this process (a restart test reuses it); a fresh one is removed on stop.
@@ -88,7 +93,16 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close(
   const profile = mkdtempSync(join(tmpdir(), 'gate-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1120, height: 760 },
     locale: 'en-US',
   });

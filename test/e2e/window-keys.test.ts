@@ -118,7 +118,9 @@ describe.skipIf(!hasChromium)('the keys page in Chromium', () => {
 
   /** Elements wider than their box (the page, <main>, the table's card, an open dialog): there must be none. */
   const sideways = () =>
-    page.evaluate<string[]>(`[document.documentElement, document.querySelector('main'), document.querySelector('.keys-wrap'), ...document.querySelectorAll('dialog[open]')]
+    page.evaluate<
+      string[]
+    >(`[document.documentElement, document.querySelector('main'), document.querySelector('.keys-wrap'), ...document.querySelectorAll('dialog[open]')]
       .filter((el) => el && el.scrollWidth > el.clientWidth)
       .map((el) => el.tagName.toLowerCase() + '.' + el.className + ' ' + el.scrollWidth + ' > ' + el.clientWidth)`);
 
@@ -127,7 +129,9 @@ describe.skipIf(!hasChromium)('the keys page in Chromium', () => {
     const box = await locator.boundingBox();
     const viewport = page.viewportSize()!;
     if (!box) return 'not rendered';
-    return box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width + 0.5 && box.y + box.height <= viewport.height + 0.5 ? null : `${JSON.stringify(box)} outside ${JSON.stringify(viewport)}`;
+    return box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width + 0.5 && box.y + box.height <= viewport.height + 0.5
+      ? null
+      : `${JSON.stringify(box)} outside ${JSON.stringify(viewport)}`;
   }
 
   const row = (user: string) => page.locator('.keys-table tbody tr').filter({ has: page.getByRole('button', { name: user, exact: true }) });
@@ -172,7 +176,11 @@ describe.skipIf(!hasChromium)('the keys page in Chromium', () => {
         await fetch(`${serve.proxyUrl}/api/chat`, {
           method: 'POST',
           headers: { authorization: `Bearer ${secret}` },
-          body: JSON.stringify({ model: key.models.includes('qwen2.5:*') ? 'qwen2.5:7b' : 'llama3.2', messages: [{ role: 'user', content: 'Hello' }], stream: false }),
+          body: JSON.stringify({
+            model: key.models.includes('qwen2.5:*') ? 'qwen2.5:7b' : 'llama3.2',
+            messages: [{ role: 'user', content: 'Hello' }],
+            stream: false,
+          }),
         }).then((response) => response.text());
     }
   });
@@ -193,12 +201,16 @@ describe.skipIf(!hasChromium)('the keys page in Chromium', () => {
       for (const { user } of KEYS) {
         const line = row(user);
         await line.scrollIntoViewIfNeeded();
-        for (const part of [line.locator('td.col-user'), line.getByRole('switch'), menuButton(user)]) expect(await inWindow(part), `${user} at ${at}`).toBeNull();
+        for (const part of [line.locator('td.col-user'), line.getByRole('switch'), menuButton(user)])
+          expect(await inWindow(part), `${user} at ${at}`).toBeNull();
         // The model summary stays inside its own cell.
         const cell = await line.locator('td.col-models').boundingBox();
         const chips = await line.locator('td.col-models ul').boundingBox();
         expect(chips!.x + chips!.width, user).toBeLessThanOrEqual(cell!.x + cell!.width + 0.5);
-        expect(await line.locator('td.col-models ul').evaluate((ul: { scrollWidth: number; clientWidth: number }) => ul.scrollWidth <= ul.clientWidth + 1), user).toBe(true);
+        expect(
+          await line.locator('td.col-models ul').evaluate((ul: { scrollWidth: number; clientWidth: number }) => ul.scrollWidth <= ul.clientWidth + 1),
+          user,
+        ).toBe(true);
       }
       // The whole allow-list is a hover away.
       expect(await row(KEYS[0]!.user).locator('td.col-models ul').getAttribute('title')).toBe(KEYS[0]!.models.join(', '));
@@ -210,7 +222,14 @@ describe.skipIf(!hasChromium)('the keys page in Chromium', () => {
       for (const { user } of KEYS) {
         await row(user).scrollIntoViewIfNeeded();
         const menu = await openMenu(user);
-        expect(await menu.getByRole('menuitem').allTextContents()).toEqual(['Details', 'Edit', 'How to connect', 'Rotate…', user.startsWith('anna') ? 'Enable' : 'Disable', 'Delete…']);
+        expect(await menu.getByRole('menuitem').allTextContents()).toEqual([
+          'Details',
+          'Edit',
+          'How to connect',
+          'Rotate…',
+          user.startsWith('anna') ? 'Enable' : 'Disable',
+          'Delete…',
+        ]);
         expect(await inWindow(menu), `${user}'s menu at ${at}`).toBeNull();
         expect(await sideways()).toEqual([]);
         await page.keyboard.press('Escape');
@@ -221,8 +240,24 @@ describe.skipIf(!hasChromium)('the keys page in Chromium', () => {
 
     it(`at ${at}: edit, rotate, connect, disable and delete through the menu, by mouse and by keyboard`, async () => {
       const tag = size.width;
-      const victim = await createKey({ user: `delete-me-${tag}`, name: 'an old laptop nobody uses', models: ['llama3*'], rpm: 10, concurrency: 1, dailyTokens: 1000, expiresAt: Date.now() + DAY });
-      const rotating = await createKey({ user: `rotate-me-${tag}`, name: 'a key that leaked into a chat', models: ['llama3*', 'qwen2.5:7b'], rpm: 10, concurrency: 1, dailyTokens: 1000, expiresAt: Date.now() + DAY });
+      const victim = await createKey({
+        user: `delete-me-${tag}`,
+        name: 'an old laptop nobody uses',
+        models: ['llama3*'],
+        rpm: 10,
+        concurrency: 1,
+        dailyTokens: 1000,
+        expiresAt: Date.now() + DAY,
+      });
+      const rotating = await createKey({
+        user: `rotate-me-${tag}`,
+        name: 'a key that leaked into a chat',
+        models: ['llama3*', 'qwen2.5:7b'],
+        rpm: 10,
+        concurrency: 1,
+        dailyTokens: 1000,
+        expiresAt: Date.now() + DAY,
+      });
       await openKeys(size);
 
       // Edit, by mouse: a new label, saved, said so.
@@ -234,7 +269,10 @@ describe.skipIf(!hasChromium)('the keys page in Chromium', () => {
       expect(await sideways()).toEqual([]);
       await form.getByRole('button', { name: 'Save' }).click();
       await form.waitFor({ state: 'detached' });
-      await page.locator('.toast').filter({ hasText: `Saved the key of ${editUser}` }).waitFor();
+      await page
+        .locator('.toast')
+        .filter({ hasText: `Saved the key of ${editUser}` })
+        .waitFor();
       expect((await findKey(editUser))!.name).toBe(`Open WebUI, NUC in the hallway (${tag})`);
       expect(await row(editUser).textContent()).toContain(`NUC in the hallway (${tag})`);
 
@@ -258,7 +296,10 @@ describe.skipIf(!hasChromium)('the keys page in Chromium', () => {
       secrets.push(secret);
       expect(secret).not.toBe(rotating.secret);
       expect(await sideways()).toEqual([]);
-      await page.locator('.toast').filter({ hasText: `New secret for ${rotating.key.user}` }).waitFor();
+      await page
+        .locator('.toast')
+        .filter({ hasText: `New secret for ${rotating.key.user}` })
+        .waitFor();
 
       // Escape, uncopied, asks; however often it is pressed, the secret is never lost.
       await page.keyboard.press('Escape');
@@ -280,7 +321,11 @@ describe.skipIf(!hasChromium)('the keys page in Chromium', () => {
       await page.keyboard.press('Escape');
       await shown.waitFor({ state: 'detached' });
       expect(await ask.count()).toBe(0);
-      await eventually(async () => ((await focusedLabel()) === `Actions for the key of ${rotating.key.user}` ? true : undefined), 2_000, 'the focus returns to the menu button');
+      await eventually(
+        async () => ((await focusedLabel()) === `Actions for the key of ${rotating.key.user}` ? true : undefined),
+        2_000,
+        'the focus returns to the menu button',
+      );
       expect(await page.content()).not.toContain(secret);
       // The gate took the new secret and refuses the old one.
       const tags = (key: string) => fetch(`${serve.proxyUrl}/api/tags`, { headers: { authorization: `Bearer ${key}` } }).then((response) => response.status);
@@ -314,7 +359,10 @@ describe.skipIf(!hasChromium)('the keys page in Chromium', () => {
       // Disable from the menu; the switch follows, and the gate refuses the key.
       await (await openMenu(rotating.key.user)).getByRole('menuitem', { name: 'Disable' }).click();
       await eventually(async () => ((await row(rotating.key.user).getByRole('switch').isChecked()) ? undefined : true), 2_000, 'the switch turns off');
-      await page.locator('.toast').filter({ hasText: `Disabled the key of ${rotating.key.user}` }).waitFor();
+      await page
+        .locator('.toast')
+        .filter({ hasText: `Disabled the key of ${rotating.key.user}` })
+        .waitFor();
       expect((await findKey(rotating.key.user))!.enabled).toBe(false);
       expect(await tags(secret)).toBe(403);
       await (await openMenu(rotating.key.user)).getByRole('menuitem', { name: 'Enable' }).click();
@@ -340,7 +388,10 @@ describe.skipIf(!hasChromium)('the keys page in Chromium', () => {
       await (await openMenu(victim.key.user)).getByRole('menuitem', { name: 'Delete…' }).click();
       await sure.getByRole('button', { name: 'Delete' }).click();
       await row(victim.key.user).waitFor({ state: 'detached' });
-      await page.locator('.toast').filter({ hasText: `Deleted the key of ${victim.key.user}` }).waitFor();
+      await page
+        .locator('.toast')
+        .filter({ hasText: `Deleted the key of ${victim.key.user}` })
+        .waitFor();
       expect(await findKey(victim.key.user)).toBeUndefined();
       expect(await tags(victim.secret)).toBe(403);
       // Tidy up for the next size and the pictures.
@@ -378,7 +429,10 @@ describe.skipIf(!hasChromium)('the keys page in Chromium', () => {
       await shown.waitFor();
       secrets.push((await shown.locator('.secret').textContent())!.trim());
       expect((await findKey(user))!.models).toEqual(['qwen2.5:72b-instruct-q4_K_M', 'nomic-embed-text:latest', 'llama3*', 'gemma2']);
-      await page.locator('.toast').filter({ hasText: `Key created for ${user}` }).waitFor();
+      await page
+        .locator('.toast')
+        .filter({ hasText: `Key created for ${user}` })
+        .waitFor();
       // Its own button, uncopied, asks too; Close anyway closes.
       await shown.getByRole('button', { name: 'I have copied it' }).click();
       const ask = page.getByRole('dialog', { name: 'Close without copying?' });
@@ -405,7 +459,11 @@ describe.skipIf(!hasChromium)('the keys page in Chromium', () => {
       await page.emulateMedia({ colorScheme: scheme });
       await page.evaluate(`localStorage.setItem('ollama-gate.language', '${language}')`);
       await openKeys(size);
-      await eventually(async () => ((await page.evaluate<string>('document.documentElement.lang')) === language ? true : undefined), 2_000, 'the language changes');
+      await eventually(
+        async () => ((await page.evaluate<string>('document.documentElement.lang')) === language ? true : undefined),
+        2_000,
+        'the language changes',
+      );
       const shot = async (what: string) => {
         expect(await sideways(), `${what} ${language} ${scheme}${size.suffix}`).toEqual([]);
         await page.screenshot({ path: join(SCREENSHOTS, `keys-${what}-${language}-${scheme}${size.suffix}.png`) });

@@ -87,7 +87,8 @@ describe.skipIf(!hasChromium)('lockouts in the window, in Chromium', () => {
     await section.getByRole('link', { name: 'Lockout settings' }).click();
     await page.waitForURL(/#\/settings$/);
     // The settings it points to are there, labelled.
-    for (const label of ['Wrong keys before lockout', 'Counting window (seconds)', 'Lockout (seconds)']) await page.getByLabel(label, { exact: true }).waitFor();
+    for (const label of ['Wrong keys before lockout', 'Counting window (seconds)', 'Lockout (seconds)'])
+      await page.getByLabel(label, { exact: true }).waitFor();
   });
 
   it('shows 127.0.0.1 locked out with a live countdown after ten wrong keys, at both sizes, without sideways scrolling', async () => {

@@ -77,7 +77,9 @@ describe.skipIf(!hasChromium)('the Logs page in Chromium', () => {
     await expect(ollama.chat({ model: 'no-such-model', messages: [{ role: 'user', content: 'Hello' }], stream: false })).rejects.toThrow(/not found/);
     const openai = new OpenAI({ baseURL: `${serve.proxyUrl}/v1`, apiKey: secret, maxRetries: 0 });
     await openai.chat.completions.create({ model: 'qwen2.5:7b', messages: [{ role: 'user', content: 'Hi' }] });
-    const wrong = await fetch(`${serve.proxyUrl}/api/tags`, { headers: { Authorization: 'Bearer og_thisisnotakeythisisnotakey00', 'User-Agent': 'curl/8.5.0' } });
+    const wrong = await fetch(`${serve.proxyUrl}/api/tags`, {
+      headers: { Authorization: 'Bearer og_thisisnotakeythisisnotakey00', 'User-Agent': 'curl/8.5.0' },
+    });
     expect(wrong.status).toBe(403);
     const tags = await fetch(`${serve.proxyUrl}/api/tags`, { headers: { Authorization: `Bearer ${secret}`, 'User-Agent': 'python-requests/2.31.0' } });
     expect(tags.status).toBe(200);
@@ -193,7 +195,11 @@ describe.skipIf(!hasChromium)('the Logs page in Chromium', () => {
       expect(await field.inputValue()).toBe('1000');
       await field.fill('250');
       await page.getByRole('button', { name: 'Apply' }).click();
-      await eventually(async () => ((await gateCall<{ proxy: { logHistoryEntries: number } }>('settings.get')).proxy.logHistoryEntries === 250 ? true : undefined), 3_000, 'the setting is saved');
+      await eventually(
+        async () => ((await gateCall<{ proxy: { logHistoryEntries: number } }>('settings.get')).proxy.logHistoryEntries === 250 ? true : undefined),
+        3_000,
+        'the setting is saved',
+      );
       await field.evaluate((element) => element.scrollIntoView({ block: 'center' }));
       await page.screenshot({ path: join(SCREENSHOTS, `logs-history-setting-en-light${suffix}.png`) });
       await gateCall('settings.update', { proxy: { logHistoryEntries: 1000 } });
@@ -223,7 +229,11 @@ describe.skipIf(!hasChromium)('the Logs page in Chromium', () => {
           const list = await openLogs();
           await page.reload();
           await list.getByRole('option').nth(4).waitFor();
-          await eventually(async () => ((await page.evaluate(() => document.documentElement.lang)) === language ? true : undefined), 2_000, 'the language applies');
+          await eventually(
+            async () => ((await page.evaluate(() => document.documentElement.lang)) === language ? true : undefined),
+            2_000,
+            'the language applies',
+          );
           if (language === 'zh-CN') {
             expect(await list.locator('.outcome-badge.gateRefused').first().innerText()).toContain('被网关拒绝');
             if (size === DEFAULT) expect(await list.locator('.outcome-badge.ollamaRefused').first().innerText()).toContain('Ollama 拒绝');

@@ -62,7 +62,11 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
   let page: Page;
   const problems: string[] = [];
 
-  async function gateCall<T>(gate: Serve, method: string, body?: unknown): Promise<{ ok: true; value: T } | { ok: false; error: { code: string; message: string } }> {
+  async function gateCall<T>(
+    gate: Serve,
+    method: string,
+    body?: unknown,
+  ): Promise<{ ok: true; value: T } | { ok: false; error: { code: string; message: string } }> {
     const response = await fetch(`${gate.adminUrl}gate/${method}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${gate.token}`, 'content-type': 'application/json' },
@@ -276,13 +280,21 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
       await expectNoSidewaysScroll(`settings at ${size.width}x${size.height}`);
     }
     const refused = await gateCall(serve, 'settings.update', { proxy: { port: 9123 } });
-    expect(refused).toMatchObject({ ok: false, error: { code: 'invalid_input', message: 'port is set by --port for this run: start the gate without --port to change it' } });
+    expect(refused).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input', message: 'port is set by --port for this run: start the gate without --port to change it' },
+    });
 
     // Pinned by the environment, the window names the variable.
     const byEnvironment = await startServe(fake.url, [], { OLLAMA_GATE_PORT: '0', OLLAMA_GATE_HOST: '127.0.0.1' });
     try {
       const view = await must<SettingsView>(byEnvironment, 'settings.get');
-      expect(view.pinned).toEqual(expect.arrayContaining([{ field: 'port', by: 'OLLAMA_GATE_PORT' }, { field: 'host', by: 'OLLAMA_GATE_HOST' }]));
+      expect(view.pinned).toEqual(
+        expect.arrayContaining([
+          { field: 'port', by: 'OLLAMA_GATE_PORT' },
+          { field: 'host', by: 'OLLAMA_GATE_HOST' },
+        ]),
+      );
       await resize(SIZES[1]);
       await login(byEnvironment);
       await open(byEnvironment, 'settings');
@@ -298,7 +310,11 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
   it('the usual overview: QR codes for LAN addresses only, HTTPS with its fingerprint, the latency chart across its card, tables that fit; with screenshots', async () => {
     const { secret } = await must<KeyWithSecret>(shared, 'keys.create', { user: 'carol', name: 'workstation' });
     for (const model of ['llama3.2', 'qwen2.5-coder:32b-instruct-q4_K_M']) {
-      await fetch(`${shared.proxyUrl}/api/chat`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hi' }], stream: false }) }).then((r) => r.text());
+      await fetch(`${shared.proxyUrl}/api/chat`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}` },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hi' }], stream: false }),
+      }).then((r) => r.text());
     }
     await login(shared);
     const status = await must<{ urls: string[]; tls: { urls: string[]; fingerprint256: string } }>(shared, 'proxy.status');
@@ -334,7 +350,10 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
         await open(shared, 'overview');
         await look(shot);
         await page.locator('.health-card table').first().waitFor();
-        await page.locator('img.qr').nth(2 * lan.length - 1).waitFor();
+        await page
+          .locator('img.qr')
+          .nth(2 * lan.length - 1)
+          .waitFor();
         await runTest(secret);
         await screenshot('overview-normal', shot, size);
       }

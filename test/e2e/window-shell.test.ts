@@ -194,7 +194,9 @@ describe.skipIf(!hasChromium)('the window shell in Chromium', () => {
     await page.setViewportSize(WIDE);
 
     // While the page is away: a key added from the command line, and a request through the gate.
-    const added = JSON.parse(execFileSync(process.execPath, [CLI, 'keys', 'add', 'bob', '--data-dir', dataDir, '--json'], { encoding: 'utf8' }).trim().split('\n').at(-1)!) as { key: string };
+    const added = JSON.parse(
+      execFileSync(process.execPath, [CLI, 'keys', 'add', 'bob', '--data-dir', dataDir, '--json'], { encoding: 'utf8' }).trim().split('\n').at(-1)!,
+    ) as { key: string };
     const previousLogin = serve.loginUrl;
     serve = await start();
     // The admin token is kept in the data folder: the same link, and the page's cookie still works.

@@ -55,7 +55,11 @@ export class ServeProcess {
   }
 
   /** Starts `serve` on a free loopback port in front of `upstream` and waits until it listens. */
-  static async start(dataDir: string, upstream: string, options: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<{ serve: ServeProcess; url: string }> {
+  static async start(
+    dataDir: string,
+    upstream: string,
+    options: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<{ serve: ServeProcess; url: string }> {
     const args = [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', upstream, '--data-dir', dataDir, ...(options.args ?? [])];
     const serve = new ServeProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? CLI_ENV, cwd: CLI_CWD }));
     const line = await serve.waitForLine(/Listening on (http:\/\/\S+)/, 10_000);

@@ -40,25 +40,22 @@ function rawRequest(base: string, path: string, options: RawOptions = {}): Promi
     // Node sends no body framing for DELETE unless Content-Length is set
     const length = options.body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(options.body)) };
     const headers = { ...length, ...options.headers };
-    const req = http.request(
-      { hostname, port, path, method: options.method ?? 'GET', headers, agent: false },
-      (res) => {
-        const headersAt = since();
-        const chunks: RawResponse['chunks'] = [];
-        let settled = false;
-        const finish = (aborted: boolean): void => {
-          if (settled) return;
-          settled = true;
-          const body = chunks.map((c) => c.text).join('');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, headersAt, chunks, aborted });
-        };
-        res.setEncoding('utf8');
-        res.on('data', (text: string) => chunks.push({ at: since(), text }));
-        res.on('end', () => finish(false));
-        res.on('error', () => finish(true));
-        res.on('close', () => finish(!res.complete));
-      },
-    );
+    const req = http.request({ hostname, port, path, method: options.method ?? 'GET', headers, agent: false }, (res) => {
+      const headersAt = since();
+      const chunks: RawResponse['chunks'] = [];
+      let settled = false;
+      const finish = (aborted: boolean): void => {
+        if (settled) return;
+        settled = true;
+        const body = chunks.map((c) => c.text).join('');
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, headersAt, chunks, aborted });
+      };
+      res.setEncoding('utf8');
+      res.on('data', (text: string) => chunks.push({ at: since(), text }));
+      res.on('end', () => finish(false));
+      res.on('error', () => finish(true));
+      res.on('close', () => finish(!res.complete));
+    });
     req.on('error', reject);
     req.end(options.body);
   });
@@ -72,14 +69,20 @@ const postJson = (base: string, path: string, body: unknown, headers: Record<str
   });
 
 const ndjson = (text: string): Array<Record<string, unknown>> =>
-  text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 /** The JSON payloads of an SSE body, plus the raw `[DONE]` marker. */
 const sseData = (text: string): string[] =>
-  text.split('\n\n').filter(Boolean).map((frame) => {
-    expect(frame.startsWith('data: ')).toBe(true);
-    return frame.slice('data: '.length);
-  });
+  text
+    .split('\n\n')
+    .filter(Boolean)
+    .map((frame) => {
+      expect(frame.startsWith('data: ')).toBe(true);
+      return frame.slice('data: '.length);
+    });
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -210,8 +213,17 @@ describe('/api/chat and /api/generate', () => {
     expect(lines[0]).toMatchObject({ model: 'llama3.2', message: { role: 'assistant', content: 'The' }, done: false });
     expect(String(lines[0]?.['created_at'])).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
     expect(Object.keys(lines[3] ?? {})).toEqual([
-      'model', 'created_at', 'message', 'done', 'done_reason', 'total_duration', 'load_duration',
-      'prompt_eval_count', 'prompt_eval_duration', 'eval_count', 'eval_duration',
+      'model',
+      'created_at',
+      'message',
+      'done',
+      'done_reason',
+      'total_duration',
+      'load_duration',
+      'prompt_eval_count',
+      'prompt_eval_duration',
+      'eval_count',
+      'eval_duration',
     ]);
     expect(lines[3]).toMatchObject({ done: true, done_reason: 'stop', message: { content: '' } });
   });
@@ -232,7 +244,10 @@ describe('/api/chat and /api/generate', () => {
     fake.behaviour.chunks = 5;
     const res = await postJson(fake.url, '/api/chat', {
       model: 'llama3.2',
-      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Why is the sky blue?' }],
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Why is the sky blue?' },
+      ],
     });
     const done = ndjson(res.body).at(-1) ?? {};
     expect(done['prompt_eval_count']).toBe(2 + 5 + 10);
@@ -476,9 +491,7 @@ describe('OpenAI-compatible /v1', () => {
   it('uses OpenAI-shaped errors', async () => {
     const unknown = await postJson(fake.url, '/v1/chat/completions', { ...request, model: 'nope' });
     expect(unknown.status).toBe(404);
-    expect(unknown.body).toBe(
-      `{"error":{"message":"model 'nope' not found","type":"not_found_error","param":null,"code":null}}\n`,
-    );
+    expect(unknown.body).toBe(`{"error":{"message":"model 'nope' not found","type":"not_found_error","param":null,"code":null}}\n`);
     const empty = await postJson(fake.url, '/v1/chat/completions', { model: 'llama3.2', messages: [] });
     expect(empty.status).toBe(400);
     expect(JSON.parse(empty.body)).toMatchObject({

@@ -139,12 +139,7 @@ export const DEFAULT_MODELS: readonly FakeModel[] = [
 
 /** envconfig.AllowedOrigins() without OLLAMA_ORIGINS (§2.2). */
 export const DEFAULT_ALLOWED_ORIGINS: readonly string[] = [
-  ...['localhost', '127.0.0.1', '0.0.0.0'].flatMap((h) => [
-    `http://${h}`,
-    `https://${h}`,
-    `http://${h}:*`,
-    `https://${h}:*`,
-  ]),
+  ...['localhost', '127.0.0.1', '0.0.0.0'].flatMap((h) => [`http://${h}`, `https://${h}`, `http://${h}:*`, `https://${h}:*`]),
   'app://*',
   'file://*',
   'tauri://*',
@@ -233,12 +228,10 @@ const sendOpenAiError = (res: ServerResponse, status: number, message: string): 
   send(res, status, `${goJson(openAiError(status, message))}\n`, { 'Content-Type': JSON_PLAIN });
 
 /** Errors raised by the OpenAI middleware itself (c.AbortWithStatusJSON): gin JSON, no newline. */
-const sendOpenAiBindError = (res: ServerResponse, message: string): void =>
-  sendGinJson(res, 400, openAiError(400, message));
+const sendOpenAiBindError = (res: ServerResponse, message: string): void => sendGinJson(res, 400, openAiError(400, message));
 
 /** A successful OpenAI object: json.Encoder, so a trailing newline. */
-const sendOpenAiJson = (res: ServerResponse, value: unknown): void =>
-  send(res, 200, `${goJson(value)}\n`, { 'Content-Type': JSON_PLAIN });
+const sendOpenAiJson = (res: ServerResponse, value: unknown): void => send(res, 200, `${goJson(value)}\n`, { 'Content-Type': JSON_PLAIN });
 
 /** http.Redirect: a tiny HTML body only for GET/HEAD. */
 function sendRedirect(res: ServerResponse, status: number, location: string): void {
@@ -657,10 +650,24 @@ function originAllowed(origin: string, allowed: readonly string[]): boolean {
 }
 
 const CORS_ALLOW_HEADERS = [
-  'Authorization', 'Content-Type', 'User-Agent', 'Accept', 'X-Requested-With', 'Openai-Beta',
-  'X-Stainless-Arch', 'X-Stainless-Async', 'X-Stainless-Custom-Poll-Interval', 'X-Stainless-Helper-Method',
-  'X-Stainless-Lang', 'X-Stainless-Os', 'X-Stainless-Package-Version', 'X-Stainless-Poll-Helper',
-  'X-Stainless-Retry-Count', 'X-Stainless-Runtime', 'X-Stainless-Runtime-Version', 'X-Stainless-Timeout',
+  'Authorization',
+  'Content-Type',
+  'User-Agent',
+  'Accept',
+  'X-Requested-With',
+  'Openai-Beta',
+  'X-Stainless-Arch',
+  'X-Stainless-Async',
+  'X-Stainless-Custom-Poll-Interval',
+  'X-Stainless-Helper-Method',
+  'X-Stainless-Lang',
+  'X-Stainless-Os',
+  'X-Stainless-Package-Version',
+  'X-Stainless-Poll-Helper',
+  'X-Stainless-Retry-Count',
+  'X-Stainless-Runtime',
+  'X-Stainless-Runtime-Version',
+  'X-Stainless-Timeout',
 ].join(',');
 
 // ---------------------------------------------------------------------------------------------
@@ -810,12 +817,7 @@ class FakeOllamaServer implements FakeOllama {
 
   // --- Request lifecycle --------------------------------------------------------------------
 
-  private waitForEvent(
-    event: 'request' | 'abort',
-    predicate: (r: RecordedRequest) => boolean,
-    timeoutMs: number,
-    what: string,
-  ): Promise<RecordedRequest> {
+  private waitForEvent(event: 'request' | 'abort', predicate: (r: RecordedRequest) => boolean, timeoutMs: number, what: string): Promise<RecordedRequest> {
     return new Promise((resolve, reject) => {
       const onEvent = (r: RecordedRequest): void => {
         if (!predicate(r)) return;
@@ -1074,7 +1076,11 @@ class FakeOllamaServer implements FakeOllama {
     const prompt = str(body['prompt']);
     if (prompt === '') {
       return this.sendLoadResponse(ctx, body, (doneReason) => ({
-        model: name, created_at: rfc3339Nano(), response: '', done: true, done_reason: doneReason,
+        model: name,
+        created_at: rfc3339Nano(),
+        response: '',
+        done: true,
+        done_reason: doneReason,
       }));
     }
 
@@ -1085,18 +1091,27 @@ class FakeOllamaServer implements FakeOllama {
     const context = body['raw'] === true ? {} : { context: tokenIds }; // omitted for raw prompts
     const chunk = (response: string): Json => ({ model: name, created_at: rfc3339Nano(), response, done: false });
     const final = (response: string): Json => ({
-      model: name, created_at: rfc3339Nano(), response, done: true, done_reason: gen.doneReason,
-      ...context, ...metrics(gen, startedNs),
+      model: name,
+      created_at: rfc3339Nano(),
+      response,
+      done: true,
+      done_reason: gen.doneReason,
+      ...context,
+      ...metrics(gen, startedNs),
     });
 
     if (body['stream'] === false) return this.sendNonStreamed(ctx, b, gen, () => final(gen.pieces.join('')));
-    await this.runStream(ctx, {
-      contentType: NDJSON,
-      content: gen.pieces.map((piece) => () => `${goJson(chunk(piece))}\n`),
-      tail: () => `${goJson(final(''))}\n`,
-      errorLine: (message) => `${goJson({ error: message })}\n`,
-      onComplete: () => this.recordUsage(ctx, gen),
-    }, b);
+    await this.runStream(
+      ctx,
+      {
+        contentType: NDJSON,
+        content: gen.pieces.map((piece) => () => `${goJson(chunk(piece))}\n`),
+        tail: () => `${goJson(final(''))}\n`,
+        errorLine: (message) => `${goJson({ error: message })}\n`,
+        onComplete: () => this.recordUsage(ctx, gen),
+      },
+      b,
+    );
   }
 
   private async chat(ctx: RequestContext): Promise<void> {
@@ -1116,7 +1131,11 @@ class FakeOllamaServer implements FakeOllama {
     const message = (content: string): Json => ({ role: 'assistant', content });
     if (messages.length === 0) {
       return this.sendLoadResponse(ctx, body, (doneReason) => ({
-        model: name, created_at: rfc3339Nano(), message: message(''), done: true, done_reason: doneReason,
+        model: name,
+        created_at: rfc3339Nano(),
+        message: message(''),
+        done: true,
+        done_reason: doneReason,
       }));
     }
 
@@ -1126,18 +1145,26 @@ class FakeOllamaServer implements FakeOllama {
     // v0.12+ key order: done before done_reason, metrics last
     const chunk = (content: string): Json => ({ model: name, created_at: rfc3339Nano(), message: message(content), done: false });
     const final = (content: string): Json => ({
-      model: name, created_at: rfc3339Nano(), message: message(content), done: true, done_reason: gen.doneReason,
+      model: name,
+      created_at: rfc3339Nano(),
+      message: message(content),
+      done: true,
+      done_reason: gen.doneReason,
       ...metrics(gen, startedNs),
     });
 
     if (body['stream'] === false) return this.sendNonStreamed(ctx, b, gen, () => final(gen.pieces.join('')));
-    await this.runStream(ctx, {
-      contentType: NDJSON,
-      content: gen.pieces.map((piece) => () => `${goJson(chunk(piece))}\n`),
-      tail: () => `${goJson(final(''))}\n`,
-      errorLine: (msg) => `${goJson({ error: msg })}\n`,
-      onComplete: () => this.recordUsage(ctx, gen),
-    }, b);
+    await this.runStream(
+      ctx,
+      {
+        contentType: NDJSON,
+        content: gen.pieces.map((piece) => () => `${goJson(chunk(piece))}\n`),
+        tail: () => `${goJson(final(''))}\n`,
+        errorLine: (msg) => `${goJson({ error: msg })}\n`,
+        onComplete: () => this.recordUsage(ctx, gen),
+      },
+      b,
+    );
   }
 
   /** Empty prompt/messages only load (or, with keep_alive 0, unload) the model: one c.JSON. */
@@ -1203,8 +1230,14 @@ class FakeOllamaServer implements FakeOllama {
   private ps({ res }: RequestContext): void {
     const expiresAt = rfc3339Nano(nowNs() + 300_000_000_000n); // the default keep_alive of 5m
     const models = [...this.loaded.values()].map((m) => ({
-      name: m.name, model: m.name, size: m.size, digest: modelDigest(m), details: modelDetails(m),
-      expires_at: expiresAt, size_vram: m.size, context_length: 4096,
+      name: m.name,
+      model: m.name,
+      size: m.size,
+      digest: modelDigest(m),
+      details: modelDetails(m),
+      expires_at: expiresAt,
+      size_vram: m.size,
+      context_length: 4096,
     }));
     sendGinJson(res, 200, { models });
   }
@@ -1252,13 +1285,18 @@ class FakeOllamaServer implements FakeOllama {
     const model = this.models.find(name) ?? { name: normalizeModelName(name), size: 2019393189 };
     const digest = `sha256:${modelDigest(model)}`;
     const layer = { status: `pulling ${digest.slice(7, 19)}`, digest, total: model.size };
-    await this.progress(ctx, bound.body, [
-      { status: 'pulling manifest' },
-      { ...layer, completed: Math.floor(model.size / 2) },
-      { ...layer, completed: model.size },
-      { status: 'verifying sha256 digest' },
-      { status: 'writing manifest' },
-    ], () => this.models.add(model));
+    await this.progress(
+      ctx,
+      bound.body,
+      [
+        { status: 'pulling manifest' },
+        { ...layer, completed: Math.floor(model.size / 2) },
+        { ...layer, completed: model.size },
+        { status: 'verifying sha256 digest' },
+        { status: 'writing manifest' },
+      ],
+      () => this.models.add(model),
+    );
   }
 
   private async push(ctx: RequestContext): Promise<void> {
@@ -1282,11 +1320,12 @@ class FakeOllamaServer implements FakeOllama {
     if (name === '') return sendApiError(ctx.res, 400, 'invalid model name');
     const files = bound.body['files'];
     const digests = files && typeof files === 'object' ? Object.values(files as Json).map(str) : [];
-    await this.progress(ctx, bound.body, [
-      { status: 'gathering model components' },
-      ...digests.map((d) => ({ status: `using existing layer ${d}` })),
-      { status: 'writing manifest' },
-    ], () => this.models.add({ name: normalizeModelName(name), size: 2019393189 }));
+    await this.progress(
+      ctx,
+      bound.body,
+      [{ status: 'gathering model components' }, ...digests.map((d) => ({ status: `using existing layer ${d}` })), { status: 'writing manifest' }],
+      () => this.models.add({ name: normalizeModelName(name), size: 2019393189 }),
+    );
   }
 
   /** pull/push/create: NDJSON progress ending with success; stream:false gives only the last line. */
@@ -1300,13 +1339,17 @@ class FakeOllamaServer implements FakeOllama {
       onSuccess?.();
       return sendGinJson(ctx.res, 200, { status: 'success' }, JSON_PLAIN);
     }
-    await this.runStream(ctx, {
-      contentType: NDJSON,
-      content: steps.map((step) => () => `${goJson(step)}\n`),
-      tail: () => `${goJson({ status: 'success' })}\n`,
-      errorLine: (message) => `${goJson({ error: message })}\n`,
-      onComplete: onSuccess,
-    }, b);
+    await this.runStream(
+      ctx,
+      {
+        contentType: NDJSON,
+        content: steps.map((step) => () => `${goJson(step)}\n`),
+        tail: () => `${goJson({ status: 'success' })}\n`,
+        errorLine: (message) => `${goJson({ error: message })}\n`,
+        onComplete: onSuccess,
+      },
+      b,
+    );
   }
 
   /** The digest is in the path: `sha256:<hex>` or `sha256-<hex>`. */
@@ -1379,22 +1422,24 @@ class FakeOllamaServer implements FakeOllama {
       ...envelope('chat.completion.chunk'),
       choices: [{ index: 0, delta, finish_reason: finishReason }],
     });
-    await this.runStream(ctx, {
-      contentType: SSE,
-      content: gen.pieces.map((piece, i) => () => {
-        const delta = i === 0 ? { role: 'assistant', content: piece } : { content: piece };
-        return frame(chunk(delta, null));
-      }),
-      tail: () =>
-        frame(chunk({}, gen.doneReason)) +
-        (includeUsage ? frame({ ...envelope('chat.completion.chunk'), choices: [], usage }) : '') +
-        'data: [DONE]\n\n',
-      // A deliberate choice: an OpenAI-shaped error frame, which openai-node turns into an APIError.
-      errorLine: (message) => frame(openAiError(500, message)),
-      onComplete: () => {
-        if (includeUsage) this.recordUsage(ctx, gen);
+    await this.runStream(
+      ctx,
+      {
+        contentType: SSE,
+        content: gen.pieces.map((piece, i) => () => {
+          const delta = i === 0 ? { role: 'assistant', content: piece } : { content: piece };
+          return frame(chunk(delta, null));
+        }),
+        tail: () =>
+          frame(chunk({}, gen.doneReason)) + (includeUsage ? frame({ ...envelope('chat.completion.chunk'), choices: [], usage }) : '') + 'data: [DONE]\n\n',
+        // A deliberate choice: an OpenAI-shaped error frame, which openai-node turns into an APIError.
+        errorLine: (message) => frame(openAiError(500, message)),
+        onComplete: () => {
+          if (includeUsage) this.recordUsage(ctx, gen);
+        },
       },
-    }, b);
+      b,
+    );
   }
 
   private async openAiCompletion(ctx: RequestContext): Promise<void> {
@@ -1416,7 +1461,11 @@ class FakeOllamaServer implements FakeOllama {
       if (outcome === 'error') return sendOpenAiError(ctx.res, 500, b.midStreamError ?? '');
       this.recordUsage(ctx, gen);
       return sendOpenAiJson(ctx.res, {
-        id, object: 'text_completion', created, model: name, system_fingerprint: 'fp_ollama',
+        id,
+        object: 'text_completion',
+        created,
+        model: name,
+        system_fingerprint: 'fp_ollama',
         choices: [{ text: gen.pieces.join(''), index: 0, finish_reason: gen.doneReason }],
         usage,
       });
@@ -1427,20 +1476,28 @@ class FakeOllamaServer implements FakeOllama {
     const zeroUsage = includeUsage ? { usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } } : {};
     const frame = (value: unknown): string => `data: ${goJson(value)}\n\n`;
     const chunk = (choices: Json[], extra: Json = zeroUsage): Json => ({
-      id, object: 'text_completion', created, choices, model: name, system_fingerprint: 'fp_ollama', ...extra,
+      id,
+      object: 'text_completion',
+      created,
+      choices,
+      model: name,
+      system_fingerprint: 'fp_ollama',
+      ...extra,
     });
-    await this.runStream(ctx, {
-      contentType: SSE,
-      content: gen.pieces.map((text) => () => frame(chunk([{ text, index: 0, finish_reason: null }]))),
-      tail: () =>
-        frame(chunk([{ text: '', index: 0, finish_reason: gen.doneReason }])) +
-        (includeUsage ? frame(chunk([], { usage })) : '') +
-        'data: [DONE]\n\n',
-      errorLine: (message) => frame(openAiError(500, message)),
-      onComplete: () => {
-        if (includeUsage) this.recordUsage(ctx, gen);
+    await this.runStream(
+      ctx,
+      {
+        contentType: SSE,
+        content: gen.pieces.map((text) => () => frame(chunk([{ text, index: 0, finish_reason: null }]))),
+        tail: () =>
+          frame(chunk([{ text: '', index: 0, finish_reason: gen.doneReason }])) + (includeUsage ? frame(chunk([], { usage })) : '') + 'data: [DONE]\n\n',
+        errorLine: (message) => frame(openAiError(500, message)),
+        onComplete: () => {
+          if (includeUsage) this.recordUsage(ctx, gen);
+        },
       },
-    }, b);
+      b,
+    );
   }
 
   private openAiEmbeddings(ctx: RequestContext): void {

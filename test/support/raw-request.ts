@@ -27,19 +27,22 @@ export function rawRequest(url: string, options: RawRequestOptions = {}): Promis
   // Node frames a DELETE body only with an explicit length.
   const length = options.body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(options.body)) };
   return new Promise((resolve, reject) => {
-    const req = request({ hostname, port, path, method: options.method ?? 'GET', headers: { ...length, ...options.headers }, localAddress: options.localAddress }, (res) => {
-      const chunks: Buffer[] = [];
-      const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', done);
-      res.on('error', reject);
-      if (options.cutAfterMs !== undefined) {
-        setTimeout(() => {
-          req.destroy();
-          done();
-        }, options.cutAfterMs).unref();
-      }
-    });
+    const req = request(
+      { hostname, port, path, method: options.method ?? 'GET', headers: { ...length, ...options.headers }, localAddress: options.localAddress },
+      (res) => {
+        const chunks: Buffer[] = [];
+        const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', done);
+        res.on('error', reject);
+        if (options.cutAfterMs !== undefined) {
+          setTimeout(() => {
+            req.destroy();
+            done();
+          }, options.cutAfterMs).unref();
+        }
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });

@@ -264,7 +264,10 @@ describe('chunked bodies', () => {
     for (const [body, message] of cases) {
       up.reset();
       const r = await exchange(up.url, [`POST /api/chat HTTP/1.1\r\nHost: up\r\nTransfer-Encoding: chunked\r\n\r\n${body}${GET('/never')}`], { responses: 1 });
-      expect(up.requests.map((q) => [q.path, q.bodyError]), message).toEqual([['/api/chat', message]]);
+      expect(
+        up.requests.map((q) => [q.path, q.bodyError]),
+        message,
+      ).toEqual([['/api/chat', message]]);
       expect(up.errors, message).toMatchObject([{ stage: 'body', status: null, message }]);
       expect(r.closed, message).toBe(true);
       expect(header(r.responses[0], 'connection'), message).toBe('close');
@@ -284,7 +287,10 @@ describe("framing errors get Go's answer", () => {
     for (const te of values) {
       up.reset();
       const r = await exchange(up.url, [`POST /api/chat HTTP/1.1\r\nHost: up\r\nTransfer-Encoding: ${te}\r\n\r\n0\r\n\r\n${GET('/never')}`]);
-      expect(r.responses.map((x) => [x.statusLine, x.text]), te).toEqual([['HTTP/1.1 501 Not Implemented', 'Unsupported transfer encoding']]);
+      expect(
+        r.responses.map((x) => [x.statusLine, x.text]),
+        te,
+      ).toEqual([['HTTP/1.1 501 Not Implemented', 'Unsupported transfer encoding']]);
       expect(r.closed, te).toBe(true);
       expect(up.requests, te).toEqual([]);
       expect(up.errors, te).toMatchObject([{ status: 501, stage: 'head', connection: 1 }]);
@@ -310,9 +316,14 @@ describe("framing errors get Go's answer", () => {
     expect(up.errors).toMatchObject([{ status: 400 }]);
 
     up.reset();
-    const same = await exchange(up.url, [`POST /x HTTP/1.1\r\nHost: up\r\nContent-Length: 5\r\ncontent-length:  5 \r\n\r\nhello${GET('/y')}`], { responses: 2 });
+    const same = await exchange(up.url, [`POST /x HTTP/1.1\r\nHost: up\r\nContent-Length: 5\r\ncontent-length:  5 \r\n\r\nhello${GET('/y')}`], {
+      responses: 2,
+    });
     expect(same.responses.map((x) => x.status)).toEqual([200, 200]);
-    expect(up.requests.map((q) => [q.path, q.body.toString()])).toEqual([['/x', 'hello'], ['/y', '']]);
+    expect(up.requests.map((q) => [q.path, q.body.toString()])).toEqual([
+      ['/x', 'hello'],
+      ['/y', ''],
+    ]);
   });
 
   it('an invalid Content-Length → 400', async () => {
@@ -327,10 +338,15 @@ describe("framing errors get Go's answer", () => {
 
   it('Transfer-Encoding: chunked with a valid Content-Length: chunked wins (Go drops the length), the connection stays open', async () => {
     const body = '3\r\nabc\r\n0\r\n\r\n';
-    const r = await exchange(up.url, [`POST /x HTTP/1.1\r\nHost: up\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n${body}${GET('/y')}`], { responses: 2 });
+    const r = await exchange(up.url, [`POST /x HTTP/1.1\r\nHost: up\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n${body}${GET('/y')}`], {
+      responses: 2,
+    });
     expect(r.responses.map((x) => x.status)).toEqual([200, 200]);
     expect(r.closed).toBe(false);
-    expect(up.requests.map((q) => [q.path, q.framing, q.body.toString()])).toEqual([['/x', 'chunked', 'abc'], ['/y', 'none', '']]);
+    expect(up.requests.map((q) => [q.path, q.framing, q.body.toString()])).toEqual([
+      ['/x', 'chunked', 'abc'],
+      ['/y', 'none', ''],
+    ]);
     expect(up.errors).toEqual([]);
   });
 
@@ -350,14 +366,26 @@ describe("framing errors get Go's answer", () => {
   it('header syntax as textproto reads it: obs-fold is joined (even for Transfer-Encoding), bare LF ends lines', async () => {
     await exchange(up.url, [`POST /x HTTP/1.1\r\nHost: up\r\nTransfer-Encoding:\r\n chunked\r\nX-Long: a\r\n\t b\r\n\r\n2\r\nhi\r\n0\r\n\r\n`]);
     expect(up.requests[0]).toMatchObject({ framing: 'chunked' });
-    expect(up.requests[0]?.headers).toEqual([['Host', 'up'], ['Transfer-Encoding', 'chunked'], ['X-Long', 'a b']]);
+    expect(up.requests[0]?.headers).toEqual([
+      ['Host', 'up'],
+      ['Transfer-Encoding', 'chunked'],
+      ['X-Long', 'a b'],
+    ]);
 
     up.reset();
     await exchange(up.url, ['GET /lf HTTP/1.1\nHost: up\nX-Probe: lf\n\n']);
-    expect(up.requests.map((q) => [q.path, q.headers])).toEqual([['/lf', [['Host', 'up'], ['X-Probe', 'lf']]]]);
+    expect(up.requests.map((q) => [q.path, q.headers])).toEqual([
+      [
+        '/lf',
+        [
+          ['Host', 'up'],
+          ['X-Probe', 'lf'],
+        ],
+      ],
+    ]);
   });
 
-  it('whitespace before the colon, a folded first line, a missing Host → 400 with Go\'s text', async () => {
+  it("whitespace before the colon, a folded first line, a missing Host → 400 with Go's text", async () => {
     const cases: Array<[string, string]> = [
       ['GET / HTTP/1.1\r\nHost: up\r\nContent-Length : 5\r\n\r\nhello', 'HTTP/1.1 400 Bad Request: invalid header name'],
       ['GET / HTTP/1.1\r\n Host: up\r\n\r\n', 'HTTP/1.1 400 Bad Request'],
@@ -378,7 +406,7 @@ describe("framing errors get Go's answer", () => {
     }
   });
 
-  it('the path is percent-decoded as Go\'s URL.Path (what gin routes on), the raw forms are kept', async () => {
+  it("the path is percent-decoded as Go's URL.Path (what gin routes on), the raw forms are kept", async () => {
     await exchange(up.url, ['GET /api/%74ags?x=%41 HTTP/1.1\r\nHost: up\r\n\r\n']);
     expect(up.requests[0]).toMatchObject({ target: '/api/%74ags?x=%41', path: '/api/tags', rawPath: '/api/%74ags', query: 'x=%41' });
   });
@@ -440,7 +468,8 @@ describe('answers', () => {
   it('respond() can override the answer, including an NDJSON stream sent chunked', async () => {
     await up.close();
     up = await startRecordingUpstream({
-      respond: (req) => (req.path === '/stream' ? { stream: ['{"n":1}', '{"n":2}'], headers: { 'Content-Type': 'application/x-ndjson' } } : { status: 404, body: 'nope' }),
+      respond: (req) =>
+        req.path === '/stream' ? { stream: ['{"n":1}', '{"n":2}'], headers: { 'Content-Type': 'application/x-ndjson' } } : { status: 404, body: 'nope' },
       streamDelayMs: 1,
     });
     const r = await exchange(up.url, [GET('/stream') + GET('/other')], { responses: 2 });
@@ -532,7 +561,10 @@ describe('Go JSON decoding', () => {
   it('decodes nested values and stops at 10,000 levels like the scanner', () => {
     const j = decode('{"options":{"a":[1,2.5e1,{"b":null}],"a ":true},"messages":[]}');
     expect(goField(j, 'options')).toEqual({ a: [1, 25, { b: null }], 'a ': true });
-    expect(decode(`${'['.repeat(10000)}${']'.repeat(10000)}`)).toMatchObject({ kind: 'array', error: 'json: cannot unmarshal array into Go value of type struct' });
+    expect(decode(`${'['.repeat(10000)}${']'.repeat(10000)}`)).toMatchObject({
+      kind: 'array',
+      error: 'json: cannot unmarshal array into Go value of type struct',
+    });
     expect(decode(`${'['.repeat(10001)}${']'.repeat(10001)}`).error).toBe('exceeded max depth');
   });
 });

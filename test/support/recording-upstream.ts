@@ -216,7 +216,7 @@ function decodeRune(b: Uint8Array, i: number): [codePoint: number, size: number]
 /** Bytes to a JS string the way Go's json/string conversions replace invalid UTF-8. */
 function goUtf8Decode(b: Uint8Array): string {
   let out = '';
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const [cp, size] = decodeRune(b, i);
     out += String.fromCodePoint(cp);
     i += size;
@@ -233,12 +233,28 @@ function goString(byteString: string): string {
 // ---------------------------------------------------------------------------------------------
 
 const STATUS_TEXT: Record<number, string> = {
-  100: 'Continue', 200: 'OK', 201: 'Created', 204: 'No Content', 301: 'Moved Permanently',
-  302: 'Found', 304: 'Not Modified', 307: 'Temporary Redirect', 400: 'Bad Request',
-  401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  413: 'Request Entity Too Large', 417: 'Expectation Failed', 429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 501: 'Not Implemented',
-  502: 'Bad Gateway', 503: 'Service Unavailable', 505: 'HTTP Version Not Supported',
+  100: 'Continue',
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  301: 'Moved Permanently',
+  302: 'Found',
+  304: 'Not Modified',
+  307: 'Temporary Redirect',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Request Entity Too Large',
+  417: 'Expectation Failed',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  505: 'HTTP Version Not Supported',
 };
 
 function statusLine(is11: boolean, code: number): string {
@@ -443,7 +459,7 @@ type Encoding = 'path' | 'host' | 'zone' | 'userPassword';
 function shouldEscape(c: number, mode: Encoding): boolean {
   if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || isDigit(c)) return false;
   const ch = String.fromCharCode(c);
-  if ((mode === 'host' || mode === 'zone') && "!$&'()*+,;=:[]<>\"".includes(ch)) return false;
+  if ((mode === 'host' || mode === 'zone') && '!$&\'()*+,;=:[]<>"'.includes(ch)) return false;
   if ('-_.~'.includes(ch)) return false;
   if ('$&+,/:;=?@'.includes(ch)) {
     if (mode === 'path') return ch === '?';
@@ -455,7 +471,7 @@ function shouldEscape(c: number, mode: Encoding): boolean {
 /** url.unescape: checks every %XX (and, for hosts, the allowed bytes) and decodes. */
 function unescape(s: string, mode: Encoding): string | { error: string } {
   let out = '';
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const c = s.charCodeAt(i);
     if (c === 0x25) {
       const h1 = hexVal(s.charCodeAt(i + 1));
@@ -711,7 +727,8 @@ function readHead(b: Buffer, ended: boolean): HeadResult {
   let contentLength = 0n;
   if (cls.length > 1) {
     const firstCl = trimString(cls[0] ?? '');
-    if (cls.some((v) => trimString(v) !== firstCl)) return err(badRequest(`http: message cannot contain multiple Content-Length headers; got ${JSON.stringify(cls)}`));
+    if (cls.some((v) => trimString(v) !== firstCl))
+      return err(badRequest(`http: message cannot contain multiple Content-Length headers; got ${JSON.stringify(cls)}`));
   }
   if (cls.length > 0) {
     const cl = trimString(cls[0] ?? '');
@@ -770,8 +787,22 @@ function readHead(b: Buffer, ended: boolean): HeadResult {
   return {
     kind: 'ok',
     head: {
-      method, target, proto, major, minor, url, fields: mime.fields, header, end: mime.end,
-      framing, contentLength, closeAfter: isH2Upgrade, wantsClose, wants10KeepAlive, sendContinue, expectationFailed,
+      method,
+      target,
+      proto,
+      major,
+      minor,
+      url,
+      fields: mime.fields,
+      header,
+      end: mime.end,
+      framing,
+      contentLength,
+      closeAfter: isH2Upgrade,
+      wantsClose,
+      wants10KeepAlive,
+      sendContinue,
+      expectationFailed,
     },
   };
 }
@@ -935,7 +966,7 @@ function unquote(s: Buffer): string {
     }
     return v;
   };
-  for (let r = 0; r < s.length; ) {
+  for (let r = 0; r < s.length;) {
     const c = at(s, r);
     if (c === 0x5c) {
       const e = at(s, r + 1);
@@ -1055,7 +1086,8 @@ function readJsonValue(b: Buffer, start: number): { value: unknown; end: number;
     for (let k = 0; k < word.length; k++) {
       if (i + k >= b.length) throw eof();
       const c = at(b, i + k);
-      if (c !== word.charCodeAt(k)) throw new JsonSyntaxError(`invalid character ${quoteChar(c)} in literal ${word} (expecting ${quoteChar(word.charCodeAt(k))})`);
+      if (c !== word.charCodeAt(k))
+        throw new JsonSyntaxError(`invalid character ${quoteChar(c)} in literal ${word} (expecting ${quoteChar(word.charCodeAt(k))})`);
     }
     return [value, i + word.length];
   };
@@ -1337,7 +1369,11 @@ class UpstreamConnection {
           // sendExpectationFailed: 417 with Connection: close; the handler never runs.
           const is11 = head.major > 1 || head.minor >= 1;
           const wire = `${statusLine(is11, 417)}Connection: close\r\n${head.method === 'HEAD' ? '' : 'Content-Length: 0\r\n'}\r\n`;
-          this.fail({ status: 417, message: `unsupported Expect ${JSON.stringify(headerGet(head.header, 'Expect'))}`, wire }, 'expect', this.buf.subarray(0, head.end));
+          this.fail(
+            { status: 417, message: `unsupported Expect ${JSON.stringify(headerGet(head.header, 'Expect'))}`, wire },
+            'expect',
+            this.buf.subarray(0, head.end),
+          );
           return;
         }
         if (head.sendContinue) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');

@@ -52,7 +52,14 @@ describe('the tray connected to the real service', () => {
 
   it('renders the state at once: stopped, keys, Ollama once checked', async () => {
     expect(rendered.length).toBeGreaterThan(0);
-    expect(rendered[0]).toMatchObject({ appVersion: '0.1.0', status: { state: 'stopped' }, keys: [{ user: 'alice', enabled: true }], sharedOnLan: false, lanUrl: null, language: 'en' });
+    expect(rendered[0]).toMatchObject({
+      appVersion: '0.1.0',
+      status: { state: 'stopped' },
+      keys: [{ user: 'alice', enabled: true }],
+      sharedOnLan: false,
+      lanUrl: null,
+      language: 'en',
+    });
     await vi.waitFor(() => expect(last().ollama).toEqual({ reachable: true, version: '0.12.6', error: null, exposedOn: [] }));
   });
 

@@ -1,14 +1,5 @@
 import type { GateService } from '../../core/service.js';
-import type {
-  GateResult,
-  HealthView,
-  KeyView,
-  Language,
-  Navigation,
-  NetworkAddresses,
-  ProxyStatus,
-  SettingsView,
-} from '../../shared/contract.js';
+import type { GateResult, HealthView, KeyView, Language, Navigation, NetworkAddresses, ProxyStatus, SettingsView } from '../../shared/contract.js';
 import type { TrayAction, TrayLanguage, TrayState } from './menu.js';
 
 /** What the tray needs from the app around it. */

@@ -41,7 +41,7 @@ const STATE: TrayState = {
 };
 
 type Template = Array<{ label?: string; click?: () => void }>;
-const lastTemplate = (): Template => (electron.Menu.buildFromTemplate.mock.lastCall![0] as Template);
+const lastTemplate = (): Template => electron.Menu.buildFromTemplate.mock.lastCall![0] as Template;
 
 describe('TrayController', () => {
   beforeEach(() => {

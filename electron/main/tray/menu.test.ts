@@ -67,7 +67,12 @@ describe('buildTrayMenu', () => {
     expect(byLabel(menu, 'New key…').action).toEqual({ type: 'new-key' });
     expect(byLabel(menu, 'Open Ollama Gate').action).toEqual({ type: 'open' });
     expect(byLabel(menu, 'Open logs folder').action).toEqual({ type: 'open-logs' });
-    expect(byLabel(menu, 'Launch at login')).toMatchObject({ type: 'checkbox', checked: false, enabled: true, action: { type: 'set-launch-at-login', enabled: true } });
+    expect(byLabel(menu, 'Launch at login')).toMatchObject({
+      type: 'checkbox',
+      checked: false,
+      enabled: true,
+      action: { type: 'set-launch-at-login', enabled: true },
+    });
     expect(byLabel(menu, 'Quit Ollama Gate').action).toEqual({ type: 'quit' });
     expect(trayIconState(state())).toBe('serving');
     expect(trayTooltip(state())).toBe('Ollama Gate 0.1.0\nServing on http://192.168.1.5:8000\nOllama 0.12.6');
@@ -75,7 +80,12 @@ describe('buildTrayMenu', () => {
 
   it('one checkbox per key, ticked when enabled, clicking flips it', () => {
     const menu = buildTrayMenu(state());
-    expect(byLabel(menu, 'alice (laptop)')).toEqual({ type: 'checkbox', label: 'alice (laptop)', checked: true, action: { type: 'set-key-enabled', keyId: 'k1', enabled: false } });
+    expect(byLabel(menu, 'alice (laptop)')).toEqual({
+      type: 'checkbox',
+      label: 'alice (laptop)',
+      checked: true,
+      action: { type: 'set-key-enabled', keyId: 'k1', enabled: false },
+    });
     expect(byLabel(menu, 'bob')).toMatchObject({ checked: false, action: { type: 'set-key-enabled', keyId: 'k2', enabled: true } });
   });
 
@@ -129,7 +139,10 @@ describe('buildTrayMenu', () => {
     expect(trayIconState(stopped)).toBe('stopped');
     expect(trayTooltip(stopped)).toBe('Ollama Gate 0.1.0\nProxy stopped\nOllama 0.12.6');
     // The gate's state comes first in the icon; the tooltip still says what Ollama is doing.
-    const stoppedAndOffline = state({ status: { ...LISTENING, state: 'stopped', urls: [] }, ollama: { reachable: false, version: null, error: 'down', exposedOn: [] } });
+    const stoppedAndOffline = state({
+      status: { ...LISTENING, state: 'stopped', urls: [] },
+      ollama: { reachable: false, version: null, error: 'down', exposedOn: [] },
+    });
     expect(trayIconState(stoppedAndOffline)).toBe('stopped');
     expect(trayTooltip(stoppedAndOffline)).toBe('Ollama Gate 0.1.0\nProxy stopped\nOllama is not reachable');
   });
@@ -157,13 +170,18 @@ describe('buildTrayMenu', () => {
   });
 
   it('an HTTPS failure is shown without stopping HTTP', () => {
-    const tls = state({ status: { ...LISTENING, tls: { port: 8443, urls: [], fingerprint256: null, certFile: null, error: 'HTTPS: port 8443 is already in use', reason: null } } });
+    const tls = state({
+      status: { ...LISTENING, tls: { port: 8443, urls: [], fingerprint256: null, certFile: null, error: 'HTTPS: port 8443 is already in use', reason: null } },
+    });
     expect(labels(buildTrayMenu(tls))[1]).toBe('⚠ HTTPS: port 8443 is already in use');
   });
 
   it('launch at login is greyed out where it is not supported', () => {
     expect(byLabel(buildTrayMenu(state({ launchAtLoginSupported: false, launchAtLogin: false })), 'Launch at login')).toMatchObject({ enabled: false });
-    expect(byLabel(buildTrayMenu(state({ launchAtLogin: true })), 'Launch at login')).toMatchObject({ checked: true, action: { type: 'set-launch-at-login', enabled: false } });
+    expect(byLabel(buildTrayMenu(state({ launchAtLogin: true })), 'Launch at login')).toMatchObject({
+      checked: true,
+      action: { type: 'set-launch-at-login', enabled: false },
+    });
   });
 
   it('speaks Simplified Chinese', () => {

@@ -21,7 +21,13 @@ export function CopyButton({ text, label, className, onCopied }: { text: string;
   };
   const caption = state === 'copied' ? t('common.copied') : state === 'failed' ? t('common.copyFailed') : t('common.copy');
   return (
-    <button type="button" className={`button small ${className ?? ''}`} onClick={() => void copy()} aria-label={label ? `${caption}: ${label}` : caption} aria-live="polite">
+    <button
+      type="button"
+      className={`button small ${className ?? ''}`}
+      onClick={() => void copy()}
+      aria-label={label ? `${caption}: ${label}` : caption}
+      aria-live="polite"
+    >
       {caption}
     </button>
   );

@@ -7,7 +7,19 @@ export interface FieldControlProps {
 }
 
 /** A labelled control with its hint and its error, tied together for screen readers. */
-export function Field({ label, hint, error, children, className }: { label: string; hint?: ReactNode; error?: string | null; children: (props: FieldControlProps) => ReactNode; className?: string }) {
+export function Field({
+  label,
+  hint,
+  error,
+  children,
+  className,
+}: {
+  label: string;
+  hint?: ReactNode;
+  error?: string | null;
+  children: (props: FieldControlProps) => ReactNode;
+  className?: string;
+}) {
   const id = useId();
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
@@ -31,12 +43,33 @@ export function Field({ label, hint, error, children, className }: { label: stri
 }
 
 /** A checkbox with its label beside it, and an optional hint below. */
-export function CheckField({ label, hint, checked, onChange, disabled, error }: { label: string; hint?: ReactNode; checked: boolean; onChange: (checked: boolean) => void; disabled?: boolean; error?: string | null }) {
+export function CheckField({
+  label,
+  hint,
+  checked,
+  onChange,
+  disabled,
+  error,
+}: {
+  label: string;
+  hint?: ReactNode;
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  disabled?: boolean;
+  error?: string | null;
+}) {
   const id = useId();
   return (
     <div className={`field check${error ? ' invalid' : ''}`}>
       <div className="check-row">
-        <input id={id} type="checkbox" checked={checked} disabled={disabled} onChange={(event) => onChange(event.target.checked)} aria-describedby={hint || error ? `${id}-more` : undefined} />
+        <input
+          id={id}
+          type="checkbox"
+          checked={checked}
+          disabled={disabled}
+          onChange={(event) => onChange(event.target.checked)}
+          aria-describedby={hint || error ? `${id}-more` : undefined}
+        />
         <label htmlFor={id}>{label}</label>
       </div>
       {hint || error ? (

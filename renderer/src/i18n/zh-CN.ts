@@ -172,7 +172,8 @@ export const zhCN: Dictionary = {
   'keys.everyModel': '所有模型',
   'keys.noLimit': '不限',
   'keys.connectTitle': '以 {user} 的身份连接',
-  'keys.connectIntro': '把代码中的 {placeholder} 换成这个密钥，即以 {prefix}… 开头、只在创建或上次轮换时显示过一次的那个。密钥丢失了？请轮换密钥以获得新的密钥。',
+  'keys.connectIntro':
+    '把代码中的 {placeholder} 换成这个密钥，即以 {prefix}… 开头、只在创建或上次轮换时显示过一次的那个。密钥丢失了？请轮换密钥以获得新的密钥。',
   'keys.connectRotate': '轮换以获得新密钥…',
   'keys.notCopiedTitle': '不复制就关闭？',
   'keys.notCopiedBody': '你还没有复制这个密钥。它不会再显示。仍要关闭吗？',
@@ -275,7 +276,8 @@ export const zhCN: Dictionary = {
   'logs.answeredBy.ollama': 'Ollama 本身',
   // 保存在磁盘上的请求记录：设置页中的字段。
   'settings.logHistory': '重启后保留的请求数',
-  'settings.logHistoryHint': '最新的请求日志保存在数据文件夹中（仅你本人可读），重启后“日志”页仍能显示。设为 0 则不在磁盘上保存。只有开启请求体日志时才会保存请求体。',
+  'settings.logHistoryHint':
+    '最新的请求日志保存在数据文件夹中（仅你本人可读），重启后“日志”页仍能显示。设为 0 则不在磁盘上保存。只有开启请求体日志时才会保存请求体。',
   'settings.error.logHistory': '0 到 10000 之间的整数（0 表示不保存）。',
 
   'usage.title': '用量',
@@ -323,7 +325,8 @@ export const zhCN: Dictionary = {
   'settings.maxSessionsPerKey': '每个密钥的地址数',
   'settings.maxSessionsPerKeyHint': '再有地址通过 POST /auth 获得信任时，结束该密钥最久未使用的会话。',
   'settings.cors': 'CORS 来源',
-  'settings.corsHint': '允许在浏览器中调用网关的网页，每行一个（如 http://localhost:*、app://*）；* 允许任何持有密钥的网页。通过 /auth 信任的 IP 不会信任未按名称列出的网页。',
+  'settings.corsHint':
+    '允许在浏览器中调用网关的网页，每行一个（如 http://localhost:*、app://*）；* 允许任何持有密钥的网页。通过 /auth 信任的 IP 不会信任未按名称列出的网页。',
   'settings.logBodies': '记录请求体',
   'settings.logBodiesHint': '在日志中保留（截短的）提示词。默认关闭：提示词属于隐私。',
   'settings.limits': '限制与防护',

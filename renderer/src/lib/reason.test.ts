@@ -37,6 +37,8 @@ describe('formatReason', () => {
   });
 
   it('leaves a placeholder whose param is missing visible rather than inventing one', () => {
-    expect(formatReason(english, { code: 'port_in_use', params: { port: 8000 } }, 'x')).toBe('Port 8000 is already in use on {host}: stop the other program or choose another port');
+    expect(formatReason(english, { code: 'port_in_use', params: { port: 8000 } }, 'x')).toBe(
+      'Port 8000 is already in use on {host}: stop the other program or choose another port',
+    );
   });
 });

@@ -29,7 +29,9 @@ export function ConnectionBanner({ onRetry }: { onRetry: () => void }) {
       <div className="connection-banner refused">
         <Icon name="disconnected" className="banner-icon" />
         <div className="banner-text">
-          <p className="banner-title" role="alert">{t('shell.refused')}</p>
+          <p className="banner-title" role="alert">
+            {t('shell.refused')}
+          </p>
           <p>{withCode(t('shell.refusedHow'))}</p>
         </div>
         <button type="button" className="button small" onClick={onRetry}>

@@ -13,14 +13,22 @@ describe('the sidebar status', () => {
   it('the gate: serving, stopped, not serving, a warning, and disconnected over whatever was last heard', () => {
     const shown = { connection: connected, health: HEALTH };
     expect(gateIndicator({ ...shown, status: STATUS }, t)).toEqual({ tone: 'ok', icon: 'ok', value: 'Serving', detail: 'http://127.0.0.1:8000' });
-    expect(gateIndicator({ ...shown, status: { ...STATUS, state: 'stopped', urls: [] } }, t)).toMatchObject({ tone: 'muted', icon: 'stopped', value: 'Stopped' });
+    expect(gateIndicator({ ...shown, status: { ...STATUS, state: 'stopped', urls: [] } }, t)).toMatchObject({
+      tone: 'muted',
+      icon: 'stopped',
+      value: 'Stopped',
+    });
     expect(gateIndicator({ ...shown, status: { ...STATUS, state: 'error', urls: [], error: 'port 8000 is in use' } }, t)).toEqual({
       tone: 'danger',
       icon: 'error',
       value: 'Not serving',
       detail: 'port 8000 is in use',
     });
-    expect(gateIndicator({ ...shown, status: { ...STATUS, error: 'port 9000 is in use' } }, t)).toMatchObject({ tone: 'warn', icon: 'warning', value: 'Serving' });
+    expect(gateIndicator({ ...shown, status: { ...STATUS, error: 'port 9000 is in use' } }, t)).toMatchObject({
+      tone: 'warn',
+      icon: 'warning',
+      value: 'Serving',
+    });
     expect(gateIndicator({ ...shown, status: null }, t)).toMatchObject({ tone: 'muted', value: 'Connecting…' });
     for (const connection of [lost, refused]) {
       expect(gateIndicator({ connection, status: STATUS, health: HEALTH }, t)).toMatchObject({ tone: 'danger', icon: 'disconnected', value: 'Disconnected' });

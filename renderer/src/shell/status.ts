@@ -36,9 +36,15 @@ export function gateIndicator({ connection, status }: Shown, t: Translate): Indi
 export function ollamaIndicator({ connection, health }: Shown, t: Translate): Indicator {
   if (connection.state !== 'connected') return { tone: 'muted', icon: 'unknown', value: t('shell.ollamaUnknown'), detail: null };
   if (!health) return { tone: 'muted', icon: 'pending', value: t('shell.ollamaChecking'), detail: null };
-  if (!health.reachable) return { tone: 'danger', icon: 'error', value: t('shell.ollamaUnreachable'), detail: [health.upstream, health.error].filter(Boolean).join(': ') };
+  if (!health.reachable)
+    return { tone: 'danger', icon: 'error', value: t('shell.ollamaUnreachable'), detail: [health.upstream, health.error].filter(Boolean).join(': ') };
   if (health.exposedOn.length > 0) {
-    return { tone: 'warn', icon: 'warning', value: t('shell.ollamaExposed'), detail: t('shell.ollamaExposedDetail', { addresses: health.exposedOn.join(', ') }) };
+    return {
+      tone: 'warn',
+      icon: 'warning',
+      value: t('shell.ollamaExposed'),
+      detail: t('shell.ollamaExposedDetail', { addresses: health.exposedOn.join(', ') }),
+    };
   }
   return { tone: 'ok', icon: 'ok', value: health.version ?? t('shell.ollamaReachable'), detail: health.upstream };
 }

@@ -44,5 +44,7 @@ export function fakeGate(handlers: Handlers): FakeGate {
 }
 
 function isResult(value: unknown): value is GateResult<unknown> {
-  return typeof value === 'object' && value !== null && 'ok' in value && typeof (value as { ok: unknown }).ok === 'boolean' && ('value' in value || 'error' in value);
+  return (
+    typeof value === 'object' && value !== null && 'ok' in value && typeof (value as { ok: unknown }).ok === 'boolean' && ('value' in value || 'error' in value)
+  );
 }

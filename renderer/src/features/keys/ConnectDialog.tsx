@@ -8,7 +8,19 @@ import { KEY_PLACEHOLDER, clientSnippets } from './snippets.js';
  * How to use a key, any time after it was made: the same snippets as after its creation, with a
  * placeholder where the secret goes, since the window never has the secret again.
  */
-export function ConnectDialog({ keyView, baseUrl, model, onRotate, onClose }: { keyView: KeyView; baseUrl: string; model: string; onRotate: () => void; onClose: () => void }) {
+export function ConnectDialog({
+  keyView,
+  baseUrl,
+  model,
+  onRotate,
+  onClose,
+}: {
+  keyView: KeyView;
+  baseUrl: string;
+  model: string;
+  onRotate: () => void;
+  onClose: () => void;
+}) {
   const { t } = useI18n();
   return (
     <Dialog title={t('keys.connectTitle', { user: keyView.user })} onClose={onClose} wide>

@@ -8,7 +8,17 @@ import { formatDateTime, formatNumber, formatRelative } from '../../lib/format.j
 export type KeyAction = 'edit' | 'rotate' | 'connect' | 'delete';
 
 /** Everything about one key, with what can be done to it; the table shows only a summary. */
-export function KeyDetailsDialog({ keyView: key, now, onAction, onClose }: { keyView: KeyView; now: number; onAction: (action: KeyAction) => void; onClose: () => void }) {
+export function KeyDetailsDialog({
+  keyView: key,
+  now,
+  onAction,
+  onClose,
+}: {
+  keyView: KeyView;
+  now: number;
+  onAction: (action: KeyAction) => void;
+  onClose: () => void;
+}) {
   const { t, locale } = useI18n();
   const limit = (value: number | null) => (value === null ? <span className="muted">{t('keys.noLimit')}</span> : formatNumber(value, locale));
   const rows: Array<[string, ReactNode]> = [
@@ -49,7 +59,14 @@ export function KeyDetailsDialog({ keyView: key, now, onAction, onClose }: { key
     [t('keys.field.rpm'), limit(key.rpm)],
     [t('keys.field.concurrency'), limit(key.concurrency)],
     [t('keys.field.dailyTokens'), limit(key.dailyTokens)],
-    [t('keys.col.expires'), key.expiresAt === null ? <span className="muted">{t('keys.never')}</span> : `${formatDateTime(key.expiresAt, locale)} (${formatRelative(key.expiresAt, now, locale)})`],
+    [
+      t('keys.col.expires'),
+      key.expiresAt === null ? (
+        <span className="muted">{t('keys.never')}</span>
+      ) : (
+        `${formatDateTime(key.expiresAt, locale)} (${formatRelative(key.expiresAt, now, locale)})`
+      ),
+    ],
     [t('keys.col.created'), formatDateTime(key.createdAt, locale)],
     [
       t('keys.col.lastUsed'),
@@ -59,7 +76,10 @@ export function KeyDetailsDialog({ keyView: key, now, onAction, onClose }: { key
         `${formatDateTime(key.lastUsedAt, locale)} (${formatRelative(key.lastUsedAt, Math.max(now, key.lastUsedAt), locale)})${key.lastUsedIp ? ` · ${key.lastUsedIp}` : ''}`
       ),
     ],
-    [t('keys.col.today'), `${t('keys.todayRequests', { count: formatNumber(key.today.requests, locale) })} · ${t('keys.todayTokens', { count: formatNumber(key.today.tokens, locale) })}`],
+    [
+      t('keys.col.today'),
+      `${t('keys.todayRequests', { count: formatNumber(key.today.requests, locale) })} · ${t('keys.todayTokens', { count: formatNumber(key.today.tokens, locale) })}`,
+    ],
   ];
   return (
     <Dialog title={t('keys.detailsTitle', { user: key.user })} onClose={onClose}>

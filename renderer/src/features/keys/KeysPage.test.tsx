@@ -33,7 +33,14 @@ function setup(keys: KeyView[] = [keyView()], health: HealthView = HEALTH) {
     'settings.get': () => SETTINGS,
     'keys.create': (request) =>
       request.user === 'taken'
-        ? { ok: false, error: { code: 'invalid_input', message: 'rpm: too big', issues: [{ path: 'rpm', message: 'requests per minute must be above 0, or empty for no limit' }] } }
+        ? {
+            ok: false,
+            error: {
+              code: 'invalid_input',
+              message: 'rpm: too big',
+              issues: [{ path: 'rpm', message: 'requests per minute must be above 0, or empty for no limit' }],
+            },
+          }
         : { key: keyView({ id: 'k2', user: request.user, prefix: 'og_new12', models: request.models ?? [] }), secret: 'og_new12SECRETSECRETSECRET' },
     'keys.setEnabled': ({ id, enabled }) => keyView({ ...list.find((k) => k.id === id), enabled }),
     'keys.rotate': ({ id }) => ({ key: keyView({ ...list.find((k) => k.id === id), prefix: 'og_rot99' }), secret: 'og_rot99ROTATEDROTATEDROTATED' }),
@@ -84,7 +91,11 @@ describe('the keys page', () => {
     const models = ['llama3*', 'qwen2.5:72b-instruct-q4_K_M', 'deepseek-r1:*', 'nomic-embed-text', 'mistral-nemo:12b'];
     setup([keyView({ models })]);
     const summary = (await screen.findByText('llama3*')).closest('ul')!;
-    expect(within(summary).getAllByRole('listitem').map((item) => item.textContent)).toEqual(['llama3*', 'qwen2.5:72b-instruct-q4_K_M', '+3and 3 more']);
+    expect(
+      within(summary)
+        .getAllByRole('listitem')
+        .map((item) => item.textContent),
+    ).toEqual(['llama3*', 'qwen2.5:72b-instruct-q4_K_M', '+3and 3 more']);
     expect(summary.getAttribute('title')).toBe(models.join(', '));
     fireEvent.click(screen.getByRole('button', { name: 'alice' }));
     const details = screen.getByRole('dialog', { name: 'Key of alice' });
@@ -329,7 +340,15 @@ describe('how to connect, later', () => {
       const dialog = screen.getByRole('dialog', { name: `How to connect as ${user}` });
       expect(dialog.textContent).toContain(`the one that starts with ${prefix}…`);
       const tabs = within(dialog).getAllByRole('tab');
-      expect(tabs.map((tab) => tab.textContent)).toEqual(['curl', 'ollama-js', 'Python ollama', 'LangChain (Python)', 'LangChain (JS)', 'OpenAI SDK', 'Open WebUI']);
+      expect(tabs.map((tab) => tab.textContent)).toEqual([
+        'curl',
+        'ollama-js',
+        'Python ollama',
+        'LangChain (Python)',
+        'LangChain (JS)',
+        'OpenAI SDK',
+        'Open WebUI',
+      ]);
       for (const tab of tabs) {
         fireEvent.click(tab);
         const code = within(dialog).getByRole('tabpanel').querySelector('pre')!.textContent!;
@@ -369,7 +388,11 @@ describe('the model picker', () => {
     fireEvent.focus(box);
     fireEvent.change(box, { target: { value: 'qw' } });
     const list = within(form).getByRole('listbox', { name: 'Installed models' });
-    expect(within(list).getAllByRole('option').map((option) => option.textContent)).toEqual(['qwen2.5:7b7.6B · Q4_K_M', 'qwen2.5:72b-instruct-q4_K_M72B · Q4_K_M', 'Add “qw”']);
+    expect(
+      within(list)
+        .getAllByRole('option')
+        .map((option) => option.textContent),
+    ).toEqual(['qwen2.5:7b7.6B · Q4_K_M', 'qwen2.5:72b-instruct-q4_K_M72B · Q4_K_M', 'Add “qw”']);
     expect(box.getAttribute('aria-expanded')).toBe('true');
     fireEvent.keyDown(box, { key: 'ArrowDown' });
     expect(box.getAttribute('aria-activedescendant')).toBe(within(list).getAllByRole('option')[1]!.id);
@@ -385,12 +408,11 @@ describe('the model picker', () => {
     // Typed with a comma: a chip at once.
     fireEvent.change(box, { target: { value: 'llama3*,' } });
     const chips = within(form).getByRole('list', { name: 'Chosen models' });
-    expect(within(chips).getAllByRole('listitem').map((chip) => chip.querySelector('code')!.textContent)).toEqual([
-      'qwen2.5:72b-instruct-q4_K_M',
-      'deepseek-r1:*',
-      'nomic-embed-text:latest',
-      'llama3*',
-    ]);
+    expect(
+      within(chips)
+        .getAllByRole('listitem')
+        .map((chip) => chip.querySelector('code')!.textContent),
+    ).toEqual(['qwen2.5:72b-instruct-q4_K_M', 'deepseek-r1:*', 'nomic-embed-text:latest', 'llama3*']);
     fireEvent.click(within(form).getByRole('button', { name: 'Remove deepseek-r1:*' }));
     // Escape closes the list, not the dialog.
     fireEvent.change(box, { target: { value: 'll' } });
@@ -400,7 +422,12 @@ describe('the model picker', () => {
     fireEvent.change(box, { target: { value: 'mistral' } });
     fireEvent.click(within(form).getByRole('button', { name: 'Create key' }));
     await screen.findByRole('dialog', { name: 'Key created for dora' });
-    expect((called(fake, 'keys.create')[0]!.request as { models: string[] }).models).toEqual(['qwen2.5:72b-instruct-q4_K_M', 'nomic-embed-text:latest', 'llama3*', 'mistral']);
+    expect((called(fake, 'keys.create')[0]!.request as { models: string[] }).models).toEqual([
+      'qwen2.5:72b-instruct-q4_K_M',
+      'nomic-embed-text:latest',
+      'llama3*',
+      'mistral',
+    ]);
   });
 
   it('edits a key’s list: its patterns come back as chips, Backspace takes off the last', async () => {
@@ -419,11 +446,14 @@ describe('the model picker', () => {
     expect(within(form).getByText(/Ollama is not reachable, so installed models cannot be suggested/)).toBeTruthy();
     fireEvent.focus(box);
     fireEvent.change(box, { target: { value: 'llama' } });
-    expect(within(within(form).getByRole('listbox')).getAllByRole('option').map((option) => option.textContent)).toEqual(['Add “llama”']);
+    expect(
+      within(within(form).getByRole('listbox'))
+        .getAllByRole('option')
+        .map((option) => option.textContent),
+    ).toEqual(['Add “llama”']);
     fireEvent.change(box, { target: { value: 'llama3*, qwen2.5:*' } });
     fireEvent.click(within(form).getByRole('button', { name: 'Create key' }));
     await screen.findByRole('dialog', { name: 'Key created for dora' });
     expect((called(fake, 'keys.create')[0]!.request as { models: string[] }).models).toEqual(['llama3*', 'qwen2.5:*']);
   });
 });
-

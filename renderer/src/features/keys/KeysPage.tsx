@@ -296,7 +296,13 @@ export function KeysPage({ route }: { route: Navigation }) {
         />
       ) : null}
       {open?.kind === 'rotate' ? (
-        <Confirm title={t('keys.rotateTitle', { user: open.key.user })} body={t('keys.rotateBody')} confirm={t('keys.rotate')} onConfirm={() => rotate(open.key)} onClose={close} />
+        <Confirm
+          title={t('keys.rotateTitle', { user: open.key.user })}
+          body={t('keys.rotateBody')}
+          confirm={t('keys.rotate')}
+          onConfirm={() => rotate(open.key)}
+          onClose={close}
+        />
       ) : null}
       {open?.kind === 'delete' ? (
         <Confirm
@@ -309,9 +315,17 @@ export function KeysPage({ route }: { route: Navigation }) {
         />
       ) : null}
       {open?.kind === 'connect' ? (
-        <ConnectDialog keyView={open.key} baseUrl={baseUrl} model={modelFor(open.key)} onRotate={() => setOpen({ kind: 'rotate', key: open.key })} onClose={close} />
+        <ConnectDialog
+          keyView={open.key}
+          baseUrl={baseUrl}
+          model={modelFor(open.key)}
+          onRotate={() => setOpen({ kind: 'rotate', key: open.key })}
+          onClose={close}
+        />
       ) : null}
-      {open?.kind === 'secret' ? <SecretDialog created={open.created} rotated={open.rotated} baseUrl={baseUrl} model={modelFor(open.created.key)} onClose={close} /> : null}
+      {open?.kind === 'secret' ? (
+        <SecretDialog created={open.created} rotated={open.rotated} baseUrl={baseUrl} model={modelFor(open.created.key)} onClose={close} />
+      ) : null}
     </div>
   );
 }

@@ -12,7 +12,19 @@ import { clientSnippets } from './snippets.js';
  * for good. Snippets for each client carry it ready to paste. Until the secret has been copied
  * (its button, a snippet's, or a copy of selected text that holds it), every way out asks first.
  */
-export function SecretDialog({ created, rotated, baseUrl, model, onClose }: { created: KeyWithSecret; rotated: boolean; baseUrl: string; model: string; onClose: () => void }) {
+export function SecretDialog({
+  created,
+  rotated,
+  baseUrl,
+  model,
+  onClose,
+}: {
+  created: KeyWithSecret;
+  rotated: boolean;
+  baseUrl: string;
+  model: string;
+  onClose: () => void;
+}) {
   const { t } = useI18n();
   const [copied, setCopied] = useState(false);
   const [asking, setAsking] = useState(false);
@@ -21,7 +33,11 @@ export function SecretDialog({ created, rotated, baseUrl, model, onClose }: { cr
   // The question is the dialog's sibling, not its child: React passes a cancel (Escape) up its own tree.
   return (
     <>
-      <Dialog title={rotated ? t('keys.rotatedTitle', { user: created.key.user }) : t('keys.createdTitle', { user: created.key.user })} onClose={requestClose} wide>
+      <Dialog
+        title={rotated ? t('keys.rotatedTitle', { user: created.key.user }) : t('keys.createdTitle', { user: created.key.user })}
+        onClose={requestClose}
+        wide
+      >
         <div
           onCopy={() => {
             if (window.getSelection()?.toString().includes(created.secret)) markCopied();

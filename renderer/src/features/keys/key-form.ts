@@ -79,7 +79,8 @@ export function changedFields(key: KeyView, fields: KeyFields): Partial<KeyField
     if (JSON.stringify(fields[field]) !== JSON.stringify(key[field])) Object.assign(patch, { [field]: fields[field] });
   }
   // An unchanged expiry day must not move a precise expiry (set elsewhere) to the end of that day.
-  if ('expiresAt' in patch && key.expiresAt !== null && fields.expiresAt !== null && localDate(key.expiresAt) === localDate(fields.expiresAt)) delete patch.expiresAt;
+  if ('expiresAt' in patch && key.expiresAt !== null && fields.expiresAt !== null && localDate(key.expiresAt) === localDate(fields.expiresAt))
+    delete patch.expiresAt;
   return patch;
 }
 

@@ -29,9 +29,15 @@ export function modelOptions(installed: readonly InstalledModel[], chosen: reado
   const needle = text.toLowerCase().split('*')[0]!;
   const taken = new Set(chosen.map((pattern) => pattern.toLowerCase()));
   const free = installed.filter((model) => !taken.has(model.name.toLowerCase()) && model.name.toLowerCase().includes(needle));
-  const ranked = [...free.filter((model) => model.name.toLowerCase().startsWith(needle)), ...free.filter((model) => !model.name.toLowerCase().startsWith(needle))];
+  const ranked = [
+    ...free.filter((model) => model.name.toLowerCase().startsWith(needle)),
+    ...free.filter((model) => !model.name.toLowerCase().startsWith(needle)),
+  ];
   const options: ModelOption[] = ranked.slice(0, limit).map((model) => ({ value: model.name, model }));
-  const own = text && !/[\s,]/.test(text) && !taken.has(text.toLowerCase()) && !options.some((option) => option.value.toLowerCase() === text.toLowerCase()) ? { value: text } : null;
+  const own =
+    text && !/[\s,]/.test(text) && !taken.has(text.toLowerCase()) && !options.some((option) => option.value.toLowerCase() === text.toLowerCase())
+      ? { value: text }
+      : null;
   if (!own) return options;
   return text.includes('*') ? [own, ...options] : [...options, own];
 }

@@ -29,7 +29,9 @@ describe('client snippets', () => {
   it('puts a placeholder where the key goes when there is no secret to show, in every client', () => {
     for (const snippet of clientSnippets({ ...INPUT, key: KEY_PLACEHOLDER })) {
       expect(snippet.code, snippet.id).not.toContain(INPUT.key);
-      expect(snippet.code, snippet.id).toMatch(snippet.id === 'openai' ? /api_key="YOUR_KEY"/ : snippet.id === 'open-webui' ? /^Key: YOUR_KEY$/m : /Bearer YOUR_KEY/);
+      expect(snippet.code, snippet.id).toMatch(
+        snippet.id === 'openai' ? /api_key="YOUR_KEY"/ : snippet.id === 'open-webui' ? /^Key: YOUR_KEY$/m : /Bearer YOUR_KEY/,
+      );
     }
   });
 
@@ -55,7 +57,13 @@ describe('client snippets', () => {
   });
 
   it('asks a chat model, not an embedding one', () => {
-    expect(snippetModel([{ name: 'all-minilm:latest', family: 'bert' }, { name: 'nomic-embed-text', family: 'nomic-bert' }, { name: 'llama3.2:latest', family: 'llama' }])).toBe('llama3.2:latest');
+    expect(
+      snippetModel([
+        { name: 'all-minilm:latest', family: 'bert' },
+        { name: 'nomic-embed-text', family: 'nomic-bert' },
+        { name: 'llama3.2:latest', family: 'llama' },
+      ]),
+    ).toBe('llama3.2:latest');
     expect(snippetModel([{ name: 'all-minilm:latest', family: 'bert' }])).toBe('all-minilm:latest');
     expect(snippetModel([])).toBe('llama3.2');
   });

@@ -142,7 +142,11 @@ export function snippetModel(models: ReadonlyArray<{ name: string; family: strin
  * `*` within one name, no tag meaning `:latest`. (The gate's own check is the one that counts.)
  */
 function looksAllowed(pattern: string, model: string): boolean {
-  const bare = (name: string) => name.trim().toLowerCase().replace(/:latest$/, '');
+  const bare = (name: string) =>
+    name
+      .trim()
+      .toLowerCase()
+      .replace(/:latest$/, '');
   const parts = bare(pattern)
     .split('*')
     .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));

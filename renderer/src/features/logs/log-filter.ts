@@ -21,7 +21,20 @@ export function statusClassOf(status: number): StatusClass | null {
 
 /** The fields free text is looked for in. */
 function haystack(entry: LogEntry): string {
-  return [entry.id, entry.method, entry.path, entry.ip, entry.user, entry.keyPrefix, entry.model, entry.status, entry.outcome, entry.error, entry.keySource, entry.client]
+  return [
+    entry.id,
+    entry.method,
+    entry.path,
+    entry.ip,
+    entry.user,
+    entry.keyPrefix,
+    entry.model,
+    entry.status,
+    entry.outcome,
+    entry.error,
+    entry.keySource,
+    entry.client,
+  ]
     .filter((part) => part !== null)
     .join(' ')
     .toLowerCase();

@@ -19,7 +19,14 @@ const KEYLESS: ProxyTestResult = {
   detail: 'API key required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>"',
   reason: { code: 'missing_key' },
   retryAfterSeconds: null,
-  health: { url: 'http://127.0.0.1:8000/health', status: 200, durationMs: 1, detail: 'the gate answers and Ollama is reachable through it', reason: { code: 'test_gate_ok' }, retryAfterSeconds: null },
+  health: {
+    url: 'http://127.0.0.1:8000/health',
+    status: 200,
+    durationMs: 1,
+    detail: 'the gate answers and Ollama is reachable through it',
+    reason: { code: 'test_gate_ok' },
+    retryAfterSeconds: null,
+  },
 };
 
 function setup({ keys = [keyView()], status = STATUS, test = KEYLESS }: { keys?: KeyView[]; status?: ProxyStatus; test?: ProxyTestResult } = {}) {
@@ -74,7 +81,14 @@ describe('the overview', () => {
         ...STATUS,
         host: '0.0.0.0',
         urls: ['http://127.0.0.1:8000', 'http://192.168.1.5:8000'],
-        tls: { port: 8443, urls: ['https://127.0.0.1:8443', 'https://192.168.1.5:8443'], fingerprint256, certFile: '/data/tls/cert.pem', error: null, reason: null },
+        tls: {
+          port: 8443,
+          urls: ['https://127.0.0.1:8443', 'https://192.168.1.5:8443'],
+          fingerprint256,
+          certFile: '/data/tls/cert.pem',
+          error: null,
+          reason: null,
+        },
       },
     });
     await screen.findByAltText('QR code for http://192.168.1.5:8000');
@@ -87,7 +101,19 @@ describe('the overview', () => {
   });
 
   it('shows why HTTPS does not serve, in the window’s words', async () => {
-    setup({ status: { ...STATUS, tls: { port: 8443, urls: [], fingerprint256: null, certFile: null, error: 'HTTPS: port 8443 is already in use on 127.0.0.1: stop the other program or choose another port', reason: { code: 'port_in_use', params: { port: 8443, host: '127.0.0.1' } } } } });
+    setup({
+      status: {
+        ...STATUS,
+        tls: {
+          port: 8443,
+          urls: [],
+          fingerprint256: null,
+          certFile: null,
+          error: 'HTTPS: port 8443 is already in use on 127.0.0.1: stop the other program or choose another port',
+          reason: { code: 'port_in_use', params: { port: 8443, host: '127.0.0.1' } },
+        },
+      },
+    });
     expect(await screen.findByText(/port 8443 is already in use on 127\.0\.0\.1/i)).toBeTruthy();
   });
 
@@ -104,7 +130,13 @@ describe('the overview', () => {
   });
 
   it('names a lockout in the test result', async () => {
-    const locked: ProxyTestResult = { ...KEYLESS, status: 429, reason: { code: 'locked_out', params: { ip: '127.0.0.1', seconds: 299 } }, retryAfterSeconds: 299, health: null };
+    const locked: ProxyTestResult = {
+      ...KEYLESS,
+      status: 429,
+      reason: { code: 'locked_out', params: { ip: '127.0.0.1', seconds: 299 } },
+      retryAfterSeconds: 299,
+      health: null,
+    };
     const fake = setup({ test: locked });
     fireEvent.change(await screen.findByLabelText('Key (optional)'), { target: { value: 'og_wrong' } });
     fireEvent.click(screen.getByRole('button', { name: 'Run test' }));

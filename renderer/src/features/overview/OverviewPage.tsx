@@ -166,7 +166,14 @@ function TestCard({ hasKeys }: { hasKeys: boolean | null }) {
         }}
       >
         <label htmlFor={keyId}>{t('overview.testKey')}</label>
-        <input id={keyId} type="password" autoComplete="off" value={key} placeholder={t('overview.testKeyPlaceholder')} onChange={(event) => setKey(event.target.value)} />
+        <input
+          id={keyId}
+          type="password"
+          autoComplete="off"
+          value={key}
+          placeholder={t('overview.testKeyPlaceholder')}
+          onChange={(event) => setKey(event.target.value)}
+        />
         <button type="submit" className="button primary" disabled={busy}>
           {busy ? t('overview.testing') : t('overview.runTest')}
         </button>
@@ -176,7 +183,8 @@ function TestCard({ hasKeys }: { hasKeys: boolean | null }) {
         {result && verdict ? (
           <div className={`test-result ${verdict.tone}`}>
             <p className="test-headline">
-              <Badge tone={RESULT_BADGE[verdict.tone]}>{result.status ?? t('overview.noAnswer')}</Badge> <strong>{verdict.headline}</strong> · {formatDuration(result.durationMs, locale)}
+              <Badge tone={RESULT_BADGE[verdict.tone]}>{result.status ?? t('overview.noAnswer')}</Badge> <strong>{verdict.headline}</strong> ·{' '}
+              {formatDuration(result.durationMs, locale)}
             </p>
             {verdict.detail ? <p className="muted">{verdict.detail}</p> : null}
             {verdict.health ? <p>{verdict.health}</p> : null}

@@ -23,26 +23,47 @@ export function describeTest(result: ProxyTestResult, t: Translate): TestVerdict
   const params = result.reason?.params ?? {};
   const status = result.status ?? 0;
   const gateWords = formatReason(t, result.reason, result.detail);
-  const verdict = (tone: VerdictTone, headline: string, detail: string | null = gateWords): TestVerdict => ({ tone, headline, detail, health: healthLine(result.health, t) });
+  const verdict = (tone: VerdictTone, headline: string, detail: string | null = gateWords): TestVerdict => ({
+    tone,
+    headline,
+    detail,
+    health: healthLine(result.health, t),
+  });
   /** seconds left, as the gate said them (its message, else its Retry-After) */
   const seconds = Number(params.seconds ?? result.retryAfterSeconds ?? 0);
 
-  if (result.status === null) return verdict('danger', code === 'test_not_running' ? t('overview.verdict.notRunning') : t('overview.verdict.unreachable'), code === 'test_not_running' ? null : gateWords);
+  if (result.status === null)
+    return verdict(
+      'danger',
+      code === 'test_not_running' ? t('overview.verdict.notRunning') : t('overview.verdict.unreachable'),
+      code === 'test_not_running' ? null : gateWords,
+    );
   if (code === 'locked_out') return verdict('danger', t('overview.verdict.lockedOut', { ip: String(params.ip ?? ''), seconds }), null);
   if (code === 'invalid_key_locking' || code === 'disabled_key_locking' || code === 'expired_key_locking') {
     return verdict('danger', t('overview.verdict.nowLockedOut', { ip: String(params.ip ?? ''), seconds }));
   }
   if (status >= 200 && status < 300) {
     // Without a key, only an address trusted through POST /auth gets in.
-    if (!result.health) return verdict('ok', t(code === 'test_key_works_one' ? 'overview.verdict.keyWorksOne' : 'overview.verdict.keyWorks', { count: Number(params.count ?? 0) }), null);
+    if (!result.health)
+      return verdict(
+        'ok',
+        t(code === 'test_key_works_one' ? 'overview.verdict.keyWorksOne' : 'overview.verdict.keyWorks', { count: Number(params.count ?? 0) }),
+        null,
+      );
     return verdict('warn', t('overview.verdict.keylessTrusted'), null);
   }
-  if (code === 'missing_key' || code === 'missing_key_body_unread') return verdict(result.health ? 'info' : 'danger', t('overview.verdict.keyless', { status }));
+  if (code === 'missing_key' || code === 'missing_key_body_unread')
+    return verdict(result.health ? 'info' : 'danger', t('overview.verdict.keyless', { status }));
   if (code === 'invalid_key' || code === 'key_changed') return verdict('danger', t('overview.verdict.unknownKey', { status }));
   if (code === 'disabled_key') return verdict('danger', t('overview.verdict.disabledKey', { status }));
   if (code === 'expired_key') return verdict('danger', t('overview.verdict.expiredKey', { status }));
   if (code?.startsWith('rate_limit_')) {
-    return verdict('warn', result.retryAfterSeconds ? t('overview.verdict.rateLimitedFor', { status, seconds: result.retryAfterSeconds }) : t('overview.verdict.rateLimited', { status }));
+    return verdict(
+      'warn',
+      result.retryAfterSeconds
+        ? t('overview.verdict.rateLimitedFor', { status, seconds: result.retryAfterSeconds })
+        : t('overview.verdict.rateLimited', { status }),
+    );
   }
   if (status === 403) return verdict('danger', t('overview.verdict.notAllowed', { status }));
   if (status >= 500) return verdict('danger', t('overview.verdict.ollama', { status }));

@@ -93,7 +93,11 @@ describe('the Locked out section', () => {
     setup([]);
     await screen.findByText('No address is locked out or sending wrong keys.');
     expect(screen.getByText(/stops anyone from guessing keys/)).toBeTruthy();
-    expect(screen.getByText('After 10 wrong keys within 1 min, an address is refused for 5 min, even with a right key. Unlocking lets its next request through at once.')).toBeTruthy();
+    expect(
+      screen.getByText(
+        'After 10 wrong keys within 1 min, an address is refused for 5 min, even with a right key. Unlocking lets its next request through at once.',
+      ),
+    ).toBeTruthy();
     expect(screen.getByRole('link', { name: 'Lockout settings' }).getAttribute('href')).toBe('#/settings');
   });
 

@@ -64,7 +64,10 @@ describe('the settings page', () => {
   });
 
   it('says in a toast why settings were not applied, and marks the field', async () => {
-    setup(SETTINGS, () => ({ ok: false, error: { code: 'listen_failed', message: 'port 9001 is already in use on 127.0.0.1: stop the other program or choose another port' } }));
+    setup(SETTINGS, () => ({
+      ok: false,
+      error: { code: 'listen_failed', message: 'port 9001 is already in use on 127.0.0.1: stop the other program or choose another port' },
+    }));
     fireEvent.change(await screen.findByLabelText('Port'), { target: { value: '9001' } });
     fireEvent.click(screen.getByRole('button', { name: 'Apply' }));
     await waitFor(() => expect(toasts()).toContain('Settings not applied: port 9001 is already in use'));

@@ -106,7 +106,16 @@ function SettingsForm({ view }: { view: SettingsView }) {
   /** A number typed in the unit its label names (seconds, MiB), with what happens at the limit as its hint. */
   const numberField = (field: NumberField, label: string, hintText: string) => (
     <Field label={label} hint={hint(field, hintText)} error={errors[field]}>
-      {(props) => <input {...props} type="text" inputMode={NUMBER_FIELDS[field].whole ? 'numeric' : 'decimal'} value={values[field]} readOnly={locked(field)} onChange={text(field)} />}
+      {(props) => (
+        <input
+          {...props}
+          type="text"
+          inputMode={NUMBER_FIELDS[field].whole ? 'numeric' : 'decimal'}
+          value={values[field]}
+          readOnly={locked(field)}
+          onChange={text(field)}
+        />
+      )}
     </Field>
   );
 
@@ -136,7 +145,13 @@ function SettingsForm({ view }: { view: SettingsView }) {
             {(props) => <input {...props} type="text" inputMode="numeric" value={values.port} readOnly={locked('port')} onChange={text('port')} />}
           </Field>
         </div>
-        <CheckField label={t('settings.https')} hint={hint('tlsEnabled', t('settings.httpsHint'))} checked={values.tlsEnabled} disabled={locked('tlsEnabled')} onChange={(checked) => set('tlsEnabled', checked)} />
+        <CheckField
+          label={t('settings.https')}
+          hint={hint('tlsEnabled', t('settings.httpsHint'))}
+          checked={values.tlsEnabled}
+          disabled={locked('tlsEnabled')}
+          onChange={(checked) => set('tlsEnabled', checked)}
+        />
         {values.tlsEnabled ? (
           <>
             <div className="form-grid">
@@ -146,10 +161,30 @@ function SettingsForm({ view }: { view: SettingsView }) {
             </div>
             <div className="form-grid">
               <Field label={t('settings.tlsCert')} hint={hint('tlsCertFile', t('settings.tlsFilesHint'))} error={errors.tlsCertFile}>
-                {(props) => <input {...props} type="text" value={values.tlsCertFile} readOnly={locked('tlsCertFile')} onChange={text('tlsCertFile')} spellCheck={false} placeholder="/path/to/cert.pem" />}
+                {(props) => (
+                  <input
+                    {...props}
+                    type="text"
+                    value={values.tlsCertFile}
+                    readOnly={locked('tlsCertFile')}
+                    onChange={text('tlsCertFile')}
+                    spellCheck={false}
+                    placeholder="/path/to/cert.pem"
+                  />
+                )}
               </Field>
               <Field label={t('settings.tlsKey')} hint={hint('tlsKeyFile')} error={errors.tlsKeyFile}>
-                {(props) => <input {...props} type="text" value={values.tlsKeyFile} readOnly={locked('tlsKeyFile')} onChange={text('tlsKeyFile')} spellCheck={false} placeholder="/path/to/key.pem" />}
+                {(props) => (
+                  <input
+                    {...props}
+                    type="text"
+                    value={values.tlsKeyFile}
+                    readOnly={locked('tlsKeyFile')}
+                    onChange={text('tlsKeyFile')}
+                    spellCheck={false}
+                    placeholder="/path/to/key.pem"
+                  />
+                )}
               </Field>
             </div>
           </>
@@ -171,10 +206,17 @@ function SettingsForm({ view }: { view: SettingsView }) {
           </Field>
           {numberField('maxSessionsPerKey', t('settings.maxSessionsPerKey'), t('settings.maxSessionsPerKeyHint'))}
           <Field label={t('settings.cors')} hint={t('settings.corsHint')} error={errors.corsOrigins}>
-            {(props) => <textarea {...props} rows={3} value={values.corsOrigins} onChange={text('corsOrigins')} spellCheck={false} placeholder="http://localhost:3000" />}
+            {(props) => (
+              <textarea {...props} rows={3} value={values.corsOrigins} onChange={text('corsOrigins')} spellCheck={false} placeholder="http://localhost:3000" />
+            )}
           </Field>
         </div>
-        <CheckField label={t('settings.logBodies')} hint={t('settings.logBodiesHint')} checked={values.logRequestBodies} onChange={(checked) => set('logRequestBodies', checked)} />
+        <CheckField
+          label={t('settings.logBodies')}
+          hint={t('settings.logBodiesHint')}
+          checked={values.logRequestBodies}
+          onChange={(checked) => set('logRequestBodies', checked)}
+        />
         <div className="form-grid">{numberField('logHistoryEntries', t('settings.logHistory'), t('settings.logHistoryHint'))}</div>
       </fieldset>
 

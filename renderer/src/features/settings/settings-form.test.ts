@@ -11,7 +11,13 @@ describe('the settings form', () => {
   });
 
   it('sends only the fields that changed, typed', () => {
-    const values = { ...settingsFormFromView(VIEW), host: '0.0.0.0', port: ' 9000 ', corsOrigins: 'http://a.example:3000/\n*, http://a.example:3000', logRequestBodies: true };
+    const values = {
+      ...settingsFormFromView(VIEW),
+      host: '0.0.0.0',
+      port: ' 9000 ',
+      corsOrigins: 'http://a.example:3000/\n*, http://a.example:3000',
+      logRequestBodies: true,
+    };
     expect(parseSettingsForm(values, VIEW)).toEqual({
       ok: true,
       patch: { proxy: { host: '0.0.0.0', port: 9000, corsOrigins: ['http://a.example:3000', '*'], logRequestBodies: true } },
@@ -41,12 +47,18 @@ describe('the settings form', () => {
         tlsKeyFile: 'settings.error.certPair',
       },
     });
-    expect(parseSettingsForm({ ...settingsFormFromView(VIEW), tlsEnabled: true, tlsPort: '8000' }, VIEW)).toEqual({ ok: false, errors: { tlsPort: 'settings.error.samePort' } });
+    expect(parseSettingsForm({ ...settingsFormFromView(VIEW), tlsEnabled: true, tlsPort: '8000' }, VIEW)).toEqual({
+      ok: false,
+      errors: { tlsPort: 'settings.error.samePort' },
+    });
   });
 
   it('keeps a port the gate already has, even 0 from the command line, but refuses 0 typed in', () => {
     const pinned: SettingsView = { ...VIEW, proxy: { ...VIEW.proxy, port: 0 }, pinned: [{ field: 'port', by: '--port' }] };
-    expect(parseSettingsForm({ ...settingsFormFromView(pinned), sessionTtlSeconds: '60' }, pinned)).toEqual({ ok: true, patch: { proxy: { sessionTtlSeconds: 60 } } });
+    expect(parseSettingsForm({ ...settingsFormFromView(pinned), sessionTtlSeconds: '60' }, pinned)).toEqual({
+      ok: true,
+      patch: { proxy: { sessionTtlSeconds: 60 } },
+    });
     expect(parseSettingsForm({ ...settingsFormFromView(VIEW), port: '0' }, VIEW)).toEqual({ ok: false, errors: { port: 'settings.error.port' } });
   });
 
@@ -70,19 +82,32 @@ describe('the settings form', () => {
 
   it('includes launch at login only in the desktop app', () => {
     const desktop: SettingsView = { ...VIEW, desktop: { startOnLaunch: true, launchAtLogin: false, showInDock: false, language: 'system' } };
-    expect(parseSettingsForm({ ...settingsFormFromView(desktop), launchAtLogin: true }, desktop)).toEqual({ ok: true, patch: { desktop: { launchAtLogin: true } } });
+    expect(parseSettingsForm({ ...settingsFormFromView(desktop), launchAtLogin: true }, desktop)).toEqual({
+      ok: true,
+      patch: { desktop: { launchAtLogin: true } },
+    });
     expect(parseSettingsForm({ ...settingsFormFromView(VIEW), launchAtLogin: true }, VIEW)).toEqual({ ok: true, patch: {} });
   });
 
   it('puts the gate’s reasons under their fields', () => {
     expect(
-      settingsErrorsFromIssues({ code: 'invalid_input', message: 'm', issues: [{ path: 'proxy.port', message: 'ports go up to 65535' }, { path: 'proxy.maxHeaderBytes', message: 'too small' }] }),
+      settingsErrorsFromIssues({
+        code: 'invalid_input',
+        message: 'm',
+        issues: [
+          { path: 'proxy.port', message: 'ports go up to 65535' },
+          { path: 'proxy.maxHeaderBytes', message: 'too small' },
+        ],
+      }),
     ).toEqual({ fields: { port: 'ports go up to 65535' }, general: 'proxy.maxHeaderBytes: too small' });
     expect(settingsErrorsFromIssues({ code: 'invalid_input', message: 'm', issues: [{ path: 'proxy.maxBodyBytes', message: '0 means no limit' }] })).toEqual({
       fields: { maxBodyBytes: '0 means no limit' },
       general: null,
     });
-    expect(settingsErrorsFromIssues({ code: 'listen_failed', message: 'port 80 is already in use' })).toEqual({ fields: {}, general: 'port 80 is already in use' });
+    expect(settingsErrorsFromIssues({ code: 'listen_failed', message: 'port 80 is already in use' })).toEqual({
+      fields: {},
+      general: 'port 80 is already in use',
+    });
   });
 
   describe('limits', () => {
@@ -208,7 +233,10 @@ describe('the settings form', () => {
       expect(values.clientBodyTimeoutMs).toBe('0.005');
       expect(parseSettingsForm({ ...values, lockoutWindowSeconds: '120' }, pinned)).toEqual({ ok: true, patch: { proxy: { lockoutWindowSeconds: 120 } } });
       // Typed again, it is checked like anything typed.
-      expect(parseSettingsForm({ ...values, clientBodyTimeoutMs: '0.006' }, pinned)).toEqual({ ok: false, errors: { clientBodyTimeoutMs: 'settings.error.clientTimeout' } });
+      expect(parseSettingsForm({ ...values, clientBodyTimeoutMs: '0.006' }, pinned)).toEqual({
+        ok: false,
+        errors: { clientBodyTimeoutMs: 'settings.error.clientTimeout' },
+      });
     });
   });
 });

@@ -171,7 +171,14 @@ export function parseSettingsForm(values: SettingsFormValues, view: SettingsView
     if (value === null) errors[field] = spec.error;
     else numbers[field] = value;
   }
-  const corsOrigins = [...new Set(values.corsOrigins.split(/[\s,]+/).filter(Boolean).map((origin) => origin.replace(/\/+$/, '')))];
+  const corsOrigins = [
+    ...new Set(
+      values.corsOrigins
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map((origin) => origin.replace(/\/+$/, '')),
+    ),
+  ];
   if (corsOrigins.some((origin) => origin !== '*' && !ORIGIN_PATTERN.test(origin))) errors.corsOrigins = 'settings.error.origin';
   const tlsPort = values.tlsPort.trim() === current.tlsPort ? view.proxy.tlsPort : parsePort(values.tlsPort);
   if (tlsPort === null) errors.tlsPort = 'settings.error.port';

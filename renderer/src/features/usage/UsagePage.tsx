@@ -149,7 +149,9 @@ export function UsagePage() {
           {t('usage.perDay')}
         </h2>
         <UsageTable
-          rows={[...(rows ?? [])].sort((a, b) => b.day.localeCompare(a.day) || metricOf(b, metric) - metricOf(a, metric)).map((row) => ({ ...row, id: `${row.day}/${row.keyId}` }))}
+          rows={[...(rows ?? [])]
+            .sort((a, b) => b.day.localeCompare(a.day) || metricOf(b, metric) - metricOf(a, metric))
+            .map((row) => ({ ...row, id: `${row.day}/${row.keyId}` }))}
           prefix={prefix}
           dayLabel={dayLabel}
         />

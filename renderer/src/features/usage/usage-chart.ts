@@ -22,7 +22,17 @@ export type KeyTotals = Omit<UsageRow, 'day'>;
 export function totalsByKey(rows: readonly UsageRow[]): KeyTotals[] {
   const totals = new Map<string, KeyTotals>();
   for (const row of rows) {
-    const sum = totals.get(row.keyId) ?? { keyId: row.keyId, user: row.user, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, bytesIn: 0, bytesOut: 0, durationMs: 0 };
+    const sum = totals.get(row.keyId) ?? {
+      keyId: row.keyId,
+      user: row.user,
+      requests: 0,
+      errors: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      durationMs: 0,
+    };
     sum.user = row.user;
     sum.requests += row.requests;
     sum.errors += row.errors;
@@ -59,7 +69,13 @@ export interface UsageChart {
  */
 export function usageChart(
   rows: readonly UsageRow[],
-  { days, metric, series, width = 640, height = 200 }: { days: readonly string[]; metric: UsageMetric; series: readonly string[]; width?: number; height?: number },
+  {
+    days,
+    metric,
+    series,
+    width = 640,
+    height = 200,
+  }: { days: readonly string[]; metric: UsageMetric; series: readonly string[]; width?: number; height?: number },
 ): UsageChart {
   const plot = { left: 48, top: 8, right: width - 8, bottom: height - 22 };
   const byDay = new Map<string, Map<string, number>>();
