@@ -112,6 +112,16 @@ describe('ollama-gate serve', () => {
     expect(serve.output.filter((line) => /HTTPS on/.test(line))).toHaveLength(1);
   });
 
+  it('keeps the admin token of an earlier run, making its file private again if it was loosened', async () => {
+    const token = 'A'.repeat(43);
+    writeFileSync(join(dataDir, 'admin-token'), `${token}\n`, { mode: 0o644 });
+    const started = await ServeProcess.start(dataDir, fake.url, { args: ['--admin-port', '0'] });
+    serve = started.serve;
+    const login = new URL((await serve.waitForLine(/Open the web admin: (http:\/\/\S+)/)).match(/Open the web admin: (http:\/\/\S+)/)![1]!);
+    expect(login.searchParams.get('token')).toBe(token);
+    expect(statSync(join(dataDir, 'admin-token')).mode & 0o777).toBe(0o600);
+  });
+
   it('also picks up a key added after it started', async () => {
     const started = await ServeProcess.start(dataDir, fake.url);
     serve = started.serve;

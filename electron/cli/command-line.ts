@@ -114,7 +114,8 @@ const SERVE: CommandSpec = {
   --no-admin               no web admin
 ${DATA_DIR_HELP}
 
-It prints the web admin's URL with a fresh secret token; the admin answers on this machine only.
+It prints the web admin's URL with its secret token (kept in the data folder's admin-token file:
+delete the file to revoke it); the admin answers on this machine only.
 SIGTERM or SIGINT gives open requests 10 s to finish; a second one stops at once.
 
 ${limitsHelp()}`,

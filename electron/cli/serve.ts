@@ -102,7 +102,11 @@ function adminToken(dataDir: string): string {
   const file = join(dataDir, ADMIN_TOKEN_FILE);
   try {
     const kept = readFileSync(file, 'utf8').trim();
-    if (/^[A-Za-z0-9_-]{43,}$/.test(kept)) return kept;
+    if (/^[A-Za-z0-9_-]{43,}$/.test(kept)) {
+      // A file loosened since (copied, restored from a backup) is made private again.
+      chmodSync(file, 0o600);
+      return kept;
+    }
   } catch {
     // none yet: made below
   }

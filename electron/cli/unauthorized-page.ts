@@ -25,7 +25,7 @@ const WORDS: Record<PageLanguage, Words> = {
     heading: { missing: 'This page needs the admin link', wrong: 'This admin link is no longer valid' },
     why: {
       missing:
-        'The web admin of Ollama Gate answers only a browser that opened it with its secret token, and this browser has none (or one from before <code>ollama-gate serve</code> last started: each start makes a new token).',
+        'The web admin of Ollama Gate answers only a browser that opened it with its secret token, and this browser has none (or one that was replaced since).',
       wrong:
         'The token in that link is not the current one: it was replaced (deleting the <code>admin-token</code> file in the data folder makes <code>ollama-gate serve</code> create a new one at its next start). Open the link it printed when it last started.',
     },
@@ -41,8 +41,7 @@ const WORDS: Record<PageLanguage, Words> = {
     title: 'Ollama Gate — 请打开管理链接',
     heading: { missing: '此页面需要通过管理链接打开', wrong: '此管理链接已不再有效' },
     why: {
-      missing:
-        'Ollama Gate 的网页管理只响应用其密钥令牌打开的浏览器，而此浏览器没有令牌（或者令牌来自 <code>ollama-gate serve</code> 上次启动之前：每次启动都会生成新令牌）。',
+      missing: 'Ollama Gate 的网页管理只响应用其密钥令牌打开的浏览器，而此浏览器没有令牌（或者它的令牌已被更换）。',
       wrong:
         '该链接中的令牌不是当前的令牌：它已被更换（删除数据文件夹中的 <code>admin-token</code> 文件后，<code>ollama-gate serve</code> 下次启动时会生成新令牌）。请打开它最近一次启动时打印的链接。',
     },

@@ -95,6 +95,27 @@ describe('the request history file', () => {
     expect(readFileSync(file, 'utf8').endsWith('\n')).toBe(true);
   });
 
+  it('skips lines whose fields have the wrong type or whose seq is past what numbers count, and reads old lines without the newer fields', () => {
+    const good = (seq: number) => logEntry(seq) as unknown as Record<string, unknown>;
+    const older = { ...good(5) };
+    delete older.client;
+    delete older.answeredBy;
+    delete older.reason;
+    const lines = [
+      good(1),
+      { ...good(2), client: { name: 'object' } },
+      { ...good(3), user: ['alice'] },
+      { ...good(4), reason: { code: 'no_such_code' } },
+      { ...good(6), seq: 9007199254740991 },
+      { ...good(7), reason: { code: 'invalid_key', params: 'zz' } },
+      older,
+    ];
+    writeFileSync(file, lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
+    const loaded = history({ limit: 10 }).load();
+    expect(loaded.map((e) => e.seq)).toEqual([1, 5]);
+    expect(loaded[1]).toMatchObject({ client: null, answeredBy: 'gate', reason: null });
+  });
+
   it.skipIf(process.platform === 'win32')('is readable by this user only, and tightens a file left readable by others', async () => {
     const file1 = history();
     run(file1, 2);

@@ -1,7 +1,8 @@
 import { chmodSync, readFileSync } from 'node:fs';
 import { appendFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { LogEntry } from '../shared/contract.js';
+import * as v from 'valibot';
+import { type LogEntry, REASON_CODES } from '../shared/contract.js';
 
 export interface LogHistoryOptions {
   /** the JSON-lines file, in the data folder */
@@ -218,6 +219,46 @@ function ascending(entries: LogEntry[]): LogEntry[] {
 }
 
 /** One line as an entry, or null when it is not one (partial, edited, from something else). */
+const maybeText = v.nullable(v.string());
+const maybeNumber = v.nullable(v.number());
+
+/**
+ * A line of the history as the gate wrote it. The file is the gate's own (0600), but a line is
+ * still checked field by field before the window shows it: a hand-edited or half-restored file
+ * must not hand the window a value of the wrong type, nor push `seq` past what numbers count.
+ * Fields a later version added read as absent, not as garbage.
+ */
+const entrySchema = v.object({
+  seq: v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(2 ** 52)),
+  id: v.string(),
+  time: v.number(),
+  method: v.string(),
+  path: v.string(),
+  ip: v.string(),
+  user: maybeText,
+  keyId: maybeText,
+  keyPrefix: maybeText,
+  keySource: v.nullable(v.picklist(['x-api-key', 'bearer', 'basic', 'authorization', 'query', 'body', 'session'])),
+  decision: v.picklist(['public', 'allowed', 'denied']),
+  status: v.number(),
+  ttfbMs: maybeNumber,
+  durationMs: v.number(),
+  bytesIn: v.number(),
+  bytesOut: v.number(),
+  model: maybeText,
+  promptTokens: maybeNumber,
+  completionTokens: maybeNumber,
+  requestBody: v.optional(maybeText, null),
+  outcome: v.picklist(['ok', 'denied', 'upstream_error', 'client_aborted', 'error']),
+  error: maybeText,
+  reason: v.optional(
+    v.nullable(v.object({ code: v.picklist(REASON_CODES), params: v.optional(v.record(v.string(), v.union([v.string(), v.number()]))) })),
+    null,
+  ),
+  client: v.optional(maybeText, null),
+  answeredBy: v.optional(v.picklist(['gate', 'ollama']), 'gate'),
+});
+
 function parseEntry(line: string): LogEntry | null {
   if (!line.trim()) return null;
   let value: unknown;
@@ -226,20 +267,6 @@ function parseEntry(line: string): LogEntry | null {
   } catch {
     return null;
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
-  const entry = value as Record<string, unknown>;
-  const ok =
-    Number.isSafeInteger(entry.seq) &&
-    (entry.seq as number) > 0 &&
-    typeof entry.id === 'string' &&
-    typeof entry.time === 'number' &&
-    typeof entry.method === 'string' &&
-    typeof entry.path === 'string' &&
-    typeof entry.ip === 'string' &&
-    typeof entry.status === 'number' &&
-    typeof entry.outcome === 'string' &&
-    typeof entry.durationMs === 'number';
-  if (!ok) return null;
-  // Fields a later version added read as absent, not as garbage.
-  return { client: null, answeredBy: 'gate', requestBody: null, reason: null, ...entry } as unknown as LogEntry;
+  const parsed = v.safeParse(entrySchema, value);
+  return parsed.success ? (parsed.output satisfies LogEntry) : null;
 }

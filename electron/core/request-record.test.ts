@@ -68,6 +68,32 @@ describe('who answered', () => {
   });
 });
 
+describe('what a client chooses stays bounded and keyless in the log', () => {
+  it('a short imported key in the User-Agent is redacted too, not only generated ones', async () => {
+    const seed = 'api-0123456789abcdef';
+    h.gate.keys.importSecret(seed, 'seed-user');
+    const res = await fetch(`${h.url}/api/tags`, { headers: { 'X-API-Key': seed, 'User-Agent': `script/2 apikey=${seed}` } });
+    expect(res.status).toBe(200);
+    const entry = await byId(res.headers.get('x-request-id'));
+    expect(entry.client).toBe('script/2 apikey=[redacted]');
+  });
+
+  it('a model name of a megabyte is logged cut short, in the entry and in its reason', async () => {
+    const limited = h.gate.keys.create({ user: 'bounded', models: ['llama3*'] }).secret;
+    const model = `x${'a'.repeat(1_000_000)}`;
+    const res = await fetch(`${h.url}/api/generate`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${limited}` },
+      body: JSON.stringify({ model, prompt: 'hi' }),
+    });
+    expect(res.status).toBe(403);
+    const entry = await byId(res.headers.get('x-request-id'));
+    expect(entry.model!.length).toBeLessThanOrEqual(256);
+    expect(entry.error!.length).toBeLessThanOrEqual(1_024);
+    expect(JSON.stringify(entry).length).toBeLessThan(8_000);
+  });
+});
+
 describe('when Ollama fails', () => {
   it('a 502 because Ollama cannot be reached is the gate’s answer, counted as an upstream error', async () => {
     const down = await startHarness({ upstream: 'http://127.0.0.1:9' });

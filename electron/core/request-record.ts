@@ -65,7 +65,7 @@ export class RequestRecord {
       id: this.id,
       time: this.startedAt,
       method: this.method,
-      path: this.target ? this.target.path + this.target.query.logged : '/',
+      path: clip(this.target ? this.target.path + this.target.query.logged : '/', MAX_LOGGED_PATH),
       ip: this.ip,
       user: this.key?.user ?? null,
       keyId: this.key?.id ?? null,
@@ -77,18 +77,38 @@ export class RequestRecord {
       durationMs: round(performance.now() - this.t0),
       bytesIn: this.meter?.bytes ?? 0,
       bytesOut: this.ownBytesOut + (this.relay?.bytesOut ?? 0),
-      model: this.model,
+      model: this.model === null ? null : clip(this.model, MAX_LOGGED_NAME),
       promptTokens: tokens?.promptTokens ?? null,
       completionTokens: tokens?.completionTokens ?? null,
       requestBody: this.loggedBody,
       outcome,
-      error: failed ? failed.message : (clientLeft?.text ?? null),
-      reason: failed ? failed.reason : (clientLeft?.reason ?? null),
+      error: failed ? clip(failed.message, MAX_LOGGED_ERROR) : (clientLeft?.text ?? null),
+      reason: failed ? clipParams(failed.reason) : (clientLeft?.reason ?? null),
       client: cleanUserAgent(this.userAgent),
       // Ollama's answer began and the gate did not replace it with its own error.
       answeredBy: ttfb !== null && !this.failure ? 'ollama' : 'gate',
     };
   }
+}
+
+/**
+ * What one log entry may hold of what a client chose: a model name or path a client makes
+ * megabytes long would otherwise be kept that long in memory, in gate.log and in the history file.
+ */
+const MAX_LOGGED_NAME = 256;
+const MAX_LOGGED_PATH = 2_048;
+const MAX_LOGGED_ERROR = 1_024;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function clipParams<R extends { params?: Record<string, string | number> } | null>(reason: R): R {
+  if (!reason?.params) return reason;
+  const params = Object.fromEntries(
+    Object.entries(reason.params).map(([name, value]) => [name, typeof value === 'string' ? clip(value, MAX_LOGGED_NAME) : value]),
+  );
+  return { ...reason, params };
 }
 
 function round(ms: number): number {
