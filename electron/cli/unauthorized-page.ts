@@ -32,7 +32,7 @@ const WORDS: Record<PageLanguage, Words> = {
     howHeading: 'To get in',
     how: (port) => [
       `Open the link <code>ollama-gate serve</code> printed in its terminal when it started. It looks like <code>http://127.0.0.1:${port}/?token=…</code>.`,
-      'No longer have it? Restart <code>ollama-gate serve</code> and open the new link it prints.',
+      'No longer have it? It is printed again at every start of <code>ollama-gate serve</code> (with <code>journalctl -u ollama-gate</code> for the service), and its token is in the <code>admin-token</code> file of the data folder.',
     ],
     remote: (port) =>
       `The admin answers on this machine only. From another computer, go through an SSH tunnel: <code>ssh -L ${port}:127.0.0.1:${port} SERVER</code>, then open the link there.`,
@@ -48,7 +48,7 @@ const WORDS: Record<PageLanguage, Words> = {
     howHeading: '如何进入',
     how: (port) => [
       `打开 <code>ollama-gate serve</code> 启动时在终端中打印的链接，形如 <code>http://127.0.0.1:${port}/?token=…</code>。`,
-      '找不到了？重新启动 <code>ollama-gate serve</code>，然后打开它打印的新链接。',
+      '找不到了？<code>ollama-gate serve</code> 每次启动都会再次打印它（服务方式运行时见 <code>journalctl -u ollama-gate</code>），令牌也保存在数据文件夹的 <code>admin-token</code> 文件中。',
     ],
     remote: (port) =>
       `管理页面只在本机可访问。从其他电脑访问时，请通过 SSH 隧道：<code>ssh -L ${port}:127.0.0.1:${port} 服务器</code>，然后在那台电脑上打开链接。`,
