@@ -4,7 +4,7 @@ import { type FakeOllama, startFakeOllama } from '../../test/support/fake-ollama
 import { MemoryDocument } from '../../test/support/memory-document.js';
 import type { GateResult, LockoutView, LogEntry } from '../shared/contract.js';
 import { GateStore } from './gate-store.js';
-import { createGateway } from './gateway.js';
+import { type Gateway, createGateway } from './gateway.js';
 import { formatLogLine } from './log-line.js';
 import { type GateService, createGateService } from './service.js';
 
@@ -60,10 +60,12 @@ describe('lockouts through the gate service', () => {
     throw new Error(`no log entry for ${id}`);
   }
 
+  let gateway: Gateway;
+
   beforeAll(async () => {
     fake = await startFakeOllama();
     const store = new GateStore(new MemoryDocument(), { host: '127.0.0.1', port: 0, upstream: fake.url });
-    const gateway = createGateway({ keys: store, settings: store, exposureAddresses: () => [] });
+    gateway = createGateway({ keys: store, settings: store, exposureAddresses: () => [] });
     service = createGateService({
       gateway,
       store,
@@ -145,6 +147,10 @@ describe('lockouts through the gate service', () => {
     expect(await service.call('lockouts.unlock', { ip: '127.0.0.1' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
     // An IPv4-mapped IPv6 address names the same client.
     expect(ok(await service.call('lockouts.unlock', { ip: '::ffff:127.0.0.2' }))).toBeNull();
+    expect(ok(await service.call('lockouts.list'))).toEqual([]);
+    // An IPv6 address typed in full or in capitals names the client recorded as fe80::1.
+    gateway.lockout.recordFailure('fe80::1');
+    expect(ok(await service.call('lockouts.unlock', { ip: 'FE80:0:0:0:0:0:0:1' }))).toBeNull();
     expect(ok(await service.call('lockouts.list'))).toEqual([]);
   });
 

@@ -33,7 +33,7 @@ import { isExpired } from './keyring.js';
 import type { KeyRecord } from './keys.js';
 import { Batcher, RecentBuffer } from './log-buffer.js';
 import { LogHistoryFile } from './log-history.js';
-import { lanAddresses, normalizeIp } from './network.js';
+import { canonicalIp, lanAddresses } from './network.js';
 import type { GateSettings, SettingsProvider } from './settings.js';
 import { utcDay } from './usage.js';
 
@@ -300,7 +300,7 @@ export function createGateService(deps: GateServiceDeps): GateService {
 
     'lockouts.list': async () => gateway.lockout.list(),
     'lockouts.unlock': async ({ ip }) => {
-      if (!gateway.lockout.unlock(normalizeIp(ip))) throw new GateApiFailure('not_found', `${ip} is not locked out and has no wrong keys counted`);
+      if (!gateway.lockout.unlock(canonicalIp(ip))) throw new GateApiFailure('not_found', `${ip} is not locked out and has no wrong keys counted`);
       return null;
     },
 
