@@ -16,16 +16,27 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
  * `Content-Length` either: how the body is framed is the gate's decision (undici writes the length
  * of what the gate sends), whatever the client declared or named in `Connection`.
  */
-export function upstreamRequestHeaders(headers: IncomingHttpHeaders): string[] {
+export function upstreamRequestHeaders(headers: IncomingHttpHeaders, presentedSecret: string | null = null): string[] {
   const named = connectionTokens(headers.connection);
   const out: string[] = [];
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || KEY_HEADERS.has(name) || NEVER_FORWARDED.has(name) || named?.has(name)) continue;
-    if (typeof value === 'string') out.push(name, value);
-    else for (const item of value) out.push(name, item);
+    if (typeof value === 'string') out.push(name, withoutSecret(value, presentedSecret));
+    else for (const item of value) out.push(name, withoutSecret(item, presentedSecret));
   }
   return out;
+}
+
+/**
+ * `value` with every copy of the key the client presented replaced: a key a client also put in a
+ * User-Agent or a header of its own never reaches Ollama nor the log. (Keys shorter than 8
+ * characters are not looked for: they would match ordinary text.)
+ */
+export function withoutSecret<V extends string | string[] | undefined>(value: V, secret: string | null): V {
+  if (!secret || secret.length < 8 || value === undefined) return value;
+  if (typeof value === 'string') return (value.includes(secret) ? value.replaceAll(secret, '[redacted]') : value) as V;
+  return (value as string[]).map((item) => withoutSecret(item, secret)) as V;
 }
 
 /** Request headers that are the gate's to decide (framing, Ollama's host) or never Ollama's business. */

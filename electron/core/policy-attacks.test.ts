@@ -74,6 +74,26 @@ describe('a key in the query, whatever its name is spelled as', () => {
     }
   });
 
+  it('a key the client also put in a header of its own (User-Agent, a trace header) reaches neither Ollama nor the log', async () => {
+    const short = 'api-0123456789abcdef';
+    h.gate.keys.importSecret(short, 'seed-user');
+    for (const [key, source] of [
+      [secret, 'Authorization'],
+      [short, 'X-API-Key'],
+    ] as const) {
+      h.fake.reset();
+      const headers = { [source]: source === 'Authorization' ? `Bearer ${key}` : key, 'User-Agent': `tool/1 (${key})`, 'X-Trace': `k=${key};k2=${key}` };
+      const res = await rawRequest(`${h.url}/api/tags`, { headers });
+      expect(res.status, source).toBe(200);
+      const seen = h.fake.requests[0]!;
+      expect(seenByOllama(seen), source).not.toContain(key);
+      expect(seen.headers['user-agent'], source).toBe('tool/1 ([redacted])');
+      expect(seen.headers['x-trace'], source).toBe('k=[redacted];k2=[redacted]');
+      const entry = await h.waitForLog((e) => e.id === res.headers['x-request-id']);
+      expect(JSON.stringify(entry), source).not.toContain(key);
+    }
+  });
+
   it('forwards no query at all when the key was its only member', async () => {
     const res = await rawRequest(`${h.url}/api/tags?%61pi_key=${secret}`);
     expect(res.status).toBe(200);

@@ -39,8 +39,7 @@ const REFUSALS = {
 export function authenticate(presented: PresentedKey, record: RequestRecord, deps: AuthDeps, cooldownSeconds: number): KeyRecord {
   record.keySource = presented.source;
   record.presentedPrefix = displayPrefix(presented.secret);
-  // The User-Agent is logged: the key it was sent with never is, whatever shape the key has.
-  if (presented.secret.length >= 8 && typeof record.userAgent === 'string') record.userAgent = record.userAgent.replaceAll(presented.secret, '[redacted]');
+  record.presentedSecret = presented.secret;
   const result = deps.keys.verify(presented.secret);
   record.key = result.key ?? null;
   if (result.ok) return result.key;

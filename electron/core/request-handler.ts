@@ -174,7 +174,7 @@ async function passToOllama(req: IncomingMessage, res: ServerResponse, record: R
   await relay.send({
     method: record.method,
     path: upstream.basePath + target.wirePath + target.query.forwarded,
-    headers: upstreamRequestHeaders(req.headers),
+    headers: upstreamRequestHeaders(req.headers, record.presentedSecret),
     body: forwardedBody(body, inspected, record),
   });
 }

@@ -9,6 +9,7 @@ import type { BodyMeter } from './request-body.js';
 import type { RequestTarget } from './request-target.js';
 import type { Relay } from './relay.js';
 import type { UploadProof } from './uploaded-blobs.js';
+import { withoutSecret } from './headers.js';
 import { cleanUserAgent } from './user-agent.js';
 
 /**
@@ -44,6 +45,11 @@ export class RequestRecord {
   over = false;
   /** the User-Agent header as received; cleaned only when the log entry is made */
   userAgent: string | string[] | undefined = undefined;
+  /**
+   * The key the client presented, held only to keep it out of what the request passes on: the
+   * headers forwarded to Ollama and the logged User-Agent. Never logged itself.
+   */
+  presentedSecret: string | null = null;
 
   constructor(
     readonly ip: string,
@@ -84,7 +90,7 @@ export class RequestRecord {
       outcome,
       error: failed ? clip(failed.message, MAX_LOGGED_ERROR) : (clientLeft?.text ?? null),
       reason: failed ? clipParams(failed.reason) : (clientLeft?.reason ?? null),
-      client: cleanUserAgent(this.userAgent),
+      client: cleanUserAgent(withoutSecret(this.userAgent, this.presentedSecret)),
       // Ollama's answer began and the gate did not replace it with its own error.
       answeredBy: ttfb !== null && !this.failure ? 'ollama' : 'gate',
     };
