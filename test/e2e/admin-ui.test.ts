@@ -11,7 +11,7 @@ import type { GatePage, KeyWithSecret } from '../../electron/shared/contract.js'
 import { en } from '../../renderer/src/i18n/en.js';
 import { zhCN } from '../../renderer/src/i18n/zh-CN.js';
 import { type FakeOllama, startFakeOllama } from '../support/fake-ollama.js';
-import { SCREENSHOTS, type Serve, eventually, hasChromium, launchBrowser, startServe } from './support.js';
+import { adminValue, collectProblems, eventually, hasChromium, launchBrowser, SCREENSHOTS, type Serve, startServe } from './support.js';
 
 const PAGES: GatePage[] = ['overview', 'keys', 'sessions', 'logs', 'usage', 'settings'];
 /** The desktop window's default size; its minimum is 720x480. */
@@ -27,16 +27,7 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
   const problems: string[] = [];
 
   /** A GateApi call straight to the admin, for setting the scene faster than clicking. */
-  async function gateCall<T>(method: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${serve.adminUrl}gate/${method}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${serve.token}`, 'content-type': 'application/json' },
-      body: body === undefined ? '' : JSON.stringify(body),
-    });
-    const result = (await response.json()) as { ok: true; value: T } | { ok: false; error: { message: string } };
-    if (!result.ok) throw new Error(`${method}: ${result.error.message}`);
-    return result.value;
-  }
+  const gateCall = <T>(method: string, body?: unknown): Promise<T> => adminValue<T>(serve, method, body);
 
   async function open(name: GatePage): Promise<void> {
     await page.goto(`${serve.adminUrl}#/${name}`);
@@ -48,10 +39,7 @@ describe.skipIf(!hasChromium)('the web admin in Chromium', () => {
     serve = await startServe(fake.url);
     browser = await launchBrowser();
     page = await browser.context.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error' || /Content Security Policy/i.test(message.text())) problems.push(`console: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    collectProblems(page, problems);
     await page.goto(serve.loginUrl);
     // The token became a cookie, and left the address bar.
     expect(page.url()).toBe(serve.adminUrl);

@@ -3,7 +3,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { GateResult } from '../../electron/shared/contract.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'index.js');
@@ -124,4 +125,29 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** A GateApi call straight to the admin of `serve`, for setting a scene faster than clicking: the admin's answer as it is. */
+export async function adminCall<T>(serve: Serve, method: string, body?: unknown): Promise<GateResult<T>> {
+  const response = await fetch(`${serve.adminUrl}gate/${method}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${serve.token}`, 'content-type': 'application/json' },
+    body: body === undefined ? '' : JSON.stringify(body),
+  });
+  return (await response.json()) as GateResult<T>;
+}
+
+/** The same call's value, failing with the gate's own message when it refuses. */
+export async function adminValue<T>(serve: Serve, method: string, body?: unknown): Promise<T> {
+  const result = await adminCall<T>(serve, method, body);
+  if (!result.ok) throw new Error(`${method}: ${result.error.message}`);
+  return result.value;
+}
+
+/** Console errors, page errors and CSP violations of `page` go to `problems`: a test ends by expecting none. */
+export function collectProblems(page: Page, problems: string[]): void {
+  page.on('console', (message) => {
+    if (message.type() === 'error' || /Content Security Policy/i.test(message.text())) problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
 }

@@ -10,7 +10,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyWithSecret, LockoutView, LogEntry } from '../../electron/shared/contract.js';
 import { type FakeOllama, startFakeOllama } from '../support/fake-ollama.js';
-import { SCREENSHOTS, type Serve, eventually, hasChromium, launchBrowser, startServe } from './support.js';
+import { adminValue, collectProblems, eventually, hasChromium, launchBrowser, SCREENSHOTS, type Serve, startServe } from './support.js';
 
 const DEFAULT = { width: 1120, height: 760 };
 const SMALLEST = { width: 720, height: 480 };
@@ -27,16 +27,7 @@ describe.skipIf(!hasChromium)('lockouts in the window, in Chromium', () => {
   let secret: string;
   const problems: string[] = [];
 
-  async function gateCall<T>(method: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${serve.adminUrl}gate/${method}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${serve.token}`, 'content-type': 'application/json' },
-      body: body === undefined ? '' : JSON.stringify(body),
-    });
-    const result = (await response.json()) as { ok: true; value: T } | { ok: false; error: { message: string } };
-    if (!result.ok) throw new Error(`${method}: ${result.error.message}`);
-    return result.value;
-  }
+  const gateCall = <T>(method: string, body?: unknown): Promise<T> => adminValue<T>(serve, method, body);
 
   async function open(name: 'sessions' | 'logs', language: 'en' | 'zh-CN' = 'en'): Promise<void> {
     await page.goto(`${serve.adminUrl}#/${name}`);
@@ -63,10 +54,7 @@ describe.skipIf(!hasChromium)('lockouts in the window, in Chromium', () => {
     ({ secret } = await gateCall<KeyWithSecret>('keys.create', { user: 'alice' }));
     browser = await launchBrowser();
     page = await browser.context.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error' || /Content Security Policy/i.test(message.text())) problems.push(`console: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    collectProblems(page, problems);
     await page.goto(serve.loginUrl);
     await page.locator('main h1').first().waitFor();
   });

@@ -14,7 +14,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatePage, KeyWithSecret, SettingsView } from '../../electron/shared/contract.js';
 import { type FakeOllama, startFakeOllama } from '../support/fake-ollama.js';
-import { SCREENSHOTS, type Serve, eventually, hasChromium, launchBrowser, startServe } from './support.js';
+import { adminCall, adminValue, collectProblems, eventually, hasChromium, launchBrowser, SCREENSHOTS, type Serve, startServe } from './support.js';
 
 const SIZES = [
   { width: 1120, height: 760, suffix: '' },
@@ -61,24 +61,6 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
   let browser: { context: BrowserContext; close(): Promise<void> };
   let page: Page;
   const problems: string[] = [];
-
-  async function gateCall<T>(
-    gate: Serve,
-    method: string,
-    body?: unknown,
-  ): Promise<{ ok: true; value: T } | { ok: false; error: { code: string; message: string } }> {
-    const response = await fetch(`${gate.adminUrl}gate/${method}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${gate.token}`, 'content-type': 'application/json' },
-      body: body === undefined ? '' : JSON.stringify(body),
-    });
-    return (await response.json()) as never;
-  }
-  async function must<T>(gate: Serve, method: string, body?: unknown): Promise<T> {
-    const result = await gateCall<T>(gate, method, body);
-    if (!result.ok) throw new Error(`${method}: ${result.error.message}`);
-    return result.value;
-  }
 
   /** Logs in to a gate's web admin (its token becomes a cookie) and opens a page. */
   async function login(gate: Serve): Promise<void> {
@@ -142,10 +124,7 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
     [serve, shared] = await Promise.all([startServe(fake.url), startServe(fake.url, ['--host', '0.0.0.0', '--tls', '--tls-port', '0'])]);
     browser = await launchBrowser();
     page = await browser.context.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error' || /Content Security Policy/i.test(message.text())) problems.push(`console: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    collectProblems(page, problems);
     await resize(SIZES[0]);
   });
 
@@ -206,7 +185,7 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
     await page.getByRole('dialog').waitFor({ state: 'detached' });
     await open(serve, 'overview');
     await page.locator('.first-run').waitFor();
-    await must<KeyWithSecret>(serve, 'keys.create', { user: 'alice' });
+    await adminValue<KeyWithSecret>(serve, 'keys.create', { user: 'alice' });
     await page.locator('.first-run').waitFor({ state: 'detached', timeout: 3_000 });
   });
 
@@ -233,7 +212,7 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
     // The store file's echo of the change (a moment later) must not turn it into an error.
     await page.waitForTimeout(1_000);
     expect(await shown()).toBe(fingerprint);
-    const status = await must<{ tls: { error: string | null; urls: string[] } }>(serve, 'proxy.status');
+    const status = await adminValue<{ tls: { error: string | null; urls: string[] } }>(serve, 'proxy.status');
     expect(status.tls).toMatchObject({ error: null, urls: [url] });
     // It answers, with the certificate whose fingerprint the window shows.
     expect(await pinnedGet(`${url}/health`, fingerprint)).toBe(200);
@@ -256,7 +235,7 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
     await open(serve, 'settings');
     await page.getByLabel('HTTPS', { exact: true }).uncheck();
     await page.getByRole('button', { name: 'Apply' }).click();
-    await eventually(async () => ((await must<{ tls: unknown }>(serve, 'proxy.status')).tls === null ? true : undefined), 3_000, 'HTTPS stops');
+    await eventually(async () => ((await adminValue<{ tls: unknown }>(serve, 'proxy.status')).tls === null ? true : undefined), 3_000, 'HTTPS stops');
     await open(serve, 'overview');
     await page.locator('.proxy-card .url-list').first().waitFor();
     expect(await page.locator('.proxy-card .tls').count()).toBe(0);
@@ -279,7 +258,7 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
       await page.getByText('Set by --upstream for this run.').waitFor();
       await expectNoSidewaysScroll(`settings at ${size.width}x${size.height}`);
     }
-    const refused = await gateCall(serve, 'settings.update', { proxy: { port: 9123 } });
+    const refused = await adminCall(serve, 'settings.update', { proxy: { port: 9123 } });
     expect(refused).toMatchObject({
       ok: false,
       error: { code: 'invalid_input', message: 'port is set by --port for this run: start the gate without --port to change it' },
@@ -288,7 +267,7 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
     // Pinned by the environment, the window names the variable.
     const byEnvironment = await startServe(fake.url, [], { OLLAMA_GATE_PORT: '0', OLLAMA_GATE_HOST: '127.0.0.1' });
     try {
-      const view = await must<SettingsView>(byEnvironment, 'settings.get');
+      const view = await adminValue<SettingsView>(byEnvironment, 'settings.get');
       expect(view.pinned).toEqual(
         expect.arrayContaining([
           { field: 'port', by: 'OLLAMA_GATE_PORT' },
@@ -308,7 +287,7 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
   });
 
   it('the usual overview: QR codes for LAN addresses only, HTTPS with its fingerprint, the latency chart across its card, tables that fit; with screenshots', async () => {
-    const { secret } = await must<KeyWithSecret>(shared, 'keys.create', { user: 'carol', name: 'workstation' });
+    const { secret } = await adminValue<KeyWithSecret>(shared, 'keys.create', { user: 'carol', name: 'workstation' });
     for (const model of ['llama3.2', 'qwen2.5-coder:32b-instruct-q4_K_M']) {
       await fetch(`${shared.proxyUrl}/api/chat`, {
         method: 'POST',
@@ -317,7 +296,7 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
       }).then((r) => r.text());
     }
     await login(shared);
-    const status = await must<{ urls: string[]; tls: { urls: string[]; fingerprint256: string } }>(shared, 'proxy.status');
+    const status = await adminValue<{ urls: string[]; tls: { urls: string[]; fingerprint256: string } }>(shared, 'proxy.status');
     const lan = status.urls.filter((url) => !url.includes('://127.'));
     for (const size of SIZES) {
       await resize(size);
@@ -396,7 +375,7 @@ describe.skipIf(!hasChromium)('the Overview and Settings pages in Chromium', () 
       expect(await runTest()).toMatch(/This address \(127\.0\.0\.1\) is locked out for \d+ more seconds/);
       await expectNoSidewaysScroll(`lockout at ${size.width}x${size.height}`);
     }
-    await must(serve, 'lockouts.unlock', { ip: '127.0.0.1' });
+    await adminValue(serve, 'lockouts.unlock', { ip: '127.0.0.1' });
   });
 
   it('ran without a console error, a page error or a CSP violation', () => {
