@@ -91,7 +91,7 @@ async function startAdmin(service: AdminService, port: number, dataDir: string):
 }
 
 /** The admin token's file in the data folder. */
-export const ADMIN_TOKEN_FILE = 'admin-token';
+const ADMIN_TOKEN_FILE = 'admin-token';
 
 /**
  * The web admin's token, kept in the data folder (readable by this user only) so a page left open

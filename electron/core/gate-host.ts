@@ -11,7 +11,7 @@ import type { NodeLogger } from 'electron-log';
 import type { AppInfo, PinnedSetting, ProxyStatus } from '../shared/contract.js';
 import type { GateStore } from './gate-store.js';
 import { type Gateway, createGateway } from './gateway.js';
-import { type LogFileSetup, configureLogging } from './logging.js';
+import { configureLogging } from './logging.js';
 import { RequestLog } from './request-log.js';
 import { type DesktopSettingsHost, type GateService, createGateService } from './service.js';
 import { type StateLine, healthLines, statusLines } from './state-lines.js';
@@ -41,7 +41,6 @@ export interface GateHostOptions {
 export interface GateHost {
   readonly gateway: Gateway;
   readonly service: GateService;
-  readonly logFile: LogFileSetup;
   /**
    * Stops everything, once, in order: the service (which closes the listeners, giving requests in
    * flight `graceMs` to finish, then flushes its log batches and history), the health monitor, the
@@ -57,7 +56,7 @@ const NOT_LISTENING: ProxyStatus = { state: 'stopped', host: '', port: 0, urls: 
 
 export function createGateHost(options: GateHostOptions): GateHost {
   const { store, dataDir, logsDir, logger } = options;
-  const logFile = configureLogging(logger, logsDir);
+  configureLogging(logger, logsDir);
   const gateway = createGateway({
     keys: store,
     settings: store,
@@ -99,7 +98,6 @@ export function createGateHost(options: GateHostOptions): GateHost {
   return {
     gateway,
     service,
-    logFile,
     hurry: () => void gateway.close().catch(() => undefined),
     close({ graceMs = 0 } = {}) {
       closing ??= (async () => {
