@@ -11,6 +11,7 @@ import type { NodeLogger } from 'electron-log';
 import type { AppInfo, PinnedSetting, ProxyStatus } from '../shared/contract.js';
 import type { GateStore } from './gate-store.js';
 import { type Gateway, createGateway } from './gateway.js';
+import { IdleCompaction } from './idle-memory.js';
 import { configureLogging } from './logging.js';
 import { RequestLog } from './request-log.js';
 import { type DesktopSettingsHost, type GateService, createGateService } from './service.js';
@@ -83,8 +84,12 @@ export function createGateHost(options: GateHostOptions): GateHost {
   let closing: Promise<void> | undefined;
   let status = NOT_LISTENING;
   let ollama = gateway.health.current();
+  const compaction = new IdleCompaction();
   const unsubscribe = [
-    gateway.events.on('request', (entry) => requestLog.add(entry)),
+    gateway.events.on('request', (entry) => {
+      requestLog.add(entry);
+      compaction.noteRequest();
+    }),
     gateway.events.on('status', (next) => {
       if (!closing) print(statusLines(status, next));
       status = next;
@@ -108,6 +113,7 @@ export function createGateHost(options: GateHostOptions): GateHost {
           logger.error('error while closing:', error);
         } finally {
           for (const stop of unsubscribe) stop();
+          compaction.stop();
           requestLog.flush();
           store.close();
         }
