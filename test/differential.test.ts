@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestLogEntry } from '../electron/core/events.js';
 import { type Harness, startHarness } from './support/gate-harness.js';
 import { exchangeRaw, parseAnswers } from './support/raw-exchange.js';
-import { type ParsedRequest, type RecordingUpstream, goField, startRecordingUpstream } from './support/recording-upstream.js';
+import { type ParsedRequest, type RecordingUpstream, type UpstreamResponse, goField, startRecordingUpstream } from './support/recording-upstream.js';
 
 const RUNS = Number(process.env.DIFFERENTIAL_RUNS ?? 300);
 
@@ -127,6 +127,8 @@ const request = fc.record({
     'close',
   ),
   origin: fc.constantFrom(undefined, undefined, 'https://evil.example', 'http://localhost:5173'),
+  /** X-Gate-Backend: the second Ollama, the default, either in another case, or a name not in use */
+  backend: fc.constantFrom(undefined, undefined, undefined, 'second', 'SECOND', 'default', 'nope'),
 });
 type GeneratedRequest = typeof request extends fc.Arbitrary<infer T> ? T : never;
 
@@ -163,6 +165,7 @@ function requestBytes(r: GeneratedRequest, probe: string, keys: Record<KeyName, 
   if (secret && r.keyAt === 'basic') lines.push(`Authorization: Basic ${Buffer.from(`me:${secret}`).toString('base64')}`);
   if (r.contentType) lines.push(`Content-Type: ${r.contentType}`);
   if (r.origin) lines.push(`Origin: ${r.origin}`);
+  if (r.backend) lines.push(`X-Gate-Backend: ${r.backend}`);
   if (r.connection === 'upgrade') lines.push('Connection: Upgrade', 'Upgrade: h2c');
   else if (r.connection) lines.push(`Connection: ${r.connection}`);
   const payload = bodyBytes(r, secret);
@@ -207,16 +210,22 @@ function probeOf(query: string): string | undefined {
   return /(?:^|&)probe=([^&]*)/.exec(query)?.[1];
 }
 
+/** What the gate's health monitor asks a backend. */
+const HEALTH_PROBES = new Set(['/api/version', '/api/tags', '/api/ps']);
+
 /** Checks one run's requests end to end; throws with the evidence on the first violation. */
 function checkRun(options: {
   probes: Map<string, KeyName | 'wrong' | 'none'>;
+  /** the backend each probe's request named in X-Gate-Backend, if it named one */
+  pinned: Map<string, string>;
   keys: Record<KeyName, TestKey>;
-  upstream: ParsedRequest[];
+  /** what each backend parsed, by the backend's name */
+  upstream: Array<ParsedRequest & { backend: string }>;
   logs: RequestLogEntry[];
   /** per connection: the probes its client sent, and the upstream `seq` of every answer Ollama made that it got */
   answers: Array<{ sent: Set<string>; seqs: number[] }>;
 }): void {
-  const { probes, keys, upstream, logs, answers } = options;
+  const { probes, pinned, keys, upstream, logs, answers } = options;
   const secrets = Object.values(keys).map((k) => k.secret);
   const forwarded = new Map<string, RequestLogEntry>();
   for (const entry of logs) {
@@ -227,17 +236,31 @@ function checkRun(options: {
   }
   const received = new Set<string>();
   for (const seen of upstream) {
-    const evidence = `upstream parsed ${seen.method} ${seen.target}\n${seen.raw.toString('latin1').slice(0, 600)}`;
+    const evidence = `${seen.backend} parsed ${seen.method} ${seen.target}\n${seen.raw.toString('latin1').slice(0, 600)}`;
     // A blob's bytes are the file the client uploads, read by no one as JSON: only its head counts.
     const carried = seen.path.startsWith('/api/blobs/') ? seen.raw.subarray(0, seen.raw.indexOf('\r\n\r\n')) : seen.raw;
     for (const secret of secrets) expect(carried.includes(secret), `a key reached Ollama: ${evidence}`).toBe(false);
     const probe = probeOf(seen.query);
+    // The gate's own look at a backend's models (after a pull, create, copy or delete), which no client sent.
+    if (probe === undefined && seen.method === 'GET' && seen.query === '' && seen.body.length === 0 && HEALTH_PROBES.has(seen.path)) continue;
     expect(probe !== undefined && probes.has(probe), `Ollama parsed a request the client never sent as one: ${evidence}`).toBe(true);
-    expect(received.has(probe!), `Ollama parsed probe ${probe} twice: ${evidence}`).toBe(false);
-    received.add(probe!);
+    // One backend parses a request once; a model list merged from every backend, once by each.
+    expect(received.has(`${seen.backend} ${probe}`), `${seen.backend} parsed probe ${probe} twice: ${evidence}`).toBe(false);
+    received.add(`${seen.backend} ${probe}`);
     const entry = forwarded.get(probe!);
-    const logged = logs.map((l) => `${l.method} ${l.path} ${l.decision} ${l.status} ${l.outcome}`).join('\n');
+    const logged = logs.map((l) => `${l.method} ${l.path} ${l.decision} ${l.status} ${l.outcome} ${l.backend}`).join('\n');
     expect(entry, `Ollama parsed a request the gate did not log as forwarded: ${evidence}\nthe gate logged:\n${logged}`).toBeDefined();
+    if (entry!.backend !== 'all')
+      expect(entry!.backend, `${seen.backend} parsed a request the gate logged as sent to ${entry!.backend}: ${evidence}`).toBe(seen.backend);
+    else
+      expect(seen.method === 'GET' && ['/api/tags', '/api/ps', '/v1/models'].includes(seen.path), `a merged request that is no model list: ${evidence}`).toBe(
+        true,
+      );
+    const named = pinned.get(probe!);
+    if (named) expect(seen.backend, `a request that named ${named} in X-Gate-Backend went to ${seen.backend}: ${evidence}`).toBe(named.toLowerCase());
+    expect(/x-gate-backend/i.test(seen.raw.subarray(0, seen.raw.indexOf('\r\n\r\n')).toString('latin1')), `X-Gate-Backend reached Ollama: ${evidence}`).toBe(
+      false,
+    );
     const keyName = probes.get(probe!)!;
     expect(keyName === 'wrong' || keyName === 'none', `a request without a good key reached Ollama: ${evidence}`).toBe(false);
     const key = keys[keyName as KeyName];
@@ -253,7 +276,8 @@ function checkRun(options: {
   }
   for (const [probe, entry] of forwarded) {
     // A request the gate forwarded and Ollama never parsed: only when the client left first.
-    if (!received.has(probe)) expect(entry.outcome, `the gate logged ${probe} as forwarded but Ollama never parsed it`).toBe('client_aborted');
+    if (![...received].some((seen) => seen.endsWith(` ${probe}`)))
+      expect(entry.outcome, `the gate logged ${probe} as forwarded but Ollama never parsed it`).toBe('client_aborted');
   }
   // Every answer Ollama made went back on the connection of the client that asked.
   for (const { sent, seqs } of answers) {
@@ -290,14 +314,20 @@ function checkModelsAllowed(seen: ParsedRequest, evidence: string): void {
 describe('differential: what Ollama parses is what the gate checked', () => {
   let h: Harness;
   let upstream: RecordingUpstream;
+  /** a second Ollama beside the default: merged model lists and X-Gate-Backend reach it */
+  let second: RecordingUpstream;
   let keys: Record<KeyName, TestKey>;
   let port: number;
   let runNumber = 0;
 
   beforeAll(async () => {
-    upstream = await startRecordingUpstream();
+    upstream = await startRecordingUpstream({ respond: modelList });
+    second = await startRecordingUpstream({ respond: modelList, firstSeq: 1_000_000 });
     // No lockout (wrong keys are generated on purpose) and no sessions (each request stands on its own key).
-    h = await startHarness({ upstream: upstream.url, settings: { lockoutMaxFailures: 0, sessionTtlSeconds: 0 } });
+    h = await startHarness({
+      upstream: upstream.url,
+      settings: { lockoutMaxFailures: 0, sessionTtlSeconds: 0, backends: [{ name: 'second', url: second.url, enabled: true, weight: 1 }] },
+    });
     const make = (user: string, scope: 'inference' | 'full', limited: boolean): TestKey => {
       const { id, secret } = h.addKey(user, scope);
       if (limited) h.gate.keys.update(id, { models: [ALLOWED] });
@@ -314,18 +344,23 @@ describe('differential: what Ollama parses is what the gate checked', () => {
   afterAll(async () => {
     await h.close();
     await upstream.close();
+    await second.close();
   });
 
   /** Sends a run beside a bystander's request and checks everything both ends saw. */
   async function check(requests: GeneratedRequest[]): Promise<void> {
     runNumber++;
     const upstreamBefore = upstream.requests.length;
+    const secondBefore = second.requests.length;
     const errorsBefore = upstream.errors.length;
+    const secondErrorsBefore = second.errors.length;
     const logsBefore = h.logs.length;
     const probes = new Map<string, KeyName | 'wrong' | 'none'>();
+    const pinned = new Map<string, string>();
     const bytes = requests.map((r, i) => {
       const probe = `r${runNumber}x${i}`;
       probes.set(probe, r.key);
+      if (r.backend) pinned.set(probe, r.backend);
       return requestBytes(r, probe, keys);
     });
     // A last request closes the connection, so the run ends when every answer is in.
@@ -349,13 +384,21 @@ describe('differential: what Ollama parses is what the gate checked', () => {
         }
       });
     // A request the upstream could not frame would mean the gate sent bytes Go reads otherwise.
-    expect(upstream.errors.slice(errorsBefore).map((e) => `${e.message}: ${e.bytes.toString('latin1', 0, 300)}`)).toEqual([]);
+    for (const [backend, before] of [
+      [upstream, errorsBefore],
+      [second, secondErrorsBefore],
+    ] as const)
+      expect(backend.errors.slice(before).map((e) => `${e.message}: ${e.bytes.toString('latin1', 0, 300)}`)).toEqual([]);
     const bystanderAnswers = parseAnswers(bystanderRaw);
     expect(bystanderAnswers[0]?.status, 'the bystander with a good key was not served').toBe(200);
     checkRun({
       probes,
+      pinned,
       keys,
-      upstream: upstream.requests.slice(upstreamBefore),
+      upstream: [
+        ...upstream.requests.slice(upstreamBefore).map((r) => ({ ...r, backend: 'default' })),
+        ...second.requests.slice(secondBefore).map((r) => ({ ...r, backend: 'second' })),
+      ],
       logs: h.logs.slice(logsBefore),
       answers: [
         { sent: new Set([...probes.keys()].filter((p) => p !== bystanderProbe)), seqs: upstreamSeqs(runRaw) },
@@ -372,6 +415,16 @@ describe('differential: what Ollama parses is what the gate checked', () => {
     Math.max(60_000, RUNS * 200),
   );
 });
+
+/**
+ * A model list for the list paths, so that the gate can merge the two backends' (the rest get the
+ * recording upstream's echo). Its `seq` stays in an answer only one backend gave.
+ */
+function modelList(req: ParsedRequest): UpstreamResponse | undefined {
+  if (req.method !== 'GET' || !['/api/tags', '/api/ps', '/v1/models'].includes(req.path)) return undefined;
+  const body = { seq: req.seq, object: 'list', models: [{ name: 'llama3.2:latest', model: 'llama3.2:latest' }], data: [{ id: 'llama3.2:latest' }] };
+  return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
 
 /** Resolves once `count()` has stopped changing for a moment: the gate has logged what it will. */
 async function settled(count: () => number): Promise<void> {

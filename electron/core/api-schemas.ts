@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import type { DesktopSettings, GateRequest, MethodName, ProxySettings } from '../shared/contract.js';
+import { DEFAULT_BACKEND_NAME, type DesktopSettings, type GateRequest, type MethodName, type ProxySettings } from '../shared/contract.js';
 
 /**
  * One input schema per GateApi method, shared by every transport (IPC, admin HTTP): whatever a
@@ -79,6 +79,41 @@ const pemFile = v.nullable(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLen
 
 const upstreamMessage = "Ollama's URL, such as http://127.0.0.1:11434";
 
+// An http(s) URL written out with its `://`, stored trimmed and without tabs or newlines (the URL
+// parser skips those, so the stored string is the URL that was checked). The pipe stops at the first
+// failing check, so a mistake is reported once rather than once per check.
+const ollamaUrl = v.config(
+  v.pipe(
+    v.string(upstreamMessage),
+    v.trim(),
+    v.regex(/^https?:\/\//i, upstreamMessage),
+    v.url(upstreamMessage),
+    v.transform((url) => url.replace(/[\t\n\r]/g, '')),
+  ),
+  { abortPipeEarly: true },
+);
+
+/** Backend names go into a header (X-Gate-Backend), the log and /health: short, plain, and never the default's. */
+const backendName = v.pipe(
+  v.string(),
+  v.trim(),
+  v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/, 'a name of letters, digits, ".", "_" or "-", up to 40 characters'),
+  v.check((name) => name.toLowerCase() !== DEFAULT_BACKEND_NAME && name.toLowerCase() !== 'all', `"${DEFAULT_BACKEND_NAME}" and "all" are taken`),
+);
+
+const backends = v.pipe(
+  v.array(
+    v.strictObject({
+      name: backendName,
+      url: ollamaUrl,
+      enabled: v.boolean(),
+      weight: v.pipe(int('the weight is a whole number'), v.minValue(1, 'at least 1'), v.maxValue(100, 'at most 100')),
+    }),
+  ),
+  v.maxLength(16, 'at most 16 backends'),
+  v.check((list) => new Set(list.map((b) => b.name.toLowerCase())).size === list.length, 'each backend needs a name of its own'),
+);
+
 /** The proxy settings' fields, once: strict for what a window sends, lenient for what the store file holds. */
 export const proxySettingsFields = {
   host: v.pipe(
@@ -88,19 +123,8 @@ export const proxySettingsFields = {
     v.check((host) => /^[0-9a-fA-F:.]+$/.test(host) || /^[a-zA-Z0-9.-]+$/.test(host), 'an IP address or host name, such as 0.0.0.0 or 127.0.0.1'),
   ),
   port,
-  // An http(s) URL written out with its `://`, stored trimmed and without tabs or newlines (the URL
-  // parser skips those, so the stored string is the URL that was checked). The pipe stops at the first
-  // failing check, so a mistake is reported once rather than once per check.
-  upstream: v.config(
-    v.pipe(
-      v.string(upstreamMessage),
-      v.trim(),
-      v.regex(/^https?:\/\//i, upstreamMessage),
-      v.url(upstreamMessage),
-      v.transform((url) => url.replace(/[\t\n\r]/g, '')),
-    ),
-    { abortPipeEarly: true },
-  ),
+  upstream: ollamaUrl,
+  backends,
   sessionTtlSeconds: v.pipe(int(), v.minValue(0, '0 turns IP sessions off'), v.maxValue(30 * 24 * 3600, 'at most 30 days')),
   maxSessionsPerKey: v.pipe(int(), v.minValue(1, 'at least 1'), v.maxValue(10_000)),
   corsOrigins: v.pipe(v.array(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(300))), v.maxLength(100)),
@@ -157,6 +181,7 @@ export const methodSchemas = {
       after: v.optional(v.pipe(int(), v.minValue(0))),
     }),
   ),
+  'backends.list': noInput,
   'health.get': noInput,
   'health.check': noInput,
   'proxy.status': noInput,

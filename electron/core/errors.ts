@@ -87,6 +87,7 @@ const REASONS = {
   route_method: { kind: 'method_not_allowed', en: '{method} {path} is not supported; use GET' },
   body_on_bodyless: { kind: 'bad_request', en: 'a {method} request cannot carry a body' },
   trailing_json: { kind: 'bad_request', en: 'the request body goes on after its JSON value: send one JSON object' },
+  backend_unknown: { kind: 'bad_request', en: 'X-Gate-Backend names no backend in use: "{name}" (in use: {names})' },
   target_not_path: { kind: 'bad_request', en: 'the request target must be a path starting with /' },
   target_bad_escape: { kind: 'bad_request', en: 'the request path has a malformed %-escape or is not UTF-8' },
   target_control_char: { kind: 'bad_request', en: 'the request path holds a control character or #' },

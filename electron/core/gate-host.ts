@@ -109,6 +109,7 @@ export function createGateHost(options: GateHostOptions): GateHost {
         try {
           await service.close({ graceMs });
           gateway.health.close();
+          await gateway.backends.close();
         } catch (error) {
           logger.error('error while closing:', error);
         } finally {

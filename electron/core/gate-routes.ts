@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HealthView } from '../shared/contract.js';
+import type { BackendView, HealthView } from '../shared/contract.js';
 import { preflightHeaders } from './cors.js';
 import { keyFromHeadersOrQuery } from './credentials.js';
 import { GateError } from './errors.js';
@@ -17,6 +17,8 @@ export interface GateRouteDeps extends AuthDeps {
   version: string;
   /** Ollama's health, at most a second old */
   health(): Promise<HealthView>;
+  /** every backend with its health at most a second old, the default first (its health is `health()`'s) */
+  backendViews(): Promise<BackendView[]>;
   status(): GateStatus;
 }
 
@@ -35,8 +37,12 @@ export async function answerGateRoute(req: IncomingMessage, res: ServerResponse,
   }
   if (method !== 'GET' && method !== 'HEAD') throw new GateError('route_method', { method, path });
   if (path === '/') return answerJson(res, record, 200, infoBody(deps.version, deps.status().tls));
-  const ollama = await deps.health();
-  answerJson(res, record, ollama.reachable ? 200 : 503, healthBody(ollama, deps.version));
+  const [ollama, backends] = await Promise.all([deps.health(), deps.backendViews()]);
+  // With several backends, the gate serves while any one does.
+  const reachable = backends.filter((b) => b.enabled && (b.isDefault ? ollama : b.health)?.reachable).length;
+  const enabled = backends.filter((b) => b.enabled).length;
+  const state = reachable === enabled ? 'ok' : reachable > 0 && enabled > 1 ? 'degraded' : 'unavailable';
+  answerJson(res, record, state === 'unavailable' ? 503 : 200, healthBody(state, ollama, backends, deps.version));
 }
 
 /** A CORS preflight, answered here for any path: the preflight headers include those of every answer. */
@@ -101,9 +107,9 @@ async function answerAuth(req: IncomingMessage, res: ServerResponse, record: Req
   );
 }
 
-function healthBody(ollama: HealthView, version: string): string {
+function healthBody(status: string, ollama: HealthView, backends: BackendView[], version: string): string {
   return JSON.stringify({
-    status: ollama.reachable ? 'ok' : 'unavailable',
+    status,
     gate: { name: 'Ollama Gate', version, uptime_seconds: Math.round(process.uptime()) },
     ollama: {
       reachable: ollama.reachable,
@@ -113,6 +119,25 @@ function healthBody(ollama: HealthView, version: string): string {
       checked_at: new Date(ollama.checkedAt).toISOString(),
       exposed_on: ollama.exposedOn,
     },
+    // Each Ollama the gate forwards to (the default is `ollama` above), only when there are several.
+    backends:
+      backends.length > 1
+        ? backends.map((b) => {
+            const health = b.isDefault ? ollama : b.health;
+            // No URL nor model names: /health answers anyone, and those say more than whether the gate serves.
+            return {
+              name: b.name,
+              default: b.isDefault,
+              enabled: b.enabled,
+              reachable: health?.reachable ?? false,
+              version: health?.version ?? null,
+              error: health?.reason?.code ?? (health?.error ? 'unreachable' : null),
+              models: health?.models.length ?? 0,
+              loaded: health?.loaded.length ?? 0,
+              in_flight: b.inFlight,
+            };
+          })
+        : undefined,
     warnings: ollama.exposedOn.map(
       (address) => `Ollama also answers on ${address}, so clients there can bypass the gate: start Ollama with OLLAMA_HOST=127.0.0.1`,
     ),

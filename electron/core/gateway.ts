@@ -1,5 +1,7 @@
 import type { RequestListener, Server } from 'node:http';
+import type { Dispatcher } from 'undici';
 import type { AddressInfo } from 'node:net';
+import { BackendSet } from './backends.js';
 import { type Clock, systemClock } from './clock.js';
 import { Emitter, type GateStatus, type GatewayEvents } from './events.js';
 import { findExposure } from './exposure.js';
@@ -15,7 +17,6 @@ import { createRequestHandler } from './request-handler.js';
 import { SessionCache } from './sessions.js';
 import { type SettingsProvider, staticSettings } from './settings.js';
 import { UploadedBlobs } from './uploaded-blobs.js';
-import { UpstreamPool } from './upstream.js';
 import { UsageLedger } from './usage.js';
 import { KeyLimits, Lockout } from './limits.js';
 import { GATE_VERSION } from './version.js';
@@ -47,6 +48,8 @@ export interface Gateway {
    * while the proxy is stopped.
    */
   readonly health: HealthMonitor;
+  /** the default Ollama (whose monitor is `health`) and the others the settings add, each with its own monitor */
+  readonly backends: BackendSet;
   readonly usage: UsageLedger;
   /** addresses locked out after repeated wrong keys */
   readonly lockout: Lockout;
@@ -80,14 +83,24 @@ export function createGateway(options: GatewayOptions): Gateway {
     (id, secretHash) => keys.isUsable(id, secretHash),
   );
   const events = new Emitter<GatewayEvents>();
-  const upstream = new UpstreamPool();
   const exposureAddresses = options.exposureAddresses ?? lanAddresses;
-  const health = new HealthMonitor({
-    ...options.health,
-    upstream: () => settings.current().upstream,
-    dispatcher: () => upstream.target(settings.current()).pool,
-    timeoutMs: options.healthTimeoutMs ?? 3_000,
-    exposure: (url) => findExposure(url, exposureAddresses()),
+  const monitor = (upstream: () => string, dispatcher: () => Dispatcher) =>
+    new HealthMonitor({
+      ...options.health,
+      upstream,
+      dispatcher,
+      timeoutMs: options.healthTimeoutMs ?? 3_000,
+      exposure: (url) => findExposure(url, exposureAddresses()),
+      now: () => clock.now(),
+    });
+  const health = monitor(
+    () => settings.current().upstream,
+    () => backends.default.target(settings.current()).pool,
+  );
+  const backends: BackendSet = new BackendSet({
+    settings,
+    defaultMonitor: health,
+    createMonitor: (url, dispatcher) => monitor(() => url, dispatcher),
     now: () => clock.now(),
   });
   const usage = new UsageLedger(clock, options.usageFile);
@@ -106,6 +119,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       bytesIn: entry.bytesIn,
       bytesOut: entry.bytesOut,
       durationMs: entry.durationMs,
+      backend: entry.backend,
     });
   });
 
@@ -124,7 +138,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     keys,
     sessions,
     settings,
-    upstream,
+    backends,
     events,
     clock,
     limits,
@@ -133,6 +147,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     blobs: new UploadedBlobs(),
     version: GATE_VERSION,
     health: () => health.recent(HEALTH_CACHE_MS),
+    backendViews: async () => {
+      const all = backends.all();
+      // The others' probes, as young as the default's; a disabled one is not probed.
+      await Promise.all(all.map((b) => (!b.isDefault && b.setting.enabled ? b.monitor.recent(HEALTH_CACHE_MS) : undefined)));
+      return all.map((b) => b.view());
+    },
     status: () => status,
     closed: () => {
       if (--inFlight === 0) drained?.();
@@ -235,7 +255,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     for (const server of closing) server.closeAllConnections();
     await closed;
-    await upstream.close();
+    await backends.closeConnections();
     await keys.flushTouches();
     await usage.flush().catch((error: unknown) => console.error(`ollama-gate: could not save usage: ${(error as Error).message}`));
     setStatus({ ...status, state: 'stopped', urls: [], error: null, reason: null, tls: null });
@@ -248,6 +268,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     usage,
     lockout,
     health,
+    backends,
     status: () => status,
 
     listen: () =>

@@ -39,8 +39,11 @@ export function withoutSecret<V extends string | string[] | undefined>(value: V,
   return (value as string[]).map((item) => withoutSecret(item, secret)) as V;
 }
 
+/** The header that sends a request to one backend by name: the gate's to read, never Ollama's. */
+export const BACKEND_HEADER = 'x-gate-backend';
+
 /** Request headers that are the gate's to decide (framing, Ollama's host) or never Ollama's business. */
-const NEVER_FORWARDED = new Set(['host', 'content-length', 'origin', 'cookie']);
+const NEVER_FORWARDED = new Set(['host', 'content-length', 'origin', 'cookie', BACKEND_HEADER]);
 
 /**
  * Ollama's response headers as the client gets them, added to `out` (a flat `[name, value, …]`

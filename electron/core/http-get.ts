@@ -22,7 +22,7 @@ const MAX_TEXT_BYTES = 1024 * 1024;
  */
 export async function getText(
   url: string | URL,
-  options: { timeoutMs: number; dispatcher?: Dispatcher; headers?: Record<string, string> },
+  options: { timeoutMs: number; dispatcher?: Dispatcher; headers?: Record<string, string> | string[] },
 ): Promise<TextAnswer> {
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {

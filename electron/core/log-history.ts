@@ -257,6 +257,7 @@ const entrySchema = v.object({
   ),
   client: v.optional(maybeText, null),
   answeredBy: v.optional(v.picklist(['gate', 'ollama']), 'gate'),
+  backend: v.optional(maybeText, null),
 });
 
 function parseEntry(line: string): LogEntry | null {

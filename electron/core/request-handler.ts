@@ -7,22 +7,25 @@ import { keyFromHeadersOrQuery } from './credentials.js';
 import { GateError, sendError } from './errors.js';
 import type { Emitter, GatewayEvents } from './events.js';
 import { type GateRouteDeps, answerGateRoute, answerJson, answerPreflight, isGateRoute } from './gate-routes.js';
-import { upstreamRequestHeaders } from './headers.js';
+import { type Backend, type BackendSet, MODEL_CHANGING_PATHS } from './backends.js';
+import { BACKEND_HEADER, upstreamRequestHeaders } from './headers.js';
 import { type InspectedBody, inspectJsonBody } from './json-body.js';
 import type { KeyRecord } from './keys.js';
 import type { KeyLimits } from './limits.js';
 import { normalizeIp } from './network.js';
-import { type BodyForPolicy, MODEL_LIST_PATHS, checkScope, refuseModels } from './policy.js';
-import { Relay } from './relay.js';
+import { type BodyForPolicy, MODEL_LIST_PATHS, checkScope, filterModelList, refuseModels } from './policy.js';
+import { Relay, type UpstreamRequest } from './relay.js';
 import { authenticate, keyFromBody, missingKey, refuseIfLockedOut, trustedSessionKey } from './request-auth.js';
 import { BodyMeter, type RequestBody, declaresBody, expectsContinue } from './request-body.js';
 import { RequestRecord } from './request-record.js';
 import { type RequestTarget, parseTarget } from './request-target.js';
 import { type UploadedBlobs, UploadProof } from './uploaded-blobs.js';
-import type { UpstreamPool } from './upstream.js';
+import { REFUSED, RETRYABLE, fetchModelLists, mergeModelLists } from './merged-lists.js';
+import type { GateSettings } from './settings.js';
 
 export interface RequestHandlerDeps extends GateRouteDeps {
-  upstream: UpstreamPool;
+  /** the Ollamas requests go to */
+  backends: BackendSet;
   events: Emitter<GatewayEvents>;
   clock: Clock;
   limits: KeyLimits;
@@ -57,6 +60,11 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMe
       if (record.admitted) {
         deps.limits.release(record.admitted.id);
         rememberUpload(record, res, deps.blobs);
+      }
+      record.leaveBackend?.();
+      // A pull, create, copy or delete changed the backend's models: with several, where models go depends on its list now.
+      if (record.backend && res.statusCode < 400 && MODEL_CHANGING_PATHS.has(record.target!.path) && deps.backends.several) {
+        void record.backend.monitor.check();
       }
       deps.events.emit('request', record.toLogEntry(res));
       deps.closed?.();
@@ -160,6 +168,7 @@ async function passToOllama(req: IncomingMessage, res: ServerResponse, record: R
   }
   // The client left while its body was read: its end has been handled, so claim no slot and send nothing.
   if (record.over) return;
+  const pinned = pinnedBackend(req, deps.backends);
   const refusal = deps.limits.admit(key);
   if (refusal) throw refusal.error;
   record.admitted = key;
@@ -167,16 +176,106 @@ async function passToOllama(req: IncomingMessage, res: ServerResponse, record: R
   if (settings.logRequestBodies && inspected) record.loggedBody = summarizeBody(inspected.body);
   deps.keys.touch(key.id, record.ip);
 
-  const upstream = deps.upstream.target(settings);
   const filtersModels = key.models.length > 0 && record.method === 'GET' && MODEL_LIST_PATHS.has(target.path);
-  const relay = new Relay(res, upstream, { gateHeaders: record.headers, allowedModels: filtersModels ? key.models : null, path: target.path, t0: record.t0 });
-  record.relay = relay;
-  await relay.send({
+  const allowedModels = filtersModels ? key.models : null;
+  const several = deps.backends.several;
+  const headers = upstreamRequestHeaders(req.headers, record.presentedSecret);
+  if (several && !pinned && record.method === 'GET' && MODEL_LIST_PATHS.has(target.path)) {
+    return answerMergedList(res, record, target, headers, allowedModels, settings, deps.backends);
+  }
+  const request: UpstreamRequest = {
     method: record.method,
-    path: upstream.basePath + target.wirePath + target.query.forwarded,
-    headers: upstreamRequestHeaders(req.headers, record.presentedSecret),
+    path: target.wirePath + target.query.forwarded,
+    headers,
     body: forwardedBody(body, inspected, record),
-  });
+  };
+  const model = several && !pinned ? routingModel(record.model, target.path) : null;
+  const first = pinned ?? (several ? deps.backends.route(model) : undefined) ?? deps.backends.default;
+  try {
+    await relayTo(first, request, res, record, allowedModels, settings, several);
+  } catch (error) {
+    // Nothing of the answer came: another backend may take it, once, if the body can be sent again.
+    const again = !pinned && several && !record.over && retryable(error, request) ? deps.backends.route(model, first) : undefined;
+    if (!again) throw error;
+    await relayTo(again, request, res, record, allowedModels, settings, several);
+  }
+}
+
+/** Sends the request (its path without a base path: the backend's goes in front) to one backend, streaming its answer to the client; rejects, before any byte of an answer, with why. */
+async function relayTo(
+  backend: Backend,
+  request: UpstreamRequest,
+  res: ServerResponse,
+  record: RequestRecord,
+  allowedModels: readonly string[] | null,
+  settings: GateSettings,
+  several: boolean,
+): Promise<void> {
+  const upstream = backend.target(settings);
+  const relay = new Relay(res, upstream, { gateHeaders: record.headers, allowedModels, path: record.target!.path, t0: record.t0 });
+  record.relay = relay;
+  record.backend = backend;
+  backend.inFlight++;
+  record.leaveBackend = () => {
+    record.leaveBackend = null;
+    backend.inFlight--;
+  };
+  try {
+    await relay.send({ ...request, path: upstream.basePath + request.path });
+  } catch (error) {
+    record.leaveBackend();
+    if (several && error instanceof GateError && REFUSED.has(error.code)) backend.refused();
+    throw error;
+  }
+}
+
+function retryable(error: unknown, request: UpstreamRequest): boolean {
+  return error instanceof GateError && RETRYABLE.has(error.code) && (request.body === null || Buffer.isBuffer(request.body));
+}
+
+/** The backend the client named in X-Gate-Backend, if it named one; a name not in use is refused. */
+function pinnedBackend(req: IncomingMessage, backends: BackendSet): Backend | undefined {
+  const name = req.headers[BACKEND_HEADER];
+  if (name === undefined) return undefined;
+  const backend = typeof name === 'string' ? backends.byName(name) : undefined;
+  if (!backend) {
+    const names = backends
+      .all()
+      .filter((b) => b.setting.enabled)
+      .map((b) => b.name)
+      .join(', ');
+    throw new GateError('backend_unknown', { name: String(name), names });
+  }
+  return backend;
+}
+
+/** The model a request is for, where routing looks for it: its body's, or the one `/v1/models/NAME` names. */
+function routingModel(bodyModel: string | null, path: string): string | null {
+  if (bodyModel) return bodyModel;
+  if (!path.startsWith('/v1/models/')) return null;
+  const named = path.slice('/v1/models/'.length);
+  return named ? named : null;
+}
+
+/** A model list from every backend that is up, each model once, cut to the key's allowed models. */
+async function answerMergedList(
+  res: ServerResponse,
+  record: RequestRecord,
+  target: RequestTarget,
+  headers: string[],
+  allowedModels: readonly string[] | null,
+  settings: GateSettings,
+  backends: BackendSet,
+): Promise<void> {
+  const up = backends.upNow();
+  const asked = up.length > 0 ? up : [backends.default];
+  record.backendName = 'all';
+  const bodies = await fetchModelLists(asked, settings, target.wirePath + target.query.forwarded, headers);
+  const merged = mergeModelLists(target.path, bodies);
+  const body = merged === undefined || !allowedModels ? merged : filterModelList(merged, allowedModels);
+  if (body === undefined) throw new GateError('upstream_model_list');
+  record.mergedTtfbMs = performance.now() - record.t0;
+  answerJson(res, record, 200, body);
 }
 
 /**

@@ -33,6 +33,7 @@ function entry(id: string, outcome: RequestLogEntry['outcome'] = 'ok'): RequestL
     reason: outcome === 'ok' ? null : { code: 'invalid_key' },
     client: 'curl/8.5.0',
     answeredBy: outcome === 'ok' ? 'ollama' : 'gate',
+    backend: 'default',
   };
 }
 

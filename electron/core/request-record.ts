@@ -7,6 +7,7 @@ import type { KeyRecord } from './keys.js';
 import { newRequestId } from './request-id.js';
 import type { BodyMeter } from './request-body.js';
 import type { RequestTarget } from './request-target.js';
+import type { Backend } from './backends.js';
 import type { Relay } from './relay.js';
 import type { UploadProof } from './uploaded-blobs.js';
 import { withoutSecret } from './headers.js';
@@ -34,6 +35,13 @@ export class RequestRecord {
   meter: BodyMeter | null = null;
   /** the upstream request and its answer, once there is one */
   relay: Relay | null = null;
+  /** the backend the request went to (the last one, after a retry) */
+  backend: Backend | null = null;
+  /** ends the request's count in its backend's load; null once done */
+  leaveBackend: (() => void) | null = null;
+  /** for an answer the gate put together from several backends (a merged model list): its name (`all`) and time to first byte */
+  backendName: string | null = null;
+  mergedTtfbMs: number | null = null;
   /** a blob upload from a key with an allow-list, hashed on its way through */
   upload: UploadProof | null = null;
   /** bytes of an answer the gate wrote itself */
@@ -66,7 +74,7 @@ export class RequestRecord {
     const failed = this.failure ?? this.relay?.failure ?? null;
     const clientLeft = !failed && outcome === 'client_aborted' ? explain('client_closed') : null;
     const tokens = this.relay?.tokens.counts();
-    const ttfb = this.relay?.ttfbMs ?? null;
+    const ttfb = this.relay?.ttfbMs ?? this.mergedTtfbMs;
     return {
       id: this.id,
       time: this.startedAt,
@@ -93,6 +101,7 @@ export class RequestRecord {
       client: cleanUserAgent(withoutSecret(this.userAgent, this.presentedSecret)),
       // Ollama's answer began and the gate did not replace it with its own error.
       answeredBy: ttfb !== null && !this.failure ? 'ollama' : 'gate',
+      backend: this.backendName ?? this.backend?.name ?? null,
     };
   }
 }

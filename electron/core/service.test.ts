@@ -46,7 +46,16 @@ describe('the gate service over the real core and a fake Ollama', () => {
   let fake: FakeOllama;
   let store: GateStore;
   let service: GateService;
-  const events: { [E in EventName]: Array<GateEvents[E]> } = { logs: [], health: [], status: [], keys: [], lockouts: [], settings: [], navigate: [] };
+  const events: { [E in EventName]: Array<GateEvents[E]> } = {
+    logs: [],
+    health: [],
+    backends: [],
+    status: [],
+    keys: [],
+    lockouts: [],
+    settings: [],
+    navigate: [],
+  };
   let desktop: DesktopSettings;
 
   /** Resolves once an event matching the predicate has arrived (or had already). */

@@ -308,6 +308,8 @@ export function createGateService(deps: GateServiceDeps): GateService {
 
     'logs.recent': async (options) => history.recent(options ?? {}),
 
+    'backends.list': async () => gateway.backends.views(),
+
     'health.get': healthNow,
     'health.check': () => health.check(),
 
@@ -384,8 +386,19 @@ export function createGateService(deps: GateServiceDeps): GateService {
       lastUpstream = upstream;
       void health.check();
     }
+    publishBackends();
     // Another process (the CLI) changed the host or port: follow it; the status reports a failure.
     if (!writingSettings) applyListener().catch(() => {});
+  };
+
+  // The backends' states, models and settings; their load alone changes on every request and is not news.
+  let lastBackends = '';
+  const publishBackends = () => {
+    const views = gateway.backends.views();
+    const json = JSON.stringify(views.map(({ inFlight: _, ...view }) => view));
+    if (json === lastBackends) return;
+    lastBackends = json;
+    emitter.emit('backends', views);
   };
 
   // At once after a quiet spell, then at most every LOCKOUTS_EVENT_MS, and only to someone listening.
@@ -435,7 +448,8 @@ export function createGateService(deps: GateServiceDeps): GateService {
     }
     if (entry.model && entry.decision === 'allowed' && clock.now() - lastModelCheck >= MODEL_RECHECK_MS) {
       lastModelCheck = clock.now();
-      void health.check();
+      const backend = entry.backend ? gateway.backends.byName(entry.backend) : undefined;
+      void (backend?.monitor ?? health).check();
     }
   };
 
@@ -446,6 +460,7 @@ export function createGateService(deps: GateServiceDeps): GateService {
     gateway.lockout.onChange(publishLockouts),
     store.subscribe(onStoreChange),
     health.onChange((view) => emitter.emit('health', view)),
+    gateway.backends.onChange(publishBackends),
   ];
 
   const call = async (method: string, input?: unknown): Promise<GateResult<unknown>> => {
@@ -465,9 +480,13 @@ export function createGateService(deps: GateServiceDeps): GateService {
     call: call as GateService['call'],
     on: (event, listener) => emitter.on(event, listener),
     navigate: (to) => emitter.emit('navigate', to),
-    start: () => health.start(),
+    start: () => {
+      health.start();
+      gateway.backends.start();
+    },
     async close({ graceMs = 0 } = {}) {
       health.stop();
+      gateway.backends.stop();
       // The listeners first: requests that finish within the grace still reach the history.
       await gateway.close({ graceMs });
       for (const stop of unsubscribe) stop();

@@ -29,6 +29,7 @@ export const DEFAULT_SETTINGS: GateSettings = {
   host: '0.0.0.0',
   port: 8000,
   upstream: 'http://127.0.0.1:11434',
+  backends: [],
   sessionTtlSeconds: 3600,
   maxSessionsPerKey: 32,
   corsOrigins: LOCAL_ORIGINS,

@@ -17,18 +17,18 @@ export interface UpstreamTarget {
 }
 
 /**
- * One undici Pool for the configured Ollama, rebuilt when its URL or timeouts change. Header and
- * body timeouts default to none: Ollama sends no headers until a model has loaded, which can take
+ * One undici Pool for one Ollama, rebuilt when its URL or the timeouts change. Header and body
+ * timeouts default to none: Ollama sends no headers until a model has loaded, which can take
  * minutes.
  */
 export class UpstreamPool {
   private current: (UpstreamTarget & { settings: PoolSettings }) | undefined;
 
-  /** Called on every request: a few comparisons when nothing changed. */
-  target(settings: GateSettings): UpstreamTarget {
+  /** Called on every request: a few comparisons when nothing changed. `url`: this Ollama's, by default the settings' upstream. */
+  target(settings: GateSettings, url = settings.upstream): UpstreamTarget {
     const current = this.current;
-    if (current && samePoolSettings(current.settings, settings)) return current;
-    this.current = { ...createTarget(settings), settings: pick(settings) };
+    if (current && samePoolSettings(current.settings, settings, url)) return current;
+    this.current = { ...createTarget(settings, url), settings: pick(settings, url) };
     // Requests in flight on the old pool finish; then its connections close.
     if (current) void current.pool.close().catch(() => undefined);
     return this.current;
@@ -41,8 +41,8 @@ export class UpstreamPool {
   }
 }
 
-function createTarget(settings: GateSettings): UpstreamTarget {
-  const url = new URL(settings.upstream);
+function createTarget(settings: GateSettings, upstream: string): UpstreamTarget {
+  const url = new URL(upstream);
   const pool = new Pool(url.origin, {
     // One request at a time per connection: a slow answer never holds up another's.
     pipelining: 1,
@@ -53,23 +53,23 @@ function createTarget(settings: GateSettings): UpstreamTarget {
     bodyTimeout: settings.upstreamBodyTimeoutMs,
     connect: { timeout: settings.upstreamConnectTimeoutMs },
   });
-  return { url: settings.upstream, basePath: url.pathname.replace(/\/+$/, ''), origin: url.origin, pool };
+  return { url: upstream, basePath: url.pathname.replace(/\/+$/, ''), origin: url.origin, pool };
 }
 
 type PoolSettings = Pick<GateSettings, 'upstream' | 'upstreamHeadersTimeoutMs' | 'upstreamBodyTimeoutMs' | 'upstreamConnectTimeoutMs'>;
 
-function pick(s: GateSettings): PoolSettings {
+function pick(s: GateSettings, upstream: string): PoolSettings {
   return {
-    upstream: s.upstream,
+    upstream,
     upstreamHeadersTimeoutMs: s.upstreamHeadersTimeoutMs,
     upstreamBodyTimeoutMs: s.upstreamBodyTimeoutMs,
     upstreamConnectTimeoutMs: s.upstreamConnectTimeoutMs,
   };
 }
 
-function samePoolSettings(a: PoolSettings, b: GateSettings): boolean {
+function samePoolSettings(a: PoolSettings, b: GateSettings, upstream: string): boolean {
   return (
-    a.upstream === b.upstream &&
+    a.upstream === upstream &&
     a.upstreamHeadersTimeoutMs === b.upstreamHeadersTimeoutMs &&
     a.upstreamBodyTimeoutMs === b.upstreamBodyTimeoutMs &&
     a.upstreamConnectTimeoutMs === b.upstreamConnectTimeoutMs

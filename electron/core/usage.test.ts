@@ -19,6 +19,7 @@ function sample(overrides: Partial<UsageSample> = {}): UsageSample {
     bytesIn: 100,
     bytesOut: 1_000,
     durationMs: 12.4,
+    backend: 'default',
     ...overrides,
   };
 }
@@ -37,7 +38,9 @@ describe('UsageLedger in memory', () => {
     const ledger = new UsageLedger(new FakeClock(DAY2));
     ledger.record(sample({ time: DAY1 }));
     ledger.record(sample({ time: DAY2 }));
-    ledger.record(sample({ time: DAY2 + 1_000, failed: true, promptTokens: null, completionTokens: null, bytesIn: 7, bytesOut: 50, durationMs: 0.6 }));
+    ledger.record(
+      sample({ time: DAY2 + 1_000, failed: true, promptTokens: null, completionTokens: null, bytesIn: 7, bytesOut: 50, durationMs: 0.6, backend: 'big' }),
+    );
     ledger.record(sample({ keyId: 'k2', user: 'bob', time: DAY2, promptTokens: 1, completionTokens: 2 }));
     const rows = ledger.query();
     expect(rows).toEqual([
@@ -52,6 +55,7 @@ describe('UsageLedger in memory', () => {
         bytesIn: 107,
         bytesOut: 1_050,
         durationMs: 13,
+        backends: { default: 1, big: 1 },
       },
       {
         day: '2026-11-27',
@@ -64,6 +68,7 @@ describe('UsageLedger in memory', () => {
         bytesIn: 100,
         bytesOut: 1_000,
         durationMs: 12,
+        backends: { default: 1 },
       },
       {
         day: '2026-11-26',
@@ -76,6 +81,7 @@ describe('UsageLedger in memory', () => {
         bytesIn: 100,
         bytesOut: 1_000,
         durationMs: 12,
+        backends: { default: 1 },
       },
     ]);
   });

@@ -30,9 +30,11 @@ export interface UsageSample {
   bytesIn: number;
   bytesOut: number;
   durationMs: number;
+  /** the backend that answered (`default` for the default Ollama), if one did */
+  backend: string | null;
 }
 
-type Counters = Omit<UsageRow, 'day' | 'keyId' | 'user'>;
+type Counters = Omit<UsageRow, 'day' | 'keyId' | 'user' | 'backends'>;
 
 const COUNTERS: Array<keyof Counters> = ['requests', 'errors', 'promptTokens', 'completionTokens', 'bytesIn', 'bytesOut', 'durationMs'];
 
@@ -208,7 +210,19 @@ function rowKey(day: string, keyId: string): string {
 function addSample(rows: Map<string, UsageRow>, key: string, day: string, sample: UsageSample): void {
   let row = rows.get(key);
   if (!row) {
-    row = { day, keyId: sample.keyId, user: sample.user, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, bytesIn: 0, bytesOut: 0, durationMs: 0 };
+    row = {
+      day,
+      keyId: sample.keyId,
+      user: sample.user,
+      requests: 0,
+      errors: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      durationMs: 0,
+      backends: {},
+    };
     rows.set(key, row);
   }
   row.user = sample.user;
@@ -219,17 +233,19 @@ function addSample(rows: Map<string, UsageRow>, key: string, day: string, sample
   row.bytesIn += sample.bytesIn;
   row.bytesOut += sample.bytesOut;
   row.durationMs += Math.round(sample.durationMs);
+  if (sample.backend) row.backends[sample.backend] = (row.backends[sample.backend] ?? 0) + 1;
 }
 
 function addInto(rows: Map<string, UsageRow>, delta: UsageRow): void {
   const key = rowKey(delta.day, delta.keyId);
   const row = rows.get(key);
   if (!row) {
-    rows.set(key, { ...delta });
+    rows.set(key, { ...delta, backends: { ...delta.backends } });
     return;
   }
   row.user = delta.user;
   for (const counter of COUNTERS) row[counter] += delta[counter];
+  for (const [backend, requests] of Object.entries(delta.backends)) row.backends[backend] = (row.backends[backend] ?? 0) + requests;
 }
 
 async function readRows(file: string): Promise<Map<string, UsageRow>> {
@@ -248,7 +264,7 @@ function parseRows(file: string, text: string | undefined): Map<string, UsageRow
   try {
     const parsed = JSON.parse(text) as { rows?: unknown };
     if (!Array.isArray(parsed.rows)) throw new Error('no "rows" array');
-    return new Map(parsed.rows.filter(isUsageRow).map((row) => [rowKey(row.day, row.keyId), row]));
+    return new Map(parsed.rows.filter(isUsageRow).map((row) => [rowKey(row.day, row.keyId), { ...row, backends: backendCounts(row.backends) }]));
   } catch (error) {
     throw new UsageFileError(`the usage file ${file} is not valid (${(error as Error).message}); it was left untouched`, { cause: error });
   }
@@ -265,6 +281,14 @@ function isUsageRow(value: unknown): value is UsageRow {
   if (!value || typeof value !== 'object') return false;
   const row = value as Record<string, unknown>;
   return typeof row.day === 'string' && typeof row.keyId === 'string' && typeof row.user === 'string' && COUNTERS.every((c) => typeof row[c] === 'number');
+}
+
+/** A row's requests by backend, as a file holds them (rows written before there were backends have none). */
+function backendCounts(value: unknown): Record<string, number> {
+  const counts: Record<string, number> = {};
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return counts;
+  for (const [name, requests] of Object.entries(value)) if (typeof requests === 'number' && Number.isFinite(requests)) counts[name] = requests;
+  return counts;
 }
 
 function reportFlushError(error: unknown): void {

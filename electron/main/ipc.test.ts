@@ -38,6 +38,7 @@ const BAD_INPUT: { [M in MethodName]: unknown } = {
   'lockouts.list': [1],
   'lockouts.unlock': { ip: 'not an address' },
   'usage.query': { since: 'yesterday' },
+  'backends.list': { name: 'default' },
   'logs.recent': { limit: -1 },
   'health.get': [1],
   'health.check': 1,

@@ -92,6 +92,8 @@ export interface UsageRow {
   bytesIn: number;
   bytesOut: number;
   durationMs: number;
+  /** requests by the backend that answered them (`default` for `upstream`) */
+  backends: Record<string, number>;
 }
 
 /**
@@ -143,6 +145,7 @@ export const REASON_CODES = [
   'route_method',
   'body_on_bodyless',
   'trailing_json',
+  'backend_unknown',
   'target_not_path',
   'target_bad_escape',
   'target_control_char',
@@ -239,6 +242,11 @@ export interface LogEntry {
    * because Ollama could not be reached).
    */
   answeredBy: 'gate' | 'ollama';
+  /**
+   * The Ollama that answered, by its name (`default` for `upstream`); `all` for a model list merged
+   * from every backend; null when no Ollama was asked.
+   */
+  backend: string | null;
 }
 
 export interface InstalledModel {
@@ -283,6 +291,36 @@ export interface HealthView {
   exposedOn: string[];
   /** recent probes, oldest first, for a latency chart (null: that probe failed) */
   latency: Array<{ time: number; ms: number | null }>;
+}
+
+/** Another Ollama the gate may send requests to, beside the default one (`upstream`). */
+export interface BackendSetting {
+  /** shown in the window, the log and `/health`; a client picks it with the X-Gate-Backend header */
+  name: string;
+  url: string;
+  /** a disabled backend gets no requests and is not probed */
+  enabled: boolean;
+  /** among backends equally fit for a request (model loaded, requests in flight), the heavier gets it */
+  weight: number;
+}
+
+/** The name the default Ollama (`upstream`) goes by in the window, the log and `/health`. */
+export const DEFAULT_BACKEND_NAME = 'default';
+
+/** An Ollama the gate forwards to, as the window sees it. */
+export interface BackendView {
+  name: string;
+  url: string;
+  /** the default one: requests that name no model go here, and with no other backend, all do */
+  isDefault: boolean;
+  enabled: boolean;
+  weight: number;
+  /** requests it is answering now */
+  inFlight: number;
+  /** it refused a connection: no requests go to it until its next good probe */
+  skipped: boolean;
+  /** its last probe; null before the first one (and while disabled) */
+  health: HealthView | null;
 }
 
 export interface ProxyStatus {
@@ -340,8 +378,13 @@ export interface ProxySettings {
   /** 0.0.0.0 shares on the LAN, 127.0.0.1 keeps the gate on this machine */
   host: string;
   port: number;
-  /** Ollama's base URL */
+  /** Ollama's base URL: the default backend */
   upstream: string;
+  /**
+   * More Ollamas beside `upstream`: a request naming a model goes to one that has it installed;
+   * model lists (`/api/tags`, `/api/ps`, `/v1/models`) merge them all. Empty: one Ollama, as before.
+   */
+  backends: BackendSetting[];
   /** how long `POST /auth` trusts an IP, renewed by use; 0 turns IP sessions off */
   sessionTtlSeconds: number;
   /** how many IPs one key may trust at once; one more ends its least recently used session */
@@ -523,6 +566,9 @@ export interface GateMethods {
   /** the bounded recent history, oldest first; `after` returns only entries with a greater seq */
   'logs.recent': Method<{ limit?: number; after?: number } | void, LogEntry[]>;
 
+  /** every Ollama the gate forwards to, the default first, with its last probe and its load */
+  'backends.list': Method<void, BackendView[]>;
+
   /** the last known health (probing first if there is none yet) */
   'health.get': Method<void, HealthView>;
   /** probes Ollama now */
@@ -548,6 +594,8 @@ export interface GateEvents {
   /** finished requests, batched: at most about ten messages a second however heavy the traffic */
   logs: LogEntry[];
   health: HealthView;
+  /** the full list (backends.list) when a backend's state, models or settings change; load alone is not sent */
+  backends: BackendView[];
   status: ProxyStatus;
   /** the full list after any change, here or in another process */
   keys: KeyView[];
@@ -577,6 +625,7 @@ export const GATE_METHODS = [
   'lockouts.unlock',
   'usage.query',
   'logs.recent',
+  'backends.list',
   'health.get',
   'health.check',
   'proxy.status',
@@ -589,7 +638,7 @@ export const GATE_METHODS = [
   'app.info',
 ] as const satisfies readonly MethodName[];
 
-export const GATE_EVENTS = ['logs', 'health', 'status', 'keys', 'lockouts', 'settings', 'navigate'] as const satisfies readonly EventName[];
+export const GATE_EVENTS = ['logs', 'health', 'backends', 'status', 'keys', 'lockouts', 'settings', 'navigate'] as const satisfies readonly EventName[];
 
 /** IPC channel names: one per method and one per event, derived, never typed by hand. */
 export const methodChannel = (method: MethodName): `gate:${MethodName}` => `gate:${method}`;

@@ -11,6 +11,8 @@ export interface Harness {
   /** the gate's base URL, e.g. http://127.0.0.1:PORT */
   url: string;
   fake: FakeOllama;
+  /** the settings the gate reads on every request: a test may replace a field (a new value applies at once) */
+  settings: GateSettings;
   /** every request log event so far */
   logs: RequestLogEntry[];
   /** creates a key and returns its secret */
@@ -26,10 +28,11 @@ export async function startHarness(
 ): Promise<Harness> {
   const fake = await startFakeOllama(options.fake);
   const store = new MemoryKeyStore();
+  const settings = staticSettings({ host: '127.0.0.1', port: 0, upstream: options.upstream ?? fake.url, ...options.settings });
   const gate = createGateway({
     keys: store,
     clock: options.clock,
-    settings: staticSettings({ host: '127.0.0.1', port: 0, upstream: options.upstream ?? fake.url, ...options.settings }),
+    settings,
     healthTimeoutMs: 1_000,
     // Tests talk to loopback only: the LAN check looks where a test says, not at this machine's network.
     exposureAddresses: options.exposureAddresses ?? (() => []),
@@ -50,6 +53,7 @@ export async function startHarness(
     gate,
     url: `http://127.0.0.1:${status.port}`,
     fake,
+    settings: settings.current(),
     logs,
     addKey(user, scope = 'inference') {
       const { key, secret } = gate.keys.create({ user, scope });
@@ -71,6 +75,7 @@ export async function startHarness(
     },
     async close() {
       await gate.close();
+      await gate.backends.close();
       await fake.close();
     },
   };

@@ -104,6 +104,8 @@ export interface RecordingUpstreamOptions {
   respond?: (req: ParsedRequest) => UpstreamResponse | undefined;
   /** Delay between stream lines, ms. Default 5. */
   streamDelayMs?: number;
+  /** The first request's `seq` (default 0): upstreams side by side number their requests apart. */
+  firstSeq?: number;
 }
 
 export interface RecordingUpstream {
@@ -1515,7 +1517,7 @@ function defaultResponse(req: ParsedRequest): UpstreamResponse {
 // ---------------------------------------------------------------------------------------------
 
 export async function startRecordingUpstream(options: RecordingUpstreamOptions = {}): Promise<RecordingUpstream> {
-  const shared: Shared = { requests: [], errors: [], seq: 0, connections: 0, options };
+  const shared: Shared = { requests: [], errors: [], seq: options.firstSeq ?? 0, connections: 0, options };
   const sockets = new Set<net.Socket>();
   // allowHalfOpen: a client may send its requests and half-close; Go still answers all of them.
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
@@ -1543,7 +1545,7 @@ export async function startRecordingUpstream(options: RecordingUpstreamOptions =
     reset() {
       shared.requests.length = 0;
       shared.errors.length = 0;
-      shared.seq = 0;
+      shared.seq = options.firstSeq ?? 0;
       shared.connections = 0;
     },
     close() {

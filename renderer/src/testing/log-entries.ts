@@ -28,6 +28,7 @@ export function entry(seq: number, patch: Partial<LogEntry> = {}): LogEntry {
     reason: null,
     client: 'ollama-js/0.6.3 (x64 linux Node.js/v20.19.0)',
     answeredBy: 'ollama',
+    backend: 'default',
     ...patch,
   };
 }
