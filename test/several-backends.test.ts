@@ -154,6 +154,14 @@ describe('several Ollamas behind one gate', () => {
     expect(chat.status).toBe(200);
     expect(receivers('/api/chat')).toEqual(['small']);
 
+    // Without the header, changing models happens on the default, even for a model only another has.
+    const deleted = await fetch(`${h.url}/api/delete`, { method: 'DELETE', headers: { 'x-api-key': full }, body: JSON.stringify({ model: 'phi3' }) });
+    expect(deleted.status).toBe(404);
+    expect(receivers('/api/delete')).toEqual(['default']);
+    const removed = await fetch(`${h.url}/api/delete`, { method: 'DELETE', headers: { 'x-api-key': full, 'x-gate-backend': 'small' }, body: JSON.stringify({ model: 'phi3' }) });
+    expect(removed.status).toBe(200);
+    expect(receivers('/api/delete')).toEqual(['default', 'small']);
+
     const unknown = await post('/api/pull', { model: 'mistral', stream: false }, full, { 'X-Gate-Backend': 'nope' });
     expect(unknown.status).toBe(400);
     expect(((await unknown.json()) as { error: string }).error).toBe('X-Gate-Backend names no backend in use: "nope" (in use: default, big, small)');

@@ -8,7 +8,8 @@
  */
 import { join } from 'node:path';
 import type { NodeLogger } from 'electron-log';
-import type { AppInfo, PinnedSetting, ProxyStatus } from '../shared/contract.js';
+import type { AppInfo, HealthView, PinnedSetting, ProxyStatus } from '../shared/contract.js';
+import type { Backend } from './backends.js';
 import type { GateStore } from './gate-store.js';
 import { type Gateway, createGateway } from './gateway.js';
 import { IdleCompaction } from './idle-memory.js';
@@ -84,6 +85,8 @@ export function createGateHost(options: GateHostOptions): GateHost {
   let closing: Promise<void> | undefined;
   let status = NOT_LISTENING;
   let ollama = gateway.health.current();
+  /** the other backends' last states printed */
+  const others = new WeakMap<Backend, HealthView>();
   const compaction = new IdleCompaction();
   const unsubscribe = [
     gateway.events.on('request', (entry) => {
@@ -97,6 +100,14 @@ export function createGateHost(options: GateHostOptions): GateHost {
     gateway.health.onChange((next) => {
       print(healthLines(ollama, next));
       ollama = next;
+    }),
+    gateway.backends.onChange(() => {
+      for (const backend of gateway.backends.all()) {
+        const next = backend.monitor.current();
+        if (backend.isDefault || !next || !backend.setting.enabled) continue;
+        print(healthLines(others.get(backend), next, backend.name));
+        others.set(backend, next);
+      }
     }),
   ];
 

@@ -189,7 +189,8 @@ async function passToOllama(req: IncomingMessage, res: ServerResponse, record: R
     headers,
     body: forwardedBody(body, inspected, record),
   };
-  const model = several && !pinned ? routingModel(record.model, target.path) : null;
+  // Changing models (pull, create, copy, delete, push, blobs) happens on the default unless X-Gate-Backend names another.
+  const model = several && !pinned && !managesModels(target.path) ? routingModel(record.model, target.path) : null;
   const first = pinned ?? (several ? deps.backends.route(model) : undefined) ?? deps.backends.default;
   try {
     await relayTo(first, request, res, record, allowedModels, settings, several);
@@ -247,6 +248,10 @@ function pinnedBackend(req: IncomingMessage, backends: BackendSet): Backend | un
     throw new GateError('backend_unknown', { name: String(name), names });
   }
   return backend;
+}
+
+function managesModels(path: string): boolean {
+  return MODEL_CHANGING_PATHS.has(path) || path === '/api/push' || path.startsWith('/api/blobs/');
 }
 
 /** The model a request is for, where routing looks for it: its body's, or the one `/v1/models/NAME` names. */

@@ -72,6 +72,15 @@ describe('healthLines: what serve prints when Ollama changes', () => {
   it('the first state is printed whole', () => {
     expect(texts(healthLines(undefined, health()))).toEqual(['info: Ollama 0.12.6 answers at http://127.0.0.1:11434']);
   });
+
+  it('names a backend beside the default one in each of its lines', () => {
+    const big = health({ upstream: 'http://10.0.0.7:11434' });
+    const down = { ...big, reachable: false, version: null, error: 'refused' };
+    expect(texts([...healthLines(undefined, big, 'big'), ...healthLines(big, down, 'big')])).toEqual([
+      'info: Ollama "big" 0.12.6 answers at http://10.0.0.7:11434',
+      'warn: Ollama "big" is not reachable at http://10.0.0.7:11434: refused',
+    ]);
+  });
 });
 
 describe('statusLines: what serve prints when its listeners change', () => {

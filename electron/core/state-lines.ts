@@ -14,27 +14,29 @@ function healthSummary(health: HealthView): string {
 /**
  * The lines for a change in Ollama's state, none when nothing an operator cares about changed:
  * it came up (with its version), went down (with why), or now answers on a LAN address too.
+ * `name`: a backend's beside the default one, which the lines name.
  */
-export function healthLines(previous: HealthView | undefined, next: HealthView): StateLine[] {
+export function healthLines(previous: HealthView | undefined, next: HealthView, name?: string): StateLine[] {
+  const ollama = name ? `Ollama "${name}"` : 'Ollama';
   if (previous && healthSummary(previous) === healthSummary(next)) return [];
   const lines: StateLine[] = [];
   const cameUp = next.reachable && (!previous?.reachable || previous.version !== next.version || previous.upstream !== next.upstream);
-  if (cameUp) lines.push({ level: 'info', text: `Ollama ${next.version ?? '(unknown version)'} answers at ${next.upstream}` });
+  if (cameUp) lines.push({ level: 'info', text: `${ollama} ${next.version ?? '(unknown version)'} answers at ${next.upstream}` });
   // Down with another reason is not news: the first reason (refused, reset, timed out) says it.
   if (!next.reachable && (previous?.reachable !== false || previous.upstream !== next.upstream)) {
-    lines.push({ level: 'warn', text: `Ollama is not reachable at ${next.upstream}: ${next.error ?? 'no answer'}` });
+    lines.push({ level: 'warn', text: `${ollama} is not reachable at ${next.upstream}: ${next.error ?? 'no answer'}` });
   }
   const before = new Set(previous?.exposedOn ?? []);
   for (const address of next.exposedOn) {
     if (!before.has(address)) {
       lines.push({
         level: 'warn',
-        text: `Ollama also answers on ${address}: anyone on your network can reach it without a key. Restart Ollama with OLLAMA_HOST=127.0.0.1`,
+        text: `${ollama} also answers on ${address}: anyone on your network can reach it without a key. Restart Ollama with OLLAMA_HOST=127.0.0.1`,
       });
     }
   }
   if (before.size > 0 && next.exposedOn.length === 0 && next.reachable)
-    lines.push({ level: 'info', text: "Ollama no longer answers on this machine's network addresses" });
+    lines.push({ level: 'info', text: `${ollama} no longer answers on this machine's network addresses` });
   return lines;
 }
 
