@@ -158,7 +158,11 @@ describe('several Ollamas behind one gate', () => {
     const deleted = await fetch(`${h.url}/api/delete`, { method: 'DELETE', headers: { 'x-api-key': full }, body: JSON.stringify({ model: 'phi3' }) });
     expect(deleted.status).toBe(404);
     expect(receivers('/api/delete')).toEqual(['default']);
-    const removed = await fetch(`${h.url}/api/delete`, { method: 'DELETE', headers: { 'x-api-key': full, 'x-gate-backend': 'small' }, body: JSON.stringify({ model: 'phi3' }) });
+    const removed = await fetch(`${h.url}/api/delete`, {
+      method: 'DELETE',
+      headers: { 'x-api-key': full, 'x-gate-backend': 'small' },
+      body: JSON.stringify({ model: 'phi3' }),
+    });
     expect(removed.status).toBe(200);
     expect(receivers('/api/delete')).toEqual(['default', 'small']);
 
