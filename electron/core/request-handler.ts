@@ -224,7 +224,7 @@ async function relayTo(
   try {
     await relay.send({ ...request, path: upstream.basePath + request.path });
   } catch (error) {
-    record.leaveBackend();
+    record.leaveBackend?.(); // (the request's end may have come first)
     if (several && error instanceof GateError && REFUSED.has(error.code)) backend.refused();
     throw error;
   }
