@@ -94,7 +94,7 @@ const SERVE: CommandSpec = {
   options: {
     host: string,
     port: string,
-    upstream: string,
+    upstream: { type: 'string', multiple: true },
     tls: flag,
     'tls-port': string,
     'tls-cert': string,
@@ -106,7 +106,10 @@ const SERVE: CommandSpec = {
   --host H                 0.0.0.0 shares on the network, 127.0.0.1 keeps it on this machine
                            (OLLAMA_GATE_HOST)
   --port P                 the proxy's port (default 8000; OLLAMA_GATE_PORT)
-  --upstream URL           Ollama's address (default http://127.0.0.1:11434; OLLAMA_GATE_UPSTREAM)
+  --upstream [NAME=]URL    Ollama's address (default http://127.0.0.1:11434). Repeat it to forward
+                           to several: the first is the default (it takes no NAME=), each further
+                           one a backend named NAME, or after its host (OLLAMA_GATE_UPSTREAM: a
+                           comma-separated list, e.g. http://127.0.0.1:11434,big=http://10.0.0.7:11434)
   --tls                    an HTTPS listener too, with a self-signed certificate kept in the data folder
   --tls-port P             its port (default 8443; implies --tls)
   --tls-cert FILE --tls-key FILE   your own certificate and key (PEM; implies --tls)

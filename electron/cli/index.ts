@@ -6,6 +6,7 @@ import { DEFAULT_ADMIN_PORT } from './admin-http.js';
 import { UsageError, commandNamed, parseCommandLine } from './command-line.js';
 import { runKeysCommand } from './keys-command.js';
 import { serve } from './serve.js';
+import { parseUpstreams, splitUpstreamList } from './upstreams.js';
 import { runUsageCommand } from './usage-command.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -32,7 +33,8 @@ interface CommandValues {
   since?: string;
   host?: string;
   port?: string;
-  upstream?: string;
+  /** each --upstream, in order */
+  upstream?: string[];
   tls?: boolean;
   'tls-port'?: string;
   'tls-cert'?: string;
@@ -56,7 +58,7 @@ interface CommandValues {
 function serveOverrides(values: {
   host?: string;
   port?: string;
-  upstream?: string;
+  upstream?: string[];
   tls?: boolean;
   'tls-port'?: string;
   'tls-cert'?: string;
@@ -72,7 +74,7 @@ function serveOverrides(values: {
     pinned.push({ field, by });
   };
   /** a flag's value, else its environment variable's, with the name of whichever gave it */
-  const given = (flag: 'host' | 'port' | 'upstream', variable: string): { text: string; by: string } | undefined => {
+  const given = (flag: 'host' | 'port', variable: string): { text: string; by: string } | undefined => {
     if (values[flag] !== undefined) return { text: values[flag], by: `--${flag}` };
     const text = process.env[variable];
     return text === undefined ? undefined : { text, by: variable };
@@ -86,11 +88,14 @@ function serveOverrides(values: {
   if (values['tls-key'] !== undefined) pin('tlsKeyFile', values['tls-key'], '--tls-key');
   const tlsBy = values.tls ? '--tls' : values['tls-port'] !== undefined ? '--tls-port' : values['tls-cert'] !== undefined ? '--tls-cert' : undefined;
   if (tlsBy) pin('tlsEnabled', true, tlsBy);
-  const upstream = given('upstream', 'OLLAMA_GATE_UPSTREAM');
-  if (upstream?.text) {
-    if (!/^https?:\/\/[^/]/.test(upstream.text))
-      throw new UsageError(`${upstream.by} must be an http(s) URL such as http://127.0.0.1:11434, not "${upstream.text}"`);
-    pin('upstream', upstream.text, upstream.by);
+  // One Ollama pins the default alone; several pin the backends after it too (the stored ones are
+  // set aside for this run).
+  const variable = process.env.OLLAMA_GATE_UPSTREAM;
+  const upstreamBy = values.upstream !== undefined ? '--upstream' : variable !== undefined ? 'OLLAMA_GATE_UPSTREAM' : undefined;
+  const upstreams = upstreamBy && parseUpstreams(values.upstream ?? splitUpstreamList(variable!), upstreamBy);
+  if (upstreamBy && upstreams) {
+    pin('upstream', upstreams.upstream, upstreamBy);
+    if (upstreams.backends.length > 0) pin('backends', upstreams.backends, upstreamBy);
   }
   return { overrides, pinned };
 }

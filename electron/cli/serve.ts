@@ -9,6 +9,7 @@ import { GATE_VERSION } from '../core/version.js';
 import type { PinnedSetting } from '../shared/contract.js';
 import { type AdminServer, type AdminService, startAdminServer } from './admin-http.js';
 import { openStore } from './open-store.js';
+import { forwardingTo } from './upstreams.js';
 
 export interface ServeOptions {
   dataDir?: string;
@@ -45,7 +46,7 @@ export async function serve({ dataDir, overrides, pinned, adminPort }: ServeOpti
   const { gateway, service } = host;
 
   const keyCount = gateway.keys.list().length;
-  log.info(`Ollama Gate ${GATE_VERSION}: forwarding to ${store.current().upstream}`);
+  log.info(`Ollama Gate ${GATE_VERSION}: forwarding to ${forwardingTo(store.current())}`);
   log.info(`Store: ${store.path} (${keyCount} key${keyCount === 1 ? '' : 's'})`);
   try {
     await gateway.listen();

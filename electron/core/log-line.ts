@@ -1,4 +1,5 @@
 import { chmodSync } from 'node:fs';
+import { DEFAULT_BACKEND_NAME } from '../shared/contract.js';
 import type { RequestLogEntry } from './events.js';
 
 /** One human-readable line per request, in the spirit of the seed proxy's log. */
@@ -16,6 +17,8 @@ export function formatLogLine(entry: RequestLogEntry): string {
     `${formatBytes(entry.bytesIn)} in / ${formatBytes(entry.bytesOut)} out`,
   ];
   if (entry.model) parts.push(`model=${entry.model}`);
+  // With one Ollama every line would say `default`: only another backend (or `all`, a merged list) is named.
+  if (entry.backend && entry.backend !== DEFAULT_BACKEND_NAME) parts.push(`backend=${entry.backend}`);
   if (entry.outcome !== 'ok') parts.push(`${entry.outcome}${entry.error ? `: ${entry.error}` : ''}`);
   return parts.join(' ');
 }

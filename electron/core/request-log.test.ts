@@ -154,3 +154,13 @@ describe('compileStamp', () => {
     }
   });
 });
+
+describe('formatLogLine', () => {
+  it('names the backend that answered when it is not the default, and nothing more with one Ollama', () => {
+    const line = (backend: string | null) => formatLogLine({ ...entry('aaaa0001'), backend });
+    expect(line('default')).toBe(line(null));
+    expect(line('default')).not.toContain('backend=');
+    expect(line('big')).toBe(`${line('default')} backend=big`);
+    expect(line('all')).toMatch(/ backend=all$/);
+  });
+});
