@@ -93,6 +93,19 @@ describe('the tray connected to the real service', () => {
     await vi.waitFor(() => expect(last().language).toBe('zh-CN'));
   });
 
+  it('lists the backends once there is more than the default, and drops the list with them', async () => {
+    await vi.waitFor(() => expect(last().backends).toEqual([{ name: 'default', state: 'up', models: 0, error: null }]));
+    await service.call('settings.update', { proxy: { backends: [{ name: 'big', url: 'http://127.0.0.1:9', enabled: false, weight: 2 }] } });
+    await vi.waitFor(() =>
+      expect(last().backends).toEqual([
+        { name: 'default', state: 'up', models: 0, error: null },
+        { name: 'big', state: 'disabled', models: null, error: null },
+      ]),
+    );
+    await service.call('settings.update', { proxy: { backends: [] } });
+    await vi.waitFor(() => expect(last().backends).toHaveLength(1));
+  });
+
   it('opens the window, the new-key form, the logs, copies and quits through the host', async () => {
     await connection.run({ type: 'new-key' });
     expect(host.showWindow).toHaveBeenLastCalledWith({ page: 'keys', action: 'create-key' });

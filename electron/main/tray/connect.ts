@@ -1,6 +1,6 @@
 import type { GateService } from '../../core/service.js';
-import type { GateResult, HealthView, KeyView, Language, Navigation, NetworkAddresses, ProxyStatus, SettingsView } from '../../shared/contract.js';
-import type { TrayAction, TrayLanguage, TrayState } from './menu.js';
+import type { BackendView, GateResult, HealthView, KeyView, Language, Navigation, NetworkAddresses, ProxyStatus, SettingsView } from '../../shared/contract.js';
+import { type TrayAction, type TrayLanguage, type TrayState, trayBackend } from './menu.js';
 
 /** What the tray needs from the app around it. */
 export interface TrayHost {
@@ -23,13 +23,15 @@ export interface TrayConnection {
 }
 
 /**
- * Keeps the tray in step with the gate: it follows the service's events (status, health, keys,
- * settings) into one TrayState, renders it on every change (the controller skips what looks the
+ * Keeps the tray in step with the gate: it follows the service's events (status, health, backends,
+ * keys, settings) into one TrayState, renders it on every change (the controller skips what looks the
  * same), and turns menu clicks into the same GateApi calls the window makes.
  */
 export async function connectTray(service: Pick<GateService, 'call' | 'on'>, host: TrayHost): Promise<TrayConnection> {
   let status: ProxyStatus | undefined;
   let health: HealthView | null = null;
+  /** the default alone until the list comes: the tray speaks of one Ollama */
+  let backends: BackendView[] = [];
   let keys: KeyView[] = [];
   let settings: SettingsView | undefined;
   let network: NetworkAddresses = { addresses: [], lanUrls: [], sharedOnLan: false };
@@ -42,6 +44,8 @@ export async function connectTray(service: Pick<GateService, 'call' | 'on'>, hos
       status,
       ollama: health && { reachable: health.reachable, version: health.version, error: health.error, exposedOn: health.exposedOn },
       keys: keys.map(({ id, user, name, enabled, expired }) => ({ id, user, name, enabled, expired })),
+      // Only states and models: requests in flight are not shown, so load alone never redraws the menu.
+      backends: backends.map(trayBackend),
       sharedOnLan: network.sharedOnLan,
       lanUrl: network.sharedOnLan ? (network.lanUrls[0] ?? null) : null,
       launchAtLogin: settings.desktop?.launchAtLogin ?? false,
@@ -66,6 +70,10 @@ export async function connectTray(service: Pick<GateService, 'call' | 'on'>, hos
       health = next;
       render();
     }),
+    service.on('backends', (next) => {
+      backends = next;
+      render();
+    }),
     service.on('keys', (next) => {
       keys = next;
       render();
@@ -87,6 +95,13 @@ export async function connectTray(service: Pick<GateService, 'call' | 'on'>, hos
   settings ??= value(initialSettings);
   network = value(initialNetwork);
   render();
+  void service.call('backends.list').then((result) => {
+    // (an event may have brought a newer list meanwhile)
+    if (result.ok && backends.length === 0) {
+      backends = result.value;
+      render();
+    }
+  });
   // The first probe may take a while: the tray says "checking" until it answers.
   void service.call('health.get').then((result) => {
     if (result.ok && !health) {

@@ -33,6 +33,7 @@ const STATE: TrayState = {
   status: { state: 'listening', host: '0.0.0.0', port: 8000, urls: ['http://127.0.0.1:8000'], error: null, reason: null, tls: null },
   ollama: { reachable: true, version: '0.12.6', error: null, exposedOn: [] },
   keys: [{ id: 'k1', user: 'alice', name: null, enabled: true, expired: false }],
+  backends: [],
   sharedOnLan: true,
   lanUrl: 'http://192.168.1.5:8000',
   launchAtLogin: false,

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { ProxyStatus } from '../../shared/contract.js';
-import { MAX_KEYS_IN_MENU, MAX_TOOLTIP_LENGTH, type TrayMenuItem, type TrayState, buildTrayMenu, trayIconState, trayTooltip } from './menu.js';
+import type { BackendView, HealthView, ProxyStatus } from '../../shared/contract.js';
+import {
+  MAX_KEYS_IN_MENU,
+  MAX_TOOLTIP_LENGTH,
+  type TrayBackend,
+  type TrayMenuItem,
+  type TrayState,
+  buildTrayMenu,
+  trayBackend,
+  trayIconState,
+  trayTooltip,
+} from './menu.js';
 
 const LISTENING: ProxyStatus = {
   state: 'listening',
@@ -21,6 +31,7 @@ function state(overrides: Partial<TrayState> = {}): TrayState {
       { id: 'k1', user: 'alice', name: 'laptop', enabled: true, expired: false },
       { id: 'k2', user: 'bob', name: null, enabled: false, expired: false },
     ],
+    backends: [],
     sharedOnLan: true,
     lanUrl: 'http://192.168.1.5:8000',
     launchAtLogin: false,
@@ -218,5 +229,124 @@ describe('buildTrayMenu', () => {
     const a = buildTrayMenu(state());
     expect(buildTrayMenu(state())).toEqual(a);
     expect(JSON.parse(JSON.stringify(a))).toEqual(a);
+  });
+
+  describe('with several backends', () => {
+    const BACKENDS: TrayBackend[] = [
+      { name: 'default', state: 'up', models: 3, error: null },
+      { name: 'big', state: 'up', models: 1, error: null },
+      { name: 'laptop', state: 'down', models: 0, error: 'Ollama is not running or refused the connection (http://10.0.0.7:11434, ECONNREFUSED)' },
+      { name: 'spare', state: 'disabled', models: null, error: null },
+    ];
+
+    it('names each backend with its state instead of one Ollama line, the reason beside a down one', () => {
+      const menu = buildTrayMenu(state({ backends: BACKENDS }));
+      expect(labels(menu).slice(0, 6)).toEqual([
+        'Serving on http://192.168.1.5:8000',
+        'default: up, 3 models',
+        'big: up, 1 model',
+        // (cut, as every menu line, at 80 characters: the window has the whole reason)
+        'laptop: down, Ollama is not running or refused the connection (http://10.0.0.7:…',
+        'spare: off',
+        '---',
+      ]);
+      expect(menu.slice(1, 5).every((item) => item.enabled === false && !item.action)).toBe(true);
+      expect(labels(menu)).not.toContain('Ollama 0.12.6');
+      // The rest of the menu is as with one Ollama.
+      expect(labels(menu).slice(5)).toEqual(labels(buildTrayMenu(state())).slice(2));
+    });
+
+    it('says each backend in the tooltip, without reasons, and counts those that do not fit', () => {
+      expect(trayTooltip(state({ backends: BACKENDS }))).toBe(
+        'Ollama Gate 0.1.0\nServing on http://192.168.1.5:8000\ndefault: up, 3 models\nbig: up, 1 model\nlaptop: down\nspare: off',
+      );
+      const many: TrayBackend[] = Array.from({ length: 12 }, (_, i) => ({ name: `backend-${i}`, state: 'up', models: 10 + i, error: null }));
+      const tooltip = trayTooltip(state({ backends: many }));
+      expect(tooltip.length).toBeLessThanOrEqual(MAX_TOOLTIP_LENGTH);
+      expect(tooltip).toMatch(/^Ollama Gate 0\.1\.0\nServing on http:\/\/192\.168\.1\.5:8000\nbackend-0: up, 10 models\n.*\nand \d+ more$/s);
+      const shown = tooltip.split('\n').filter((line) => line.startsWith('backend-')).length;
+      expect(tooltip).toContain(`and ${12 - shown} more`);
+      // The LAN warning comes first, and the gate's line stays whole.
+      const exposed = state({ backends: BACKENDS.slice(0, 2), ollama: { reachable: true, version: '0.12.6', error: null, exposedOn: ['192.168.1.5:11434'] } });
+      expect(trayTooltip(exposed)).toBe(
+        'Ollama Gate 0.1.0\nServing on http://192.168.1.5:8000\n⚠ Ollama is open on the LAN without a key\ndefault: up, 3 models\nand 1 more',
+      );
+    });
+
+    it('shows offline only when no enabled backend is up: the default down with another up still serves', () => {
+      const defaultDown = state({
+        ollama: { reachable: false, version: null, error: 'down', exposedOn: [] },
+        backends: [{ name: 'default', state: 'down', models: 0, error: 'down' }, BACKENDS[1]!, BACKENDS[3]!],
+      });
+      expect(trayIconState(defaultDown)).toBe('serving');
+      const allDown = state({
+        ollama: { reachable: false, version: null, error: 'down', exposedOn: [] },
+        backends: [{ name: 'default', state: 'down', models: 0, error: 'down' }, { name: 'big', state: 'skipped', models: 1, error: null }, BACKENDS[3]!],
+      });
+      expect(trayIconState(allDown)).toBe('offline');
+      // Still being checked is not offline; the gate's own state still comes first.
+      expect(trayIconState(state({ backends: [{ name: 'default', state: 'checking', models: null, error: null }, BACKENDS[1]!] }))).toBe('serving');
+      expect(trayIconState(state({ backends: BACKENDS, status: { ...LISTENING, state: 'stopped', urls: [] } }))).toBe('stopped');
+    });
+
+    it('with the default alone, speaks of one Ollama as before', () => {
+      const one = state({ backends: [BACKENDS[0]!] });
+      expect(buildTrayMenu(one)).toEqual(buildTrayMenu(state()));
+      expect(trayTooltip(one)).toBe(trayTooltip(state()));
+    });
+
+    it('speaks Simplified Chinese', () => {
+      const zh = state({ language: 'zh-CN', backends: BACKENDS });
+      expect(labels(buildTrayMenu(zh)).slice(1, 5)).toEqual([
+        'default：在线，3 个模型',
+        'big：在线，1 个模型',
+        // (the gate's reasons are in English, as the rest of the tray's)
+        'laptop：离线，Ollama is not running or refused the connection (http://10.0.0.7:1143…',
+        'spare：已停用',
+      ]);
+      expect(trayTooltip(zh)).toBe(
+        'Ollama Gate 0.1.0\n服务地址 http://192.168.1.5:8000\ndefault：在线，3 个模型\nbig：在线，1 个模型\nlaptop：离线\nspare：已停用',
+      );
+    });
+
+    it('reduces the gate’s backend views to states and model counts', () => {
+      const health = (patch: Partial<HealthView> = {}): HealthView => ({
+        upstream: 'http://10.0.0.7:11434',
+        reachable: true,
+        version: '0.12.6',
+        latencyMs: 2,
+        error: null,
+        reason: null,
+        checkedAt: 1,
+        models: [{ name: 'a', size: 1, family: null, parameterSize: null, quantization: null, modifiedAt: null }],
+        loaded: [],
+        exposedOn: [],
+        latency: [],
+        ...patch,
+      });
+      const view = (patch: Partial<BackendView>): BackendView => ({
+        name: 'big',
+        url: 'http://10.0.0.7:11434',
+        isDefault: false,
+        enabled: true,
+        weight: 1,
+        inFlight: 0,
+        skipped: false,
+        health: health(),
+        ...patch,
+      });
+      expect(trayBackend(view({}))).toEqual({ name: 'big', state: 'up', models: 1, error: null });
+      expect(trayBackend(view({ health: health({ reachable: false, error: 'refused', models: [] }) }))).toEqual({
+        name: 'big',
+        state: 'down',
+        models: 0,
+        error: 'refused',
+      });
+      expect(trayBackend(view({ skipped: true }))).toMatchObject({ state: 'skipped' });
+      expect(trayBackend(view({ health: null }))).toEqual({ name: 'big', state: 'checking', models: null, error: null });
+      expect(trayBackend(view({ enabled: false, health: null }))).toEqual({ name: 'big', state: 'disabled', models: null, error: null });
+      // Load alone changes nothing the tray shows.
+      expect(trayBackend(view({ inFlight: 7 }))).toEqual(trayBackend(view({})));
+    });
   });
 });

@@ -1,4 +1,4 @@
-import type { KeyView, ProxyStatus } from '../../shared/contract.js';
+import type { BackendView, KeyView, ProxyStatus } from '../../shared/contract.js';
 import type { TrayIconState } from './icons.js';
 
 /**
@@ -9,12 +9,34 @@ import type { TrayIconState } from './icons.js';
 
 export type TrayLanguage = 'en' | 'zh-CN';
 
+/** An Ollama behind the gate, as the tray says it: `disabled` in Settings, `skipped` after it refused a connection. */
+export interface TrayBackend {
+  name: string;
+  state: 'up' | 'down' | 'skipped' | 'disabled' | 'checking';
+  /** installed models; null before its first check */
+  models: number | null;
+  /** why it is down */
+  error: string | null;
+}
+
+/** A backend as the gate reports it, reduced to what the tray shows (the window's words: renderer backend-state.ts). */
+export function trayBackend(view: Pick<BackendView, 'name' | 'enabled' | 'skipped' | 'health'>): TrayBackend {
+  const { health } = view;
+  const state: TrayBackend['state'] = !view.enabled ? 'disabled' : health && !health.reachable ? 'down' : view.skipped ? 'skipped' : health ? 'up' : 'checking';
+  return { name: view.name, state, models: view.enabled && health ? health.models.length : null, error: state === 'down' ? (health?.error ?? null) : null };
+}
+
 export interface TrayState {
   appVersion: string;
   status: ProxyStatus;
   /** null until Ollama was first checked */
   ollama: { reachable: boolean; version: string | null; error: string | null; exposedOn: string[] } | null;
   keys: Array<Pick<KeyView, 'id' | 'user' | 'name' | 'enabled' | 'expired'>>;
+  /**
+   * Every Ollama the gate forwards to, the default first. With more than one the menu and tooltip
+   * list each (`big: up, 3 models`); with the default alone they speak of "Ollama", as before.
+   */
+  backends: TrayBackend[];
   /** the proxy is set to listen on all interfaces */
   sharedOnLan: boolean;
   /** the first LAN URL when shared on the LAN and this machine has a LAN address */
@@ -74,6 +96,10 @@ const LABELS = {
     quit: 'Quit Ollama Gate',
     exposedShort: '⚠ Ollama is open on the LAN without a key',
     servingWithProblem: (error: string) => `⚠ Serving, but: ${error}`,
+    backendStates: { up: 'up', down: 'down', skipped: 'skipped', disabled: 'off', checking: 'checking…' },
+    models: (n: number) => (n === 1 ? '1 model' : `${n} models`),
+    backend: (name: string, state: string, more: string | null) => `${name}: ${state}${more ? `, ${more}` : ''}`,
+    moreBackends: (n: number) => `and ${n} more`,
   },
   'zh-CN': {
     servingOn: (url: string) => `服务地址 ${url}`,
@@ -99,6 +125,10 @@ const LABELS = {
     quit: '退出 Ollama Gate',
     exposedShort: '⚠ Ollama 在局域网上无需密钥即可访问',
     servingWithProblem: (error: string) => `⚠ 正在服务，但：${error}`,
+    backendStates: { up: '在线', down: '离线', skipped: '已跳过', disabled: '已停用', checking: '检查中…' },
+    models: (n: number) => `${n} 个模型`,
+    backend: (name: string, state: string, more: string | null) => `${name}：${state}${more ? `，${more}` : ''}`,
+    moreBackends: (n: number) => `另外 ${n} 个`,
   },
 } as const;
 
@@ -106,11 +136,15 @@ const LABELS = {
  * Which icon the tray shows, from the gate's state and Ollama's: a gate that cannot serve beats
  * everything, then stopped, then an Ollama that does not answer, then one open on the LAN.
  */
-export function trayIconState(state: Pick<TrayState, 'status' | 'ollama'>): TrayIconState {
+export function trayIconState(state: Pick<TrayState, 'status' | 'ollama' | 'backends'>): TrayIconState {
   const { status, ollama } = state;
   if (status.state === 'error' || status.error) return 'error';
   if (status.state === 'stopped') return 'stopped';
-  if (ollama && !ollama.reachable) return 'offline';
+  if (severalBackends(state)) {
+    // Requests still find their models while any backend is up: offline is when none is.
+    const enabled = state.backends.filter((backend) => backend.state !== 'disabled');
+    if (enabled.length > 0 && enabled.every((backend) => backend.state === 'down' || backend.state === 'skipped')) return 'offline';
+  } else if (ollama && !ollama.reachable) return 'offline';
   return ollama?.exposedOn.length ? 'exposed' : 'serving';
 }
 
@@ -132,11 +166,35 @@ export function trayTooltip(state: TrayState): string {
         : status.error
           ? text.servingWithProblem(status.error)
           : text.servingOn(preferredUrl(state) ?? `${status.host}:${status.port}`);
+  const head = `Ollama Gate ${state.appVersion}`;
+  const room = (upstream: string) => MAX_TOOLTIP_LENGTH - head.length - upstream.length - 2;
+  if (severalBackends(state)) {
+    // A line per backend, without reasons (the LAN warning first, if any); those that do not fit are counted instead.
+    const lines = [...(ollama?.exposedOn.length ? [text.exposedShort] : []), ...state.backends.map((backend) => backendLine(backend, text, false))];
+    let upstream = lines.join('\n');
+    // The gate's line is kept whole (or to its first 48 characters, a long error) before every backend is.
+    for (let kept = lines.length - 1; kept >= 1 && room(upstream) < Math.min(gate.length, 48); kept--) {
+      upstream = [...lines.slice(0, kept), text.moreBackends(lines.length - kept)].join('\n');
+    }
+    return [head, shorten(gate, Math.max(room(upstream), 20)), upstream].join('\n').slice(0, MAX_TOOLTIP_LENGTH);
+  }
   const upstream =
     ollama === null ? text.ollamaChecking : !ollama.reachable ? text.ollamaDown : ollama.exposedOn.length ? text.exposedShort : text.ollama(ollama.version);
-  const head = `Ollama Gate ${state.appVersion}`;
-  const room = MAX_TOOLTIP_LENGTH - head.length - upstream.length - 2;
-  return [head, shorten(gate, Math.max(room, 20)), upstream].join('\n').slice(0, MAX_TOOLTIP_LENGTH);
+  return [head, shorten(gate, Math.max(room(upstream), 20)), upstream].join('\n').slice(0, MAX_TOOLTIP_LENGTH);
+}
+
+/** More than the default Ollama: the menu and tooltip then name each. */
+function severalBackends(state: Pick<TrayState, 'backends'>): boolean {
+  return state.backends.length > 1;
+}
+
+type Labels = (typeof LABELS)[TrayLanguage];
+
+/** `big: up, 3 models`; `big: down` (with `why`, the reason too); `big: off`. */
+function backendLine(backend: TrayBackend, text: Labels, why: boolean): string {
+  const more =
+    backend.state === 'up' && backend.models !== null ? text.models(backend.models) : why && backend.state === 'down' && backend.error ? backend.error : null;
+  return text.backend(backend.name, text.backendStates[backend.state], more);
 }
 
 export function buildTrayMenu(state: TrayState): TrayMenuItem[] {
@@ -152,7 +210,8 @@ export function buildTrayMenu(state: TrayState): TrayMenuItem[] {
   else statusLines.push(info(text.stopped));
   if (listening && status.error) statusLines.push(info(text.warning(status.error)));
   if (status.tls?.error) statusLines.push(info(text.warning(status.tls.error)));
-  statusLines.push(info(ollama === null ? text.ollamaChecking : ollama.reachable ? text.ollama(ollama.version) : text.ollamaDown));
+  if (severalBackends(state)) statusLines.push(...state.backends.map((backend) => info(backendLine(backend, text, true))));
+  else statusLines.push(info(ollama === null ? text.ollamaChecking : ollama.reachable ? text.ollama(ollama.version) : text.ollamaDown));
   if (ollama?.exposedOn.length) statusLines.push(info(text.exposed(ollama.exposedOn.join(', '))));
 
   const keyItems: TrayMenuItem[] = state.keys.slice(0, MAX_KEYS_IN_MENU).map((key) => ({

@@ -1,4 +1,4 @@
-import type { AppInfo, HealthView, KeyView, ProxySettings, ProxyStatus, SettingsView } from '../../../electron/shared/contract.js';
+import type { AppInfo, BackendView, HealthView, KeyView, ProxySettings, ProxyStatus, SettingsView } from '../../../electron/shared/contract.js';
 
 export function keyView(patch: Partial<KeyView> = {}): KeyView {
   return {
@@ -37,6 +37,11 @@ export const HEALTH: HealthView = {
   exposedOn: [],
   latency: [{ time: Date.now(), ms: 3 }],
 };
+
+/** A backend as backends.list reports it: by default the default Ollama, up, with HEALTH's model. */
+export function backendView(patch: Partial<BackendView> = {}): BackendView {
+  return { name: 'default', url: HEALTH.upstream, isDefault: true, enabled: true, weight: 1, inFlight: 0, skipped: false, health: HEALTH, ...patch };
+}
 
 export const APP: AppInfo = { name: 'Ollama Gate', version: '0.1.0', host: 'headless', platform: 'linux', versions: {}, dataDir: '/tmp', logsDir: '/tmp' };
 

@@ -91,4 +91,36 @@ describe('the live log', () => {
     fireEvent.click(rows()[2]!);
     expect(screen.getByRole('complementary', { name: 'Request' }).textContent).toContain('/api/chat');
   });
+
+  it('with one Ollama, has no backend column and says nothing of backends', () => {
+    const store = new LogStore();
+    store.add([entry(1), entry(2, { backend: null, status: 401, outcome: 'denied', decision: 'denied', answeredBy: 'gate' })]);
+    render(<LogsPage store={store} />);
+    expect(document.querySelector('.log-table')!.className).toBe('log-table');
+    expect(document.querySelector('.c-backend')).toBeNull();
+    fireEvent.click(rows()[0]!);
+    expect(screen.getByRole('complementary', { name: 'Request' }).textContent).not.toContain('Backend');
+  });
+
+  it('with several backends, shows which one answered in a column and in the details, and finds requests by it', () => {
+    const store = new LogStore();
+    store.add([
+      entry(1, { model: 'llama3.2', backend: 'default' }),
+      entry(2, { model: 'qwen2.5:72b', backend: 'big' }),
+      entry(3, { path: '/api/tags', model: null, backend: 'all' }),
+      entry(4, { model: null, backend: null, status: 401, outcome: 'denied', decision: 'denied', answeredBy: 'gate' }),
+    ]);
+    render(<LogsPage store={store} />);
+    expect(document.querySelector('.log-table')!.className).toBe('log-table with-backends');
+    expect(document.querySelector('.log-head .c-backend')!.textContent).toBe('Backend');
+    const [refused, merged, big, fallback] = rows();
+    expect([refused, merged, big, fallback].map((row) => row!.querySelector('.c-backend')!.textContent)).toEqual(['—', 'all', 'big', 'default']);
+    expect(merged!.querySelector('.c-backend')!.getAttribute('title')).toBe('all (the lists of every backend, merged)');
+    fireEvent.click(big!);
+    const detail = screen.getByRole('complementary', { name: 'Request' });
+    const backend = [...detail.querySelectorAll('dl > div')].find((row) => row.querySelector('dt')!.textContent === 'Backend');
+    expect(backend!.querySelector('dd')!.textContent).toBe('big');
+    fireEvent.change(screen.getByLabelText('Search'), { target: { value: 'big' } });
+    expect(rows().map((row) => row.id)).toEqual(['log-2']);
+  });
 });

@@ -1,8 +1,8 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { type KeyboardEvent, useDeferredValue, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import type { LogEntry } from '../../../../electron/shared/contract.js';
+import { DEFAULT_BACKEND_NAME, type LogEntry } from '../../../../electron/shared/contract.js';
 import { useI18n } from '../../i18n/context.js';
-import type { PlainMessageKey } from '../../i18n/translate.js';
+import type { PlainMessageKey, Translate } from '../../i18n/translate.js';
 import { formatBytes, formatClock, formatDateTime, formatDuration, formatNumber } from '../../lib/format.js';
 import { formatReason } from '../../lib/reason.js';
 import { shortClientName } from './client-name.js';
@@ -24,6 +24,8 @@ export function LogsPage({ store }: { store: LogStore }) {
   const deferredFilter = useDeferredValue(filter);
   const shown = useMemo(() => filterLogs(entries, deferredFilter), [entries, deferredFilter]);
   const users = useMemo(() => logUsers(live), [live]);
+  // One Ollama answers everything unless some entry names another: only then is the backend worth a column.
+  const severalBackends = useMemo(() => live.some(answeredByOtherBackend), [live]);
   const waiting = frozen ? live.filter((entry) => entry.seq > (frozen.at(-1)?.seq ?? -1)).length : 0;
   const selected = selectedSeq === null ? undefined : shown.find((entry) => entry.seq === selectedSeq);
 
@@ -123,7 +125,7 @@ export function LogsPage({ store }: { store: LogStore }) {
       </p>
 
       <div className={`log-body${selected ? ' with-detail' : ''}`}>
-        <div className="log-table">
+        <div className={`log-table${severalBackends ? ' with-backends' : ''}`}>
           {/* Columns give way as the list narrows (the window, or the details beside it): see app.css. */}
           <div className="log-row log-head" aria-hidden="true">
             <span className="c-time">{t('logs.col.time')}</span>
@@ -131,6 +133,7 @@ export function LogsPage({ store }: { store: LogStore }) {
             <span className="c-request">{t('logs.col.request')}</span>
             <span className="c-user">{t('logs.col.user')}</span>
             <span className="c-model">{t('logs.col.model')}</span>
+            {severalBackends ? <span className="c-backend">{t('logs.col.backend')}</span> : null}
             <span className="c-client">{t('logs.col.client')}</span>
             <span className="c-duration num">{t('logs.col.duration')}</span>
             <span className="c-tokens num">{t('logs.col.tokens')}</span>
@@ -170,6 +173,11 @@ export function LogsPage({ store }: { store: LogStore }) {
                     <span className="c-model" title={entry.model ?? undefined}>
                       {entry.model ?? '—'}
                     </span>
+                    {severalBackends ? (
+                      <span className="c-backend" title={backendLabel(entry.backend, t) ?? undefined}>
+                        {entry.backend ?? '—'}
+                      </span>
+                    ) : null}
                     <span className="c-client" title={entry.client ?? undefined}>
                       {shortClientName(entry.client) ?? '—'}
                     </span>
@@ -181,10 +189,21 @@ export function LogsPage({ store }: { store: LogStore }) {
             </div>
           </div>
         </div>
-        {selected ? <LogDetail entry={selected} onClose={() => setSelectedSeq(null)} /> : null}
+        {selected ? <LogDetail entry={selected} showBackend={severalBackends} onClose={() => setSelectedSeq(null)} /> : null}
       </div>
     </div>
   );
+}
+
+/** An Ollama other than the default answered it (or every one did: a merged model list). */
+function answeredByOtherBackend(entry: LogEntry): boolean {
+  return entry.backend !== null && entry.backend !== undefined && entry.backend !== DEFAULT_BACKEND_NAME;
+}
+
+/** The backend in words: `all` is explained; null when no Ollama was asked. */
+function backendLabel(backend: string | null | undefined, t: Translate): string | null {
+  if (backend === 'all') return t('logs.backend.all');
+  return backend ?? null;
 }
 
 function tokens(entry: LogEntry): number | null {
@@ -230,7 +249,8 @@ function OutcomeBadge({ entry }: { entry: LogEntry }) {
   );
 }
 
-export function LogDetail({ entry, onClose }: { entry: LogEntry; onClose: () => void }) {
+/** A request's every field; `showBackend`: the log has several backends, so which one answered is said too. */
+export function LogDetail({ entry, showBackend = false, onClose }: { entry: LogEntry; showBackend?: boolean; onClose: () => void }) {
   const { t, locale } = useI18n();
   const dash = '—';
   const rows: Array<[string, string]> = [
@@ -240,6 +260,7 @@ export function LogDetail({ entry, onClose }: { entry: LogEntry; onClose: () => 
     [t('logs.detail.status'), String(entry.status)],
     [t('logs.detail.outcome'), t(OUTCOME_KEYS[outcomeKind(entry)])],
     [t('logs.detail.answeredBy'), t(entry.answeredBy === 'ollama' ? 'logs.answeredBy.ollama' : 'logs.answeredBy.gate')],
+    ...(showBackend ? [[t('logs.detail.backend'), backendLabel(entry.backend, t) ?? dash] as [string, string]] : []),
     [t('logs.detail.error'), formatReason(t, entry.reason, entry.error) ?? dash],
     [t('logs.detail.user'), entry.user ?? dash],
     [t('logs.detail.key'), entry.keyPrefix ? `${entry.keyPrefix}… (${entry.keySource ?? dash})` : dash],

@@ -34,8 +34,9 @@ function haystack(entry: LogEntry): string {
     entry.error,
     entry.keySource,
     entry.client,
+    entry.backend,
   ]
-    .filter((part) => part !== null)
+    .filter((part) => part !== null && part !== undefined)
     .join(' ')
     .toLowerCase();
 }

@@ -1,12 +1,15 @@
 // @vitest-environment jsdom
 import { cleanup, configure, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { KeyView, ProxyStatus, ProxyTestResult } from '../../../../electron/shared/contract.js';
+import { act } from 'react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { BackendView, KeyView, ProxyStatus, ProxyTestResult } from '../../../../electron/shared/contract.js';
 import { ToastProvider } from '../../components/Toast.js';
 import { fakeGate } from '../../testing/fake-gate.js';
-import { HEALTH, SETTINGS, STATUS, keyView } from '../../testing/fixtures.js';
+import { HEALTH, SETTINGS, STATUS, backendView, keyView } from '../../testing/fixtures.js';
 import { renderWithGate } from '../../testing/render.js';
 import { OverviewPage } from './OverviewPage.js';
+import { backendState } from './backend-state.js';
+import { BACKENDS_POLL_MS } from './use-backends.js';
 
 afterEach(cleanup);
 // A machine busy with other tests may take more than the default second to render.
@@ -29,7 +32,13 @@ const KEYLESS: ProxyTestResult = {
   },
 };
 
-function setup({ keys = [keyView()], status = STATUS, test = KEYLESS }: { keys?: KeyView[]; status?: ProxyStatus; test?: ProxyTestResult } = {}) {
+function setup({
+  keys = [keyView()],
+  status = STATUS,
+  test = KEYLESS,
+  backends,
+  locale = 'en',
+}: { keys?: KeyView[]; status?: ProxyStatus; test?: ProxyTestResult; backends?: () => BackendView[]; locale?: 'en' | 'zh-CN' } = {}) {
   const fake = fakeGate({
     'keys.list': () => keys,
     'proxy.status': () => status,
@@ -38,12 +47,14 @@ function setup({ keys = [keyView()], status = STATUS, test = KEYLESS }: { keys?:
     'health.get': () => HEALTH,
     'health.check': () => ({ ...HEALTH, reachable: false, version: null, latencyMs: null, error: 'Ollama is not running', reason: null }),
     'settings.get': () => SETTINGS,
+    ...(backends ? { 'backends.list': backends } : {}),
   });
   renderWithGate(
     <ToastProvider closeLabel="Close">
       <OverviewPage />
     </ToastProvider>,
     fake,
+    locale,
   );
   return fake;
 }
@@ -150,5 +161,126 @@ describe('the overview', () => {
     await waitFor(() => expect(toasts()).toContain('Gate stopped'));
     fireEvent.click(screen.getByRole('button', { name: 'Check now' }));
     await waitFor(() => expect(toasts()).toContain('Ollama does not answer: Ollama is not running'));
+  });
+
+  describe('with several backends', () => {
+    const model = (name: string) => ({ name, size: 1_000_000_000, family: null, parameterSize: null, quantization: null, modifiedAt: null });
+    const BIG = backendView({
+      name: 'big',
+      url: 'http://10.0.0.5:11434',
+      isDefault: false,
+      weight: 3,
+      inFlight: 2,
+      health: {
+        ...HEALTH,
+        upstream: 'http://10.0.0.5:11434',
+        version: '0.13.0',
+        models: [model('qwen2.5:72b'), model('llama3.3:70b')],
+        loaded: [{ name: 'qwen2.5:72b', size: 1, sizeVram: 1, expiresAt: null }],
+      },
+    });
+    const LAPTOP = backendView({
+      name: 'laptop',
+      url: 'http://10.0.0.7:11434',
+      isDefault: false,
+      health: {
+        ...HEALTH,
+        upstream: 'http://10.0.0.7:11434',
+        reachable: false,
+        version: null,
+        models: [],
+        error: 'Ollama is not running or refused the connection (http://10.0.0.7:11434, ECONNREFUSED)',
+        reason: { code: 'upstream_refused', params: { url: 'http://10.0.0.7:11434', errno: 'ECONNREFUSED' } },
+      },
+    });
+    const SPARE = backendView({ name: 'spare', url: 'http://10.0.0.9:11434', isDefault: false, enabled: false, health: null });
+    const card = () => screen.findByRole('region', { name: 'Backends' });
+    const tile = (name: string) => within(document.querySelector('.backends-card') as HTMLElement).getByRole('listitem', { name });
+
+    it('keeps the page as it was with the default alone', async () => {
+      const fake = setup({ backends: () => [backendView()] });
+      await screen.findByText('http://127.0.0.1:8000');
+      await waitFor(() => expect(fake.calls.some((call) => call.method === 'backends.list')).toBe(true));
+      expect(screen.queryByRole('region', { name: 'Backends' })).toBeNull();
+      expect(screen.getByRole('heading', { name: 'Ollama' })).toBeTruthy();
+    });
+
+    it('lists each with its address, state, version, models, what is loaded and requests in flight; the reason when one is down', async () => {
+      setup({ backends: () => [backendView(), BIG, LAPTOP, SPARE] });
+      const region = await card();
+      expect(within(region).getByText('2 of 3 up')).toBeTruthy();
+      expect(within(region).getByRole('link', { name: 'Manage…' }).getAttribute('href')).toBe('#/settings');
+      expect(
+        within(region)
+          .getAllByRole('listitem', { name: /./ })
+          .map((item) => item.getAttribute('class')),
+      ).toEqual(['backend-tile up', 'backend-tile up', 'backend-tile down', 'backend-tile disabled']);
+      const big = tile('big');
+      expect(big.textContent).toContain('http://10.0.0.5:11434');
+      expect(big.textContent).toContain('Up');
+      expect(big.textContent).toContain('0.13.0');
+      const facts = Object.fromEntries(
+        [...big.querySelectorAll('dl > div')].map((fact) => [fact.querySelector('dt')!.textContent, fact.querySelector('dd')!.textContent]),
+      );
+      expect(facts).toEqual({ Version: '0.13.0', Models: '2', 'In flight': '2', Weight: '3' });
+      expect(big.querySelector('.backend-loaded')!.textContent).toBe('Loaded: qwen2.5:72b');
+      expect(within(big).getByText('Installed models (2)')).toBeTruthy();
+      expect([...big.querySelectorAll('.backend-models code')].map((code) => code.textContent)).toEqual(['llama3.3:70b', 'qwen2.5:72b']);
+      expect(tile('default').querySelector('.backend-loaded')!.textContent).toBe('Loaded: no model in memory');
+      const laptop = tile('laptop');
+      expect(laptop.textContent).toContain('Down');
+      expect(laptop.querySelector('.banner.error')!.textContent).toBe('Ollama is not running or refused the connection (http://10.0.0.7:11434, ECONNREFUSED)');
+      // A down backend's last lists are stale: not shown.
+      expect(laptop.querySelector('.backend-loaded')).toBeNull();
+      const spare = tile('spare');
+      expect(spare.textContent).toContain('Disabled');
+      expect(spare.textContent).toContain('Turned off in Settings: it gets no requests and is not checked.');
+      expect(spare.querySelector('.backend-loaded')).toBeNull();
+      // The card below says it is about the default.
+      expect(screen.getByRole('heading', { name: 'Ollama: default' })).toBeTruthy();
+    });
+
+    it('follows the backends event, and reads the list again every few seconds for the load', async () => {
+      vi.useFakeTimers({ shouldAdvanceTime: true });
+      try {
+        let inFlight = 0;
+        const fake = setup({ backends: () => [backendView(), { ...BIG, inFlight }] });
+        await card();
+        act(() => fake.emit('backends', [backendView(), { ...BIG, skipped: true }, LAPTOP]));
+        await waitFor(() => expect(tile('big').className).toBe('backend-tile skipped'));
+        expect(tile('big').textContent).toContain('It refused a connection: it gets no requests until its next good check.');
+        expect(tile('laptop')).toBeTruthy();
+        inFlight = 7;
+        const before = fake.calls.filter((call) => call.method === 'backends.list').length;
+        await act(async () => {
+          await vi.advanceTimersByTimeAsync(BACKENDS_POLL_MS);
+        });
+        await waitFor(() => expect(fake.calls.filter((call) => call.method === 'backends.list').length).toBe(before + 1));
+        await waitFor(() => expect(tile('big').textContent).toContain('In flight7'));
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('speaks Chinese', async () => {
+      setup({ backends: () => [backendView(), BIG, LAPTOP], locale: 'zh-CN' });
+      const region = await screen.findByRole('region', { name: '后端' });
+      expect(within(region).getByText('2/3 在线')).toBeTruthy();
+      expect(region.textContent).toContain('离线');
+      expect(region.textContent).toContain('已安装的模型（2）');
+      // The reason in Chinese, from its code.
+      expect(region.querySelector('.banner.error')!.textContent).not.toContain('Ollama is not running');
+    });
+  });
+});
+
+describe('backendState', () => {
+  it('is disabled, down, skipped, checking or up, in that order', () => {
+    const down = { ...HEALTH, reachable: false };
+    expect(backendState(backendView({ enabled: false, health: null }))).toBe('disabled');
+    expect(backendState(backendView({ health: down, skipped: true }))).toBe('down');
+    expect(backendState(backendView({ skipped: true }))).toBe('skipped');
+    expect(backendState(backendView({ health: null }))).toBe('checking');
+    expect(backendState(backendView())).toBe('up');
   });
 });

@@ -12,8 +12,11 @@ import { formatReason } from '../../lib/reason.js';
 import { useNow } from '../../lib/use-now.js';
 import { formatHash } from '../../router.js';
 import { useGateState } from '../../state.js';
+import { BackendsCard } from './BackendsCard.js';
+import { hasSeveralBackends } from './backend-state.js';
 import { latencyChart } from './latency-chart.js';
 import { type VerdictTone, describeTest } from './test-verdict.js';
+import { useBackends } from './use-backends.js';
 import { reachableFromLan } from './urls.js';
 import { useWidth } from './use-width.js';
 
@@ -23,6 +26,9 @@ export function OverviewPage() {
   const { t } = useI18n();
   const { status, health, settings, keys } = useGateState();
   const hasKeys = keys === null ? null : keys.length > 0;
+  const backends = useBackends();
+  // With the default Ollama alone, the page is as it always was; with more, a card lists them all.
+  const several = hasSeveralBackends(backends);
   return (
     <div className="page">
       <header className="page-header">
@@ -32,7 +38,8 @@ export function OverviewPage() {
       <div className="overview-grid">
         <ProxyCard status={status} sharedOnLan={settings ? ['0.0.0.0', '::'].includes(settings.proxy.host) : null} />
         <TestCard hasKeys={hasKeys} />
-        <HealthCard health={health} />
+        {several ? <BackendsCard backends={backends} /> : null}
+        <HealthCard health={health} several={several} />
       </div>
     </div>
   );
@@ -204,7 +211,8 @@ function TestCard({ hasKeys }: { hasKeys: boolean | null }) {
   );
 }
 
-function HealthCard({ health }: { health: HealthView | null }) {
+/** The default Ollama's health; `several`: other backends are in the card above, so this one says it is the default. */
+function HealthCard({ health, several }: { health: HealthView | null; several: boolean }) {
   const { t, locale } = useI18n();
   const gate = useGate();
   const toast = useToast();
@@ -227,7 +235,7 @@ function HealthCard({ health }: { health: HealthView | null }) {
   return (
     <section className="card health-card" aria-labelledby="health-heading">
       <header className="card-header">
-        <h2 id="health-heading">{t('overview.ollama')}</h2>
+        <h2 id="health-heading">{several ? t('overview.ollamaDefault') : t('overview.ollama')}</h2>
         {health ? <Badge tone={health.reachable ? 'ok' : 'danger'}>{health.reachable ? t('overview.reachable') : t('overview.unreachable')}</Badge> : null}
         <button type="button" className="button small" disabled={busy} onClick={() => void check()}>
           {t('overview.checkNow')}

@@ -5,12 +5,16 @@ import { CheckField, Field } from '../../components/Field.js';
 import { useToast } from '../../components/Toast.js';
 import { useGate } from '../../gate.js';
 import { useI18n } from '../../i18n/context.js';
+import type { PlainMessageKey } from '../../i18n/translate.js';
 import { useGateState } from '../../state.js';
+import { BackendsSection } from './BackendsSection.js';
 import {
+  type BackendFormRow,
   LAN_HOST,
   LOCAL_HOST,
   NUMBER_FIELDS,
   type NumberField,
+  type SettingsErrorKey,
   type SettingsField,
   type SettingsFormValues,
   isSharedOnLan,
@@ -40,7 +44,7 @@ function SettingsForm({ view }: { view: SettingsView }) {
   const { setSettings } = useGateState();
   const [values, setValues] = useState<SettingsFormValues>(() => settingsFormFromView(view));
   const [dirty, setDirty] = useState(false);
-  const [errors, setErrors] = useState<Partial<Record<SettingsField, string>>>({});
+  const [errors, setErrors] = useState<Partial<Record<SettingsErrorKey, string>>>({});
   const [general, setGeneral] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -57,12 +61,21 @@ function SettingsForm({ view }: { view: SettingsView }) {
     setSaved(false);
   };
   const text = (field: SettingsField) => (event: { target: { value: string } }) => set(field, event.target.value as never);
+  /** A backend edited clears its own error (and the list's); a row added or removed moves the rows below, so all of theirs. */
+  const setBackends = (rows: BackendFormRow[], touched?: SettingsErrorKey) => {
+    setValues((current) => ({ ...current, backends: rows }));
+    setErrors((current) =>
+      Object.fromEntries(Object.entries(current).filter(([key]) => key !== 'backends' && (touched ? key !== touched : !key.startsWith('backends.')))),
+    );
+    setDirty(true);
+    setSaved(false);
+  };
 
   const save = async () => {
     const parsed = parseSettingsForm(values, view);
     setGeneral(null);
     if (!parsed.ok) {
-      setErrors(Object.fromEntries(Object.entries(parsed.errors).map(([field, key]) => [field, t(key)])));
+      setErrors(Object.fromEntries((Object.entries(parsed.errors) as Array<[SettingsErrorKey, PlainMessageKey]>).map(([field, key]) => [field, t(key)])));
       toast.show(t('settings.toast.fix'), 'danger');
       return;
     }
@@ -196,6 +209,7 @@ function SettingsForm({ view }: { view: SettingsView }) {
         <Field label={t('settings.upstream')} hint={hint('upstream', t('settings.upstreamHint'))} error={errors.upstream}>
           {(props) => <input {...props} type="url" value={values.upstream} readOnly={locked('upstream')} onChange={text('upstream')} spellCheck={false} />}
         </Field>
+        <BackendsSection rows={values.backends} upstream={values.upstream} errors={errors} pinnedBy={pinnedBy(view, 'backends')} onChange={setBackends} />
       </fieldset>
 
       <fieldset className="card">

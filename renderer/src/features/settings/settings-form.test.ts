@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { SettingsView } from '../../../../electron/shared/contract.js';
 import { SETTINGS } from '../../testing/fixtures.js';
-import { NUMBER_FIELDS, formatScaled, parseScaled, parseSettingsForm, pinnedBy, settingsErrorsFromIssues, settingsFormFromView } from './settings-form.js';
+import {
+  MAX_BACKENDS,
+  NUMBER_FIELDS,
+  formatScaled,
+  newBackendRow,
+  parseScaled,
+  parseSettingsForm,
+  pinnedBy,
+  settingsErrorsFromIssues,
+  settingsFormFromView,
+} from './settings-form.js';
 
 const VIEW: SettingsView = SETTINGS;
 
@@ -237,6 +247,133 @@ describe('the settings form', () => {
         ok: false,
         errors: { clientBodyTimeoutMs: 'settings.error.clientTimeout' },
       });
+    });
+  });
+
+  describe('backends', () => {
+    const WITH_BACKENDS: SettingsView = {
+      ...VIEW,
+      proxy: {
+        ...VIEW.proxy,
+        backends: [
+          { name: 'big', url: 'http://10.0.0.5:11434', enabled: true, weight: 3 },
+          { name: 'laptop', url: 'http://10.0.0.7:11434', enabled: false, weight: 1 },
+        ],
+      },
+    };
+    const row = (name: string, url: string, weight = '1', enabled = true) => ({ ...newBackendRow(), name, url, weight, enabled });
+
+    it('shows each backend as a row, and sends nothing while they are as the gate has them', () => {
+      const values = settingsFormFromView(WITH_BACKENDS);
+      expect(values.backends.map(({ key: _, ...rest }) => rest)).toEqual([
+        { name: 'big', url: 'http://10.0.0.5:11434', weight: '3', enabled: true },
+        { name: 'laptop', url: 'http://10.0.0.7:11434', weight: '1', enabled: false },
+      ]);
+      expect(new Set(values.backends.map((backend) => backend.key)).size).toBe(2);
+      expect(parseSettingsForm(values, WITH_BACKENDS)).toEqual({ ok: true, patch: {} });
+      // In whatever order the gate sent their fields.
+      const reordered: SettingsView = {
+        ...WITH_BACKENDS,
+        proxy: { ...WITH_BACKENDS.proxy, backends: WITH_BACKENDS.proxy.backends.map(({ weight, enabled, url, name }) => ({ weight, enabled, url, name })) },
+      };
+      expect(parseSettingsForm(settingsFormFromView(reordered), reordered)).toEqual({ ok: true, patch: {} });
+    });
+
+    it('sends the whole list, typed, when a backend is added, edited, switched or removed', () => {
+      const values = settingsFormFromView(WITH_BACKENDS);
+      const [big, laptop] = values.backends;
+      expect(
+        parseSettingsForm(
+          { ...values, backends: [{ ...big!, weight: ' 5 ' }, { ...laptop!, enabled: true }, row(' gpu.box_2 ', ' https://gpu.example:11434/ ', '100')] },
+          WITH_BACKENDS,
+        ),
+      ).toEqual({
+        ok: true,
+        patch: {
+          proxy: {
+            backends: [
+              { name: 'big', url: 'http://10.0.0.5:11434', enabled: true, weight: 5 },
+              { name: 'laptop', url: 'http://10.0.0.7:11434', enabled: true, weight: 1 },
+              { name: 'gpu.box_2', url: 'https://gpu.example:11434', enabled: true, weight: 100 },
+            ],
+          },
+        },
+      });
+      expect(parseSettingsForm({ ...values, backends: [laptop!] }, WITH_BACKENDS)).toEqual({
+        ok: true,
+        patch: { proxy: { backends: [{ name: 'laptop', url: 'http://10.0.0.7:11434', enabled: false, weight: 1 }] } },
+      });
+      expect(parseSettingsForm({ ...values, backends: [] }, WITH_BACKENDS)).toEqual({ ok: true, patch: { proxy: { backends: [] } } });
+    });
+
+    it('checks each row as the gate does, and says what is wrong on the row’s field', () => {
+      const values = {
+        ...settingsFormFromView(VIEW),
+        backends: [
+          row('', 'http://a:1'),
+          row('-dash', 'ftp://a', '0'),
+          row('Default', '', '101'),
+          row('ALL', 'http://a:1', '1.5'),
+          row('big', 'http://a:1'),
+          row('BIG', 'localhost:11434', 'x'),
+          row('x'.repeat(41), 'http://a:1'),
+        ],
+      };
+      expect(parseSettingsForm(values, VIEW)).toEqual({
+        ok: false,
+        errors: {
+          'backends.0.name': 'settings.error.backendNameRequired',
+          'backends.1.name': 'settings.error.backendName',
+          'backends.1.url': 'settings.error.upstream',
+          'backends.1.weight': 'settings.error.backendWeight',
+          'backends.2.name': 'settings.error.backendNameReserved',
+          'backends.2.url': 'settings.error.backendUrlRequired',
+          'backends.2.weight': 'settings.error.backendWeight',
+          'backends.3.name': 'settings.error.backendNameReserved',
+          'backends.3.weight': 'settings.error.backendWeight',
+          'backends.5.name': 'settings.error.backendNameTaken',
+          'backends.5.url': 'settings.error.upstream',
+          'backends.5.weight': 'settings.error.backendWeight',
+          'backends.6.name': 'settings.error.backendName',
+        },
+      });
+      const tooMany = Array.from({ length: MAX_BACKENDS + 1 }, (_, i) => row(`b${i}`, `http://10.0.0.${i + 1}:11434`));
+      expect(parseSettingsForm({ ...settingsFormFromView(VIEW), backends: tooMany }, VIEW)).toEqual({
+        ok: false,
+        errors: { backends: 'settings.error.backendsMax' },
+      });
+    });
+
+    it('never checks nor sends a list pinned on the command line', () => {
+      const pinned: SettingsView = { ...WITH_BACKENDS, pinned: [{ field: 'backends', by: '--backend' }] };
+      expect(pinnedBy(pinned, 'backends')).toBe('--backend');
+      const values = { ...settingsFormFromView(pinned), backends: [row('', 'nonsense')], port: '9001' };
+      expect(parseSettingsForm(values, pinned)).toEqual({ ok: true, patch: { proxy: { port: 9001 } } });
+    });
+
+    it('puts the gate’s reasons about a backend on its row’s field, and about the list under the list', () => {
+      expect(
+        settingsErrorsFromIssues({
+          code: 'invalid_input',
+          message: 'm',
+          issues: [
+            { path: 'proxy.backends.1.url', message: "Ollama's URL, such as http://127.0.0.1:11434" },
+            { path: 'proxy.backends.0.weight', message: 'at most 100' },
+            { path: 'proxy.backends', message: 'each backend needs a name of its own' },
+            { path: 'proxy.backends.2.extra', message: 'unknown key' },
+          ],
+        }),
+      ).toEqual({
+        fields: {
+          'backends.1.url': "Ollama's URL, such as http://127.0.0.1:11434",
+          'backends.0.weight': 'at most 100',
+          backends: 'each backend needs a name of its own',
+        },
+        general: null,
+      });
+      expect(
+        settingsErrorsFromIssues({ code: 'invalid_input', message: 'm', issues: [{ path: 'proxy.backends', message: 'set by --backend for this run' }] }),
+      ).toEqual({ fields: { backends: 'set by --backend for this run' }, general: null });
     });
   });
 });

@@ -1,4 +1,11 @@
-import type { GateApiError, ProxySettings, SettingsPatch, SettingsView } from '../../../../electron/shared/contract.js';
+import {
+  type BackendSetting,
+  DEFAULT_BACKEND_NAME,
+  type GateApiError,
+  type ProxySettings,
+  type SettingsPatch,
+  type SettingsView,
+} from '../../../../electron/shared/contract.js';
 import type { PlainMessageKey } from '../../i18n/translate.js';
 
 /** The settings form as typed. */
@@ -6,6 +13,8 @@ export interface SettingsFormValues {
   host: string;
   port: string;
   upstream: string;
+  /** the Ollamas beside the default one (`upstream`), in order */
+  backends: BackendFormRow[];
   sessionTtlSeconds: string;
   maxSessionsPerKey: string;
   /** one origin per line (or separated by commas) */
@@ -32,8 +41,37 @@ export interface SettingsFormValues {
   launchAtLogin: boolean;
 }
 
+/** One more Ollama, as typed. */
+export interface BackendFormRow {
+  /** React's key for the row, kept while its name is edited and rows above it are removed */
+  key: string;
+  name: string;
+  url: string;
+  weight: string;
+  enabled: boolean;
+}
+
 export type SettingsField = keyof SettingsFormValues;
-export type SettingsErrors = Partial<Record<SettingsField, PlainMessageKey>>;
+/** A backend's field, by its row: `backends.0.name`. (`backends` alone is the list: too many, say.) */
+export type BackendColumn = 'name' | 'url' | 'weight';
+export type BackendErrorKey = `backends.${number}.${BackendColumn}`;
+export type SettingsErrorKey = SettingsField | BackendErrorKey;
+export type SettingsErrors = Partial<Record<SettingsErrorKey, PlainMessageKey>>;
+
+export const backendErrorKey = (index: number, column: BackendColumn): BackendErrorKey => `backends.${index}.${column}`;
+
+/** The gate's limits on backends (electron/core/api-schemas.ts). */
+export const MAX_BACKENDS = 16;
+const BACKEND_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
+/** `default` is the upstream's name; `all` names a model list merged from every backend in the log. */
+const RESERVED_BACKEND_NAMES = [DEFAULT_BACKEND_NAME, 'all'];
+
+let newRows = 0;
+
+/** An empty row for a new backend, on by default with the lightest weight. */
+export function newBackendRow(): BackendFormRow {
+  return { key: `new-${++newRows}`, name: '', url: '', weight: '1', enabled: true };
+}
 
 const MIB = 1024 * 1024;
 const SECOND = 1000;
@@ -124,6 +162,13 @@ export function settingsFormFromView(view: SettingsView): SettingsFormValues {
     host: proxy.host,
     port: String(proxy.port),
     upstream: proxy.upstream,
+    backends: proxy.backends.map((backend, index) => ({
+      key: `saved-${index}`,
+      name: backend.name,
+      url: backend.url,
+      weight: String(backend.weight),
+      enabled: backend.enabled,
+    })),
     corsOrigins: proxy.corsOrigins.join('\n'),
     tlsEnabled: proxy.tlsEnabled,
     tlsPort: String(proxy.tlsPort),
@@ -154,14 +199,10 @@ export function parseSettingsForm(values: SettingsFormValues, view: SettingsView
   // A port the gate already has is kept as it is, even 0 (any free port, set on the command line).
   const port = values.port.trim() === current.port ? view.proxy.port : parsePort(values.port);
   if (port === null) errors.port = 'settings.error.port';
-  let upstream = values.upstream.trim();
-  try {
-    const url = new URL(upstream);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
-    upstream = upstream.replace(/\/+$/, '');
-  } catch {
-    errors.upstream = 'settings.error.upstream';
-  }
+  const upstream = parseOllamaUrl(values.upstream);
+  if (upstream === null) errors.upstream = 'settings.error.upstream';
+  // Backends pinned on the command line are shown, never checked or sent.
+  const backends = pinnedBy(view, 'backends') ? view.proxy.backends : parseBackends(values.backends, errors);
   // Numbers: a value the gate already has is kept as it is (a limit set on the command line need not
   // fit the form's unit or range); anything typed is converted to the stored unit and checked.
   const numbers: Partial<Record<NumberField, number>> = {};
@@ -191,7 +232,8 @@ export function parseSettingsForm(values: SettingsFormValues, view: SettingsView
   const wanted: Partial<ProxySettings> = {
     host,
     port: port!,
-    upstream,
+    upstream: upstream!,
+    backends,
     ...numbers,
     corsOrigins,
     tlsEnabled: values.tlsEnabled,
@@ -203,12 +245,51 @@ export function parseSettingsForm(values: SettingsFormValues, view: SettingsView
   const proxy: Partial<ProxySettings> = {};
   for (const [field, value] of Object.entries(wanted) as Array<[keyof ProxySettings, unknown]>) {
     if (pinnedBy(view, field)) continue;
-    if (JSON.stringify(value) !== JSON.stringify(view.proxy[field])) Object.assign(proxy, { [field]: value });
+    const current = field === 'backends' ? view.proxy.backends.map(backendSetting) : view.proxy[field];
+    if (JSON.stringify(value) !== JSON.stringify(current)) Object.assign(proxy, { [field]: value });
   }
   const patch: SettingsPatch = {};
   if (Object.keys(proxy).length > 0) patch.proxy = proxy;
   if (view.desktop && values.launchAtLogin !== view.desktop.launchAtLogin) patch.desktop = { launchAtLogin: values.launchAtLogin };
   return { ok: true, patch };
+}
+
+/** An http(s) URL as the gate takes it, without a trailing slash; null when it is not one. */
+function parseOllamaUrl(text: string): string | null {
+  const trimmed = text.trim();
+  try {
+    const url = new URL(trimmed);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+    return /^https?:\/\//i.test(trimmed) ? trimmed.replace(/\/+$/, '') : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The same fields in the same order, whatever order the gate sent them in: for comparing. */
+function backendSetting({ name, url, enabled, weight }: BackendSetting): BackendSetting {
+  return { name, url, enabled, weight };
+}
+
+/** The rows as the gate will check them (api-schemas.ts), each mistake on its row's field. */
+function parseBackends(rows: readonly BackendFormRow[], errors: SettingsErrors): BackendSetting[] {
+  const names = new Set<string>();
+  const backends = rows.map((row, index): BackendSetting => {
+    const name = row.name.trim();
+    const lower = name.toLowerCase();
+    if (!name) errors[backendErrorKey(index, 'name')] = 'settings.error.backendNameRequired';
+    else if (!BACKEND_NAME.test(name)) errors[backendErrorKey(index, 'name')] = 'settings.error.backendName';
+    else if (RESERVED_BACKEND_NAMES.includes(lower)) errors[backendErrorKey(index, 'name')] = 'settings.error.backendNameReserved';
+    else if (names.has(lower)) errors[backendErrorKey(index, 'name')] = 'settings.error.backendNameTaken';
+    names.add(lower);
+    const url = parseOllamaUrl(row.url);
+    if (url === null) errors[backendErrorKey(index, 'url')] = row.url.trim() ? 'settings.error.upstream' : 'settings.error.backendUrlRequired';
+    const weight = /^\d+$/.test(row.weight.trim()) ? Number(row.weight.trim()) : Number.NaN;
+    if (!(weight >= 1 && weight <= 100)) errors[backendErrorKey(index, 'weight')] = 'settings.error.backendWeight';
+    return { name, url: url ?? '', enabled: row.enabled, weight };
+  });
+  if (rows.length > MAX_BACKENDS) errors.backends = 'settings.error.backendsMax';
+  return backends;
 }
 
 function parsePort(text: string): number | null {
@@ -218,13 +299,17 @@ function parsePort(text: string): number | null {
   return port >= 1 && port <= 65535 ? port : null;
 }
 
-/** The gate's reasons by form field (`proxy.port` → port); the rest, and non-field errors, in `general`. */
-export function settingsErrorsFromIssues(error: GateApiError): { fields: Partial<Record<SettingsField, string>>; general: string | null } {
-  const fields: Partial<Record<SettingsField, string>> = {};
+/**
+ * The gate's reasons by form field (`proxy.port` → port, `proxy.backends.1.url` → that row's URL,
+ * anything else about the backends → the list); the rest, and non-field errors, in `general`.
+ */
+export function settingsErrorsFromIssues(error: GateApiError): { fields: Partial<Record<SettingsErrorKey, string>>; general: string | null } {
+  const fields: Partial<Record<SettingsErrorKey, string>> = {};
   const rest: string[] = [];
   for (const issue of error.issues ?? []) {
-    const [, name = ''] = issue.path.split('.');
-    const field = (name in FIELD_NAMES ? name : null) as SettingsField | null;
+    const [, name = '', index, column] = issue.path.split('.');
+    const row = name === 'backends' && index !== undefined && /^\d+$/.test(index) && (column === 'name' || column === 'url' || column === 'weight');
+    const field = (row ? backendErrorKey(Number(index), column) : Object.hasOwn(FIELD_NAMES, name) ? name : null) as SettingsErrorKey | null;
     if (field) fields[field] ??= issue.message;
     else rest.push(issue.path ? `${issue.path}: ${issue.message}` : issue.message);
   }
@@ -236,6 +321,7 @@ const FIELD_NAMES: Record<SettingsField, true> = {
   host: true,
   port: true,
   upstream: true,
+  backends: true,
   sessionTtlSeconds: true,
   maxSessionsPerKey: true,
   corsOrigins: true,

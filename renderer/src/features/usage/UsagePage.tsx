@@ -5,7 +5,7 @@ import { useGate } from '../../gate.js';
 import { useI18n } from '../../i18n/context.js';
 import { formatBytes, formatCompact, formatDate, formatNumber } from '../../lib/format.js';
 import { useGateState } from '../../state.js';
-import { type UsageMetric, metricOf, totalsByKey, usageChart, usageDays } from './usage-chart.js';
+import { type UsageMetric, backendTotals, metricOf, totalsByKey, usageChart, usageDays } from './usage-chart.js';
 
 const RANGES = [7, 30, 90] as const;
 /** After new requests, the usage is read again at most this often. */
@@ -54,6 +54,9 @@ export function UsagePage() {
   const totals = useMemo(() => totalsByKey(rows ?? []), [rows]);
   const series = useMemo(() => totals.map((total) => total.keyId), [totals]);
   const chart = useMemo(() => usageChart(rows ?? [], { days, metric, series, width: 720, height: 220 }), [rows, days, metric, series]);
+  // Requests by the backend that answered them, worth showing only when more than one did.
+  const byBackend = useMemo(() => backendTotals(rows ?? []), [rows]);
+  const severalBackends = byBackend.length > 1;
   const prefix = (id: string) => keys?.find((key) => key.id === id)?.prefix;
   const dayLabel = (day: string) => formatDate(Date.parse(`${day}T12:00:00Z`), locale);
 
@@ -141,10 +144,13 @@ export function UsagePage() {
         <h2 id="usage-keys-heading" className="padded">
           {t('usage.perKey')}
         </h2>
-        <UsageTable rows={totals.map((total) => ({ ...total, id: total.keyId, day: null }))} prefix={prefix} />
+        <UsageTable rows={totals.map((total) => ({ ...total, id: total.keyId, day: null }))} prefix={prefix} showBackends={severalBackends} />
       </section>
 
-      <section className="card flush" aria-labelledby="usage-days-heading">
+      {severalBackends ? <BackendUsage totals={byBackend} /> : null}
+
+      {/* With a day column too, the bytes fold away in a narrow window rather than scroll sideways. */}
+      <section className="card flush usage-fold" aria-labelledby="usage-days-heading">
         <h2 id="usage-days-heading" className="padded">
           {t('usage.perDay')}
         </h2>
@@ -154,20 +160,81 @@ export function UsagePage() {
             .map((row) => ({ ...row, id: `${row.day}/${row.keyId}` }))}
           prefix={prefix}
           dayLabel={dayLabel}
+          showBackends={severalBackends}
         />
       </section>
     </div>
   );
 }
 
+/** Each backend's requests over the range, and its share of them, as a table with a bar per row. */
+function BackendUsage({ totals }: { totals: ReadonlyArray<{ name: string; requests: number }> }) {
+  const { t, locale } = useI18n();
+  const sum = totals.reduce((total, backend) => total + backend.requests, 0);
+  const percent = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 });
+  return (
+    <section className="card flush" aria-labelledby="usage-backends-heading">
+      <h2 id="usage-backends-heading" className="padded">
+        {t('usage.byBackend')}
+      </h2>
+      <p className="hint padded usage-backends-hint">{t('usage.byBackendHint')}</p>
+      <div className="table-wrap">
+        <table className="table usage-backends">
+          <thead>
+            <tr>
+              <th scope="col">{t('usage.col.backend')}</th>
+              <th scope="col" className="num">
+                {t('usage.col.requests')}
+              </th>
+              <th scope="col" className="col-share">
+                {t('usage.col.share')}
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {totals.map((backend) => {
+              const share = sum > 0 ? backend.requests / sum : 0;
+              return (
+                <tr key={backend.name}>
+                  <td className="mono">{backend.name}</td>
+                  <td className="num">{formatNumber(backend.requests, locale)}</td>
+                  <td className="col-share">
+                    <span className="share">
+                      <svg className="share-bar" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true">
+                        <rect className="share-track" width="100" height="8" rx="2" />
+                        <rect className="share-fill" width={Math.max(share * 100, share > 0 ? 1 : 0)} height="8" rx="2" />
+                      </svg>
+                      <span className="share-value">{percent.format(share)}</span>
+                    </span>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+/** `default 12 · big 3`: the default first, then the busiest. */
+function backendSplit(backends: Record<string, number> | undefined, locale: string): string {
+  return backendTotals([{ backends: backends ?? {} }])
+    .map((backend) => `${backend.name} ${formatNumber(backend.requests, locale)}`)
+    .join(' · ');
+}
+
 function UsageTable({
   rows,
   prefix,
   dayLabel,
+  showBackends = false,
 }: {
   rows: Array<Omit<UsageRow, 'day'> & { id: string; day: string | null }>;
   prefix: (keyId: string) => string | undefined;
   dayLabel?: (day: string) => string;
+  /** under each user, how many of the requests each backend answered */
+  showBackends?: boolean;
 }) {
   const { t, locale } = useI18n();
   if (rows.length === 0) return <p className="muted padded">{t('usage.empty')}</p>;
@@ -190,10 +257,10 @@ function UsageTable({
             <th scope="col" className="num">
               {t('usage.col.completionTokens')}
             </th>
-            <th scope="col" className="num">
+            <th scope="col" className="num col-bytes">
               {t('usage.col.bytesIn')}
             </th>
-            <th scope="col" className="num">
+            <th scope="col" className="num col-bytes">
               {t('usage.col.bytesOut')}
             </th>
           </tr>
@@ -210,13 +277,16 @@ function UsageTable({
                     <code className="muted small">{prefix(row.keyId)}…</code>
                   </>
                 ) : null}
+                {showBackends && Object.keys(row.backends ?? {}).length > 0 ? (
+                  <div className="backend-split muted small">{t('usage.viaBackends', { list: backendSplit(row.backends, locale) })}</div>
+                ) : null}
               </td>
               <td className="num">{formatNumber(row.requests, locale)}</td>
               <td className="num">{formatNumber(row.errors, locale)}</td>
               <td className="num">{formatNumber(row.promptTokens, locale)}</td>
               <td className="num">{formatNumber(row.completionTokens, locale)}</td>
-              <td className="num">{formatBytes(row.bytesIn, locale)}</td>
-              <td className="num">{formatBytes(row.bytesOut, locale)}</td>
+              <td className="num col-bytes">{formatBytes(row.bytesIn, locale)}</td>
+              <td className="num col-bytes">{formatBytes(row.bytesOut, locale)}</td>
             </tr>
           ))}
         </tbody>

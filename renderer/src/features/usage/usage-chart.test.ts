@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { UsageRow } from '../../../../electron/shared/contract.js';
-import { metricOf, totalsByKey, usageChart, usageDays } from './usage-chart.js';
+import { backendTotals, metricOf, totalsByKey, usageChart, usageDays } from './usage-chart.js';
 
-const row = (day: string, keyId: string, requests: number, tokens = 0): UsageRow => ({
+const row = (day: string, keyId: string, requests: number, tokens = 0, backends: Record<string, number> = { default: requests }): UsageRow => ({
   day,
   keyId,
   user: keyId.toUpperCase(),
@@ -13,6 +13,7 @@ const row = (day: string, keyId: string, requests: number, tokens = 0): UsageRow
   bytesIn: 0,
   bytesOut: 0,
   durationMs: 0,
+  backends,
 });
 
 describe('usage', () => {
@@ -27,6 +28,27 @@ describe('usage', () => {
       ['a', 5, 15],
     ]);
     expect(metricOf(totals[1]!, 'tokens')).toBe(15);
+  });
+
+  it('totals each key’s requests by the backend that answered them', () => {
+    const rows = [
+      row('2026-01-01', 'a', 5, 0, { default: 2, big: 3 }),
+      row('2026-01-02', 'a', 4, 0, { big: 1, all: 1, default: 2 }),
+      row('2026-01-02', 'b', 2, 0, { default: 2 }),
+    ];
+    const [a, b] = totalsByKey(rows);
+    expect(a!.backends).toEqual({ default: 4, big: 4, all: 1 });
+    expect(b!.backends).toEqual({ default: 2 });
+    // The default first, then the busiest; a backend with no request is left out.
+    expect(backendTotals([...rows, row('2026-01-03', 'c', 0, 0, { spare: 0 })])).toEqual([
+      { name: 'default', requests: 6 },
+      { name: 'big', requests: 4 },
+      { name: 'all', requests: 1 },
+    ]);
+    // One Ollama: one name, nothing worth breaking down.
+    expect(backendTotals([row('2026-01-01', 'a', 3)])).toEqual([{ name: 'default', requests: 3 }]);
+    // Rows from before several backends carry none.
+    expect(backendTotals([{ backends: undefined as unknown as Record<string, number> }])).toEqual([]);
   });
 
   it('stacks each day’s keys in legend order on a rounded axis', () => {

@@ -1,4 +1,4 @@
-import type { UsageRow } from '../../../../electron/shared/contract.js';
+import { DEFAULT_BACKEND_NAME, type UsageRow } from '../../../../electron/shared/contract.js';
 import { axisTicks } from '../../lib/chart.js';
 
 export type UsageMetric = 'requests' | 'tokens';
@@ -32,6 +32,7 @@ export function totalsByKey(rows: readonly UsageRow[]): KeyTotals[] {
       bytesIn: 0,
       bytesOut: 0,
       durationMs: 0,
+      backends: {},
     };
     sum.user = row.user;
     sum.requests += row.requests;
@@ -41,9 +42,26 @@ export function totalsByKey(rows: readonly UsageRow[]): KeyTotals[] {
     sum.bytesIn += row.bytesIn;
     sum.bytesOut += row.bytesOut;
     sum.durationMs += row.durationMs;
+    // (a row from a gate older than several backends has none)
+    for (const [name, requests] of Object.entries(row.backends ?? {})) sum.backends[name] = (sum.backends[name] ?? 0) + requests;
     totals.set(row.keyId, sum);
   }
   return [...totals.values()].sort((a, b) => b.requests - a.requests || a.user.localeCompare(b.user));
+}
+
+/**
+ * The backends that answered any of the rows' requests, with how many each: the default first,
+ * then the busiest. A breakdown is worth showing only when this names more than one.
+ */
+export function backendTotals(rows: ReadonlyArray<Pick<UsageRow, 'backends'>>): Array<{ name: string; requests: number }> {
+  const totals = new Map<string, number>();
+  for (const row of rows)
+    for (const [name, requests] of Object.entries(row.backends ?? {})) if (requests > 0) totals.set(name, (totals.get(name) ?? 0) + requests);
+  return [...totals.entries()]
+    .map(([name, requests]) => ({ name, requests }))
+    .sort(
+      (a, b) => Number(b.name === DEFAULT_BACKEND_NAME) - Number(a.name === DEFAULT_BACKEND_NAME) || b.requests - a.requests || a.name.localeCompare(b.name),
+    );
 }
 
 export interface UsageChart {
