@@ -2,6 +2,8 @@
  * Several Ollamas behind one gate: each a faithful fake on its own port with its own models,
  * loaded models and failures; the real npm clients unchanged; what each fake *received* checked.
  */
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ChatOllama } from '@langchain/ollama';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
@@ -272,5 +274,117 @@ describe('several Ollamas behind one gate', () => {
     for (const fake of Object.values(fakes())) for (const request of fake.requests) expect(JSON.stringify(request.headers)).not.toContain(inference);
     const usage = h.gate.usage.query({}).find((row) => row.user === 'alice');
     expect(usage?.backends).toMatchObject({ small: expect.any(Number), big: expect.any(Number) });
+  });
+});
+
+/**
+ * An Ollama whose answers a test scripts: version, tags and ps for the gate's probes, and `handle`
+ * for anything else. `open` holds the requests still waiting for an answer.
+ */
+async function scriptedOllama(models: string[], handle: (req: IncomingMessage, res: ServerResponse) => void) {
+  const open = new Set<IncomingMessage>();
+  const server = createServer((req, res) => {
+    open.add(req);
+    res.on('close', () => open.delete(req));
+    const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (req.url === '/api/version') return json({ version: '0.12.6' });
+    if (req.url === '/api/ps') return json({ models: [] });
+    if (req.url === '/api/tags' && !scripted.holdLists) return json({ models: models.map((name) => ({ name, model: name, size: 1 })) });
+    handle(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const scripted = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    open,
+    /** when set, /api/tags gets no answer at all */
+    holdLists: false,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return scripted;
+}
+
+describe('several Ollamas, tried as an attacker would', () => {
+  let h: Harness;
+  let inference: string;
+  let full: string;
+  const probeAll = () => Promise.all(h.gate.backends.all().map((b) => b.monitor.check()));
+  const closers: Array<() => Promise<void>> = [];
+
+  beforeAll(async () => {
+    h = await startHarness({ fake: { models: DEFAULT_MODELS }, settings: { backends: [] }, exposureAddresses: () => ['127.0.0.2'] });
+    inference = h.addKey('alice').secret;
+    full = h.gate.keys.create({ user: 'ops', scope: 'full', concurrency: 1 }).secret;
+  });
+  afterAll(() => h.close());
+  afterEach(async () => {
+    h.settings.backends = [];
+    h.fake.reset();
+    for (const close of closers.splice(0)) await close();
+  });
+
+  it('a client that leaves a merged model list ends the backends\u2019 requests too, and frees its slot', async () => {
+    const slow = await scriptedOllama(['phi3:latest'], () => undefined);
+    closers.push(slow.close);
+    h.settings.backends = [{ name: 'slow', url: slow.url, enabled: true, weight: 1 }];
+    await probeAll();
+    slow.holdLists = true;
+    for (let i = 0; i < 5; i++) {
+      const leaving = new AbortController();
+      const asked = fetch(`${h.url}/api/tags`, { headers: { 'x-api-key': full }, signal: leaving.signal }).catch(() => undefined);
+      await expect.poll(() => slow.open.size).toBe(1);
+      leaving.abort();
+      await asked;
+      await expect.poll(() => slow.open.size, { timeout: 250 }).toBe(0);
+    }
+    expect(h.gate.backends.byName('slow')!.inFlight).toBe(0);
+    // The key's one slot is free again: it is served at once.
+    slow.holdLists = false;
+    expect((await fetch(`${h.url}/api/tags`, { headers: { 'x-api-key': full } })).status).toBe(200);
+  });
+
+  it('does not run a request twice: a backend that read it and then reset the connection gets no retry elsewhere', async () => {
+    let chats = 0;
+    const heavy = await scriptedOllama(['llama3.2:latest'], (req) => {
+      chats++;
+      req.resume();
+      req.on('end', () => req.socket.destroy());
+    });
+    closers.push(heavy.close);
+    h.settings.backends = [{ name: 'heavy', url: heavy.url, enabled: true, weight: 50 }];
+    await probeAll();
+    const res = await fetch(`${h.url}/api/chat`, {
+      method: 'POST',
+      headers: { 'x-api-key': inference },
+      body: JSON.stringify({ model: 'llama3.2', messages: [], stream: false }),
+    });
+    expect(res.status).toBe(502);
+    expect(chats).toBe(1);
+    expect(h.fake.requests.filter((r) => r.path === '/api/chat')).toHaveLength(0);
+  });
+
+  it('routes by model only what runs a model: any other route that names one goes to the default', async () => {
+    const other = await startFakeOllama({ models: SMALL_MODELS });
+    closers.push(() => other.close());
+    h.settings.backends = [{ name: 'other', url: other.url, enabled: true, weight: 1 }];
+    await probeAll();
+    const res = await fetch(`${h.url}/api/signout`, { method: 'POST', headers: { 'x-api-key': full }, body: JSON.stringify({ model: 'phi3' }) });
+    expect((await h.waitForLog((e) => e.id === res.headers.get('x-request-id'))).backend).toBe('default');
+    expect(other.requests.filter((r) => r.path === '/api/signout')).toHaveLength(0);
+    expect(h.fake.requests.filter((r) => r.path === '/api/signout')).toHaveLength(1);
+  });
+
+  it('/health warns for each backend that also answers on one of this machine\u2019s addresses, without naming its URL', async () => {
+    const exposed = await startFakeOllama({ host: '0.0.0.0', models: SMALL_MODELS });
+    closers.push(() => exposed.close());
+    h.settings.backends = [{ name: 'exposed', url: `http://127.0.0.1:${exposed.port}`, enabled: true, weight: 1 }];
+    await probeAll();
+    const health = (await (await fetch(`${h.url}/health`)).json()) as { warnings: string[]; backends: Array<Record<string, unknown>> };
+    expect(health.warnings).toEqual([
+      `Ollama "exposed" also answers on 127.0.0.2:${exposed.port}, so clients there can bypass the gate: start it with OLLAMA_HOST=127.0.0.1`,
+    ]);
+    expect(Object.keys(health.backends[1]!).sort()).toEqual(['default', 'enabled', 'error', 'models', 'name', 'reachable', 'version']);
   });
 });

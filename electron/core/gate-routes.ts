@@ -124,7 +124,7 @@ function healthBody(status: string, ollama: HealthView, backends: BackendView[],
       backends.length > 1
         ? backends.map((b) => {
             const health = b.isDefault ? ollama : b.health;
-            // No URL nor model names: /health answers anyone, and those say more than whether the gate serves.
+            // No URL, model names or load: /health answers anyone, and those say more than whether the gate serves.
             return {
               name: b.name,
               default: b.isDefault,
@@ -133,14 +133,20 @@ function healthBody(status: string, ollama: HealthView, backends: BackendView[],
               version: health?.version ?? null,
               error: health?.reason?.code ?? (health?.error ? 'unreachable' : null),
               models: health?.models.length ?? 0,
-              loaded: health?.loaded.length ?? 0,
-              in_flight: b.inFlight,
             };
           })
         : undefined,
-    warnings: ollama.exposedOn.map(
-      (address) => `Ollama also answers on ${address}, so clients there can bypass the gate: start Ollama with OLLAMA_HOST=127.0.0.1`,
-    ),
+    // Every Ollama that answers on this machine's network addresses too: clients there bypass the gate.
+    warnings: [
+      ...ollama.exposedOn.map((address) => `Ollama also answers on ${address}, so clients there can bypass the gate: start Ollama with OLLAMA_HOST=127.0.0.1`),
+      ...backends.flatMap((b) =>
+        b.isDefault || !b.health
+          ? []
+          : b.health.exposedOn.map(
+              (address) => `Ollama "${b.name}" also answers on ${address}, so clients there can bypass the gate: start it with OLLAMA_HOST=127.0.0.1`,
+            ),
+      ),
+    ],
   });
 }
 

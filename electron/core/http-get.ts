@@ -22,9 +22,10 @@ const MAX_TEXT_BYTES = 1024 * 1024;
  */
 export async function getText(
   url: string | URL,
-  options: { timeoutMs: number; dispatcher?: Dispatcher; headers?: Record<string, string> | string[] },
+  options: { timeoutMs: number; dispatcher?: Dispatcher; headers?: Record<string, string> | string[]; signal?: AbortSignal },
 ): Promise<TextAnswer> {
-  const signal = AbortSignal.timeout(options.timeoutMs);
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   try {
     const target = typeof url === 'string' ? new URL(url) : url;
     const dispatcher = options.dispatcher ?? (shared ??= new Agent({ keepAliveTimeout: 10_000 }));
@@ -47,7 +48,7 @@ export async function getText(
     return { status: answer.statusCode, text: Buffer.concat(chunks).toString('utf8'), headers: answer.headers };
   } catch (error) {
     // undici reports an aborted request with its own error; the timeout is what happened.
-    if (signal.aborted) throw Object.assign(new Error(`no answer within ${options.timeoutMs} ms`), { name: 'TimeoutError' });
+    if (timeout.aborted) throw Object.assign(new Error(`no answer within ${options.timeoutMs} ms`), { name: 'TimeoutError' });
     throw error;
   }
 }

@@ -48,13 +48,25 @@ export function mergeModelLists(path: string, bodies: readonly string[]): string
  * anything but 200 are left out (one that refused the connection is skipped from now on); when
  * none answers, the first failure is the gate's answer.
  */
-export async function fetchModelLists(backends: readonly Backend[], settings: GateSettings, pathAndQuery: string, headers: string[]): Promise<string[]> {
+export async function fetchModelLists(
+  backends: readonly Backend[],
+  settings: GateSettings,
+  pathAndQuery: string,
+  headers: string[],
+  /** aborted when the client has gone: the backends' requests end too */
+  signal: AbortSignal,
+): Promise<string[]> {
   const answers = await Promise.allSettled(
     backends.map(async (backend) => {
       const target = backend.target(settings);
       backend.inFlight++;
       try {
-        const answer = await getText(new URL(target.basePath + pathAndQuery, target.origin), { timeoutMs: LIST_TIMEOUT_MS, dispatcher: target.pool, headers });
+        const answer = await getText(new URL(target.basePath + pathAndQuery, target.origin), {
+          timeoutMs: LIST_TIMEOUT_MS,
+          dispatcher: target.pool,
+          headers,
+          signal,
+        });
         if (answer.status !== 200) throw new GateError('upstream_model_list');
         return answer.text;
       } catch (error) {
@@ -71,8 +83,9 @@ export async function fetchModelLists(backends: readonly Backend[], settings: Ga
   return bodies;
 }
 
-/** Failures that say a backend is not there at all: it is skipped until a probe finds it again. */
+/**
+ * Failures that say a backend is not there at all: it is skipped until a probe finds it again, and
+ * a request it failed this way may go to another (it never got it). A connection reset is not one
+ * of them: the backend may have read, and run, the whole request.
+ */
 export const REFUSED = new Set(['upstream_refused', 'upstream_host_unreachable', 'upstream_dns', 'upstream_connect_timeout']);
-
-/** Failures before any byte of an answer, after which the request may go to another backend. */
-export const RETRYABLE = new Set([...REFUSED, 'upstream_closed', 'upstream_connection_closed']);

@@ -20,7 +20,7 @@ import { BodyMeter, type RequestBody, declaresBody, expectsContinue } from './re
 import { RequestRecord } from './request-record.js';
 import { type RequestTarget, parseTarget } from './request-target.js';
 import { type UploadedBlobs, UploadProof } from './uploaded-blobs.js';
-import { REFUSED, RETRYABLE, fetchModelLists, mergeModelLists } from './merged-lists.js';
+import { REFUSED, fetchModelLists, mergeModelLists } from './merged-lists.js';
 import type { GateSettings } from './settings.js';
 
 export interface RequestHandlerDeps extends GateRouteDeps {
@@ -189,8 +189,9 @@ async function passToOllama(req: IncomingMessage, res: ServerResponse, record: R
     headers,
     body: forwardedBody(body, inspected, record),
   };
-  // Changing models (pull, create, copy, delete, push, blobs) happens on the default unless X-Gate-Backend names another.
-  const model = several && !pinned && !managesModels(target.path) ? routingModel(record.model, target.path) : null;
+  // Only running a model goes where the model is: everything else (pull, create, copy, delete, push,
+  // blobs, account routes) to the default, unless X-Gate-Backend names another.
+  const model = several && !pinned ? routingModel(record.model, target.path) : null;
   const first = pinned ?? (several ? deps.backends.route(model) : undefined) ?? deps.backends.default;
   try {
     await relayTo(first, request, res, record, allowedModels, settings, several);
@@ -231,7 +232,7 @@ async function relayTo(
 }
 
 function retryable(error: unknown, request: UpstreamRequest): boolean {
-  return error instanceof GateError && RETRYABLE.has(error.code) && (request.body === null || Buffer.isBuffer(request.body));
+  return error instanceof GateError && REFUSED.has(error.code) && (request.body === null || Buffer.isBuffer(request.body));
 }
 
 /** The backend the client named in X-Gate-Backend, if it named one; a name not in use is refused. */
@@ -250,16 +251,13 @@ function pinnedBackend(req: IncomingMessage, backends: BackendSet): Backend | un
   return backend;
 }
 
-function managesModels(path: string): boolean {
-  return MODEL_CHANGING_PATHS.has(path) || path === '/api/push' || path.startsWith('/api/blobs/');
-}
+/** Routes that run or describe a model, and go to a backend that has it. */
+const RUNS_A_MODEL = new Set(['/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/show']);
 
-/** The model a request is for, where routing looks for it: its body's, or the one `/v1/models/NAME` names. */
+/** The model a request runs, where routing looks for it: its body's, or the one `/v1/models/NAME` names; null for any other route. */
 function routingModel(bodyModel: string | null, path: string): string | null {
-  if (bodyModel) return bodyModel;
-  if (!path.startsWith('/v1/models/')) return null;
-  const named = path.slice('/v1/models/'.length);
-  return named ? named : null;
+  if (path.startsWith('/v1/models/')) return path.slice('/v1/models/'.length) || null;
+  return RUNS_A_MODEL.has(path) || path.startsWith('/v1/') ? bodyModel : null;
 }
 
 /** A model list from every backend that is up, each model once, cut to the key's allowed models. */
@@ -275,7 +273,11 @@ async function answerMergedList(
   const up = backends.upNow();
   const asked = up.length > 0 ? up : [backends.default];
   record.backendName = 'all';
-  const bodies = await fetchModelLists(asked, settings, target.wirePath + target.query.forwarded, headers);
+  // A client that leaves ends the backends' requests too (its slot is released as it leaves).
+  const leaving = new AbortController();
+  record.leaveBackend = () => leaving.abort();
+  const bodies = await fetchModelLists(asked, settings, target.wirePath + target.query.forwarded, headers, leaving.signal);
+  record.leaveBackend = null;
   const merged = mergeModelLists(target.path, bodies);
   const body = merged === undefined || !allowedModels ? merged : filterModelList(merged, allowedModels);
   if (body === undefined) throw new GateError('upstream_model_list');
