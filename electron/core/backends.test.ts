@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BackendSetting } from '../shared/contract.js';
-import { BackendSet, chooseBackend, modelKey } from './backends.js';
+import { BackendSet, chooseBackend, modelKey, routingModel } from './backends.js';
 import { type HealthProbe, HealthMonitor } from './health-monitor.js';
 import { type GateSettings, staticSettings } from './settings.js';
 
@@ -64,6 +64,30 @@ describe('modelKey', () => {
     expect(modelKey('hf.co/org/model')).toBe('hf.co/org/model:latest');
     expect(modelKey('localhost:5000/team/model')).toBe('localhost:5000/team/model:latest');
     expect(modelKey('localhost:5000/team/model:q4')).toBe('localhost:5000/team/model:q4');
+  });
+});
+
+describe('routingModel', () => {
+  it('routes by model only what runs or describes one; everything else names none', () => {
+    for (const path of ['/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/show', '/v1/chat/completions', '/v1/embeddings'])
+      expect(routingModel('phi3', path)).toBe('phi3');
+    expect(routingModel(null, '/v1/models/qwen2.5:7b')).toBe('qwen2.5:7b');
+    expect(routingModel('phi3', '/v1/models/')).toBeNull();
+    for (const path of ['/api/pull', '/api/create', '/api/copy', '/api/delete', '/api/push', '/api/signout', '/api/version', '/api/blobs/sha256:00'])
+      expect(routingModel('phi3', path)).toBeNull();
+  });
+});
+
+describe('BackendSet.named (X-Gate-Backend)', () => {
+  it('finds an enabled backend in any case, and refuses an unknown, disabled or repeated name with the names in use', () => {
+    const { set } = make({ backends: [backend('big'), backend('off', 1, false)] });
+    expect(set.named(undefined)).toBeUndefined();
+    expect(set.named('BIG')?.name).toBe('big');
+    expect(set.named('Default')).toBe(set.default);
+    for (const header of ['off', 'nope', ['big', 'big']])
+      expect(() => set.named(header)).toThrow(
+        expect.objectContaining({ code: 'backend_unknown', status: 400, params: expect.objectContaining({ names: 'default, big' }) }),
+      );
   });
 });
 

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { type BackendSetting, type BackendView, DEFAULT_BACKEND_NAME, type HealthView } from '../shared/contract.js';
+import { GateError } from './errors.js';
 import { Emitter } from './events.js';
 import type { HealthMonitor } from './health-monitor.js';
 import type { GateSettings, SettingsProvider } from './settings.js';
@@ -116,6 +117,15 @@ export class Backend {
   }
 }
 
+/** Routes that run or describe a model, and go to a backend that has it. */
+const RUNS_A_MODEL = new Set(['/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/show']);
+
+/** The model a request runs, where routing looks for it: its body's, or the one `/v1/models/NAME` names; null for any other route. */
+export function routingModel(bodyModel: string | null, path: string): string | null {
+  if (path.startsWith('/v1/models/')) return path.slice('/v1/models/'.length) || null;
+  return RUNS_A_MODEL.has(path) || path.startsWith('/v1/') ? bodyModel : null;
+}
+
 /** Requests that change which models a backend has: its list is probed again once one succeeds. */
 export const MODEL_CHANGING_PATHS = new Set(['/api/pull', '/api/create', '/api/copy', '/api/delete']);
 
@@ -192,6 +202,21 @@ export class BackendSet {
   byName(name: string): Backend | undefined {
     const wanted = name.trim().toLowerCase();
     return this.all().find((b) => b.setting.enabled && b.name.toLowerCase() === wanted);
+  }
+
+  /**
+   * The backend a client named (the X-Gate-Backend header), if it named one; a name not in use (or
+   * a header given twice) is refused, with the names that are.
+   */
+  named(header: string | string[] | undefined): Backend | undefined {
+    if (header === undefined) return undefined;
+    const backend = typeof header === 'string' ? this.byName(header) : undefined;
+    if (backend) return backend;
+    const names = this.all()
+      .filter((b) => b.setting.enabled)
+      .map((b) => b.name)
+      .join(', ');
+    throw new GateError('backend_unknown', { name: String(header), names });
   }
 
   route(model: string | null, exclude?: Backend): Backend | undefined {

@@ -7,7 +7,7 @@ import { keyFromHeadersOrQuery } from './credentials.js';
 import { GateError, sendError } from './errors.js';
 import type { Emitter, GatewayEvents } from './events.js';
 import { type GateRouteDeps, answerGateRoute, answerJson, answerPreflight, isGateRoute } from './gate-routes.js';
-import { type Backend, type BackendSet, MODEL_CHANGING_PATHS } from './backends.js';
+import { type Backend, type BackendSet, MODEL_CHANGING_PATHS, routingModel } from './backends.js';
 import { BACKEND_HEADER, upstreamRequestHeaders } from './headers.js';
 import { type InspectedBody, inspectJsonBody } from './json-body.js';
 import type { KeyRecord } from './keys.js';
@@ -168,7 +168,7 @@ async function passToOllama(req: IncomingMessage, res: ServerResponse, record: R
   }
   // The client left while its body was read: its end has been handled, so claim no slot and send nothing.
   if (record.over) return;
-  const pinned = pinnedBackend(req, deps.backends);
+  const pinned = deps.backends.named(req.headers[BACKEND_HEADER]);
   const refusal = deps.limits.admit(key);
   if (refusal) throw refusal.error;
   record.admitted = key;
@@ -233,31 +233,6 @@ async function relayTo(
 
 function retryable(error: unknown, request: UpstreamRequest): boolean {
   return error instanceof GateError && REFUSED.has(error.code) && (request.body === null || Buffer.isBuffer(request.body));
-}
-
-/** The backend the client named in X-Gate-Backend, if it named one; a name not in use is refused. */
-function pinnedBackend(req: IncomingMessage, backends: BackendSet): Backend | undefined {
-  const name = req.headers[BACKEND_HEADER];
-  if (name === undefined) return undefined;
-  const backend = typeof name === 'string' ? backends.byName(name) : undefined;
-  if (!backend) {
-    const names = backends
-      .all()
-      .filter((b) => b.setting.enabled)
-      .map((b) => b.name)
-      .join(', ');
-    throw new GateError('backend_unknown', { name: String(name), names });
-  }
-  return backend;
-}
-
-/** Routes that run or describe a model, and go to a backend that has it. */
-const RUNS_A_MODEL = new Set(['/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/show']);
-
-/** The model a request runs, where routing looks for it: its body's, or the one `/v1/models/NAME` names; null for any other route. */
-function routingModel(bodyModel: string | null, path: string): string | null {
-  if (path.startsWith('/v1/models/')) return path.slice('/v1/models/'.length) || null;
-  return RUNS_A_MODEL.has(path) || path.startsWith('/v1/') ? bodyModel : null;
 }
 
 /** A model list from every backend that is up, each model once, cut to the key's allowed models. */
