@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, connect } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
@@ -44,6 +44,21 @@ describe('ollama-gate serve', () => {
     expect(readFileSync(join(dataDir, 'logs', 'gate.log'), 'utf8')).toContain(`[${id}]`);
     // It names users, key prefixes and addresses: readable by this user only, like the store.
     expect(statSync(join(dataDir, 'logs', 'gate.log')).mode & 0o777).toBe(0o600);
+  });
+
+  it('stops cleanly on SIGTERM that comes while it still waits for Ollama at start', async () => {
+    // An upstream that takes connections and never answers: start-up waits on its first probe.
+    const silent = createNetServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const started = await ServeProcess.start(dataDir, `http://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+      serve = started.serve;
+      expect(serve.output.join('\n')).not.toMatch(/Ollama .*(answers at|is not reachable)/);
+      expect(await serve.stop('SIGTERM')).toBe(0);
+      expect(serve.output.join('\n')).toMatch(/SIGTERM: shutting down/);
+    } finally {
+      silent.close();
+    }
   });
 
   it('sees a key disabled by another process within a second: 403, and its IP session ends', async () => {

@@ -45,6 +45,23 @@ export async function serve({ dataDir, overrides, pinned, adminPort }: ServeOpti
   });
   const { gateway, service } = host;
 
+  // Signals count from here, not from the end of start-up: a service manager stopping the gate
+  // while it still probes Ollama gets the same clean shutdown as later.
+  let stopping: NodeJS.Signals | undefined;
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      stopping = signal;
+      resolve(signal);
+      // A second signal cuts the grace short.
+      process.once('SIGINT', host.hurry);
+      process.once('SIGTERM', host.hurry);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+
   const keyCount = gateway.keys.list().length;
   log.info(`Ollama Gate ${GATE_VERSION}: forwarding to ${forwardingTo(store.current())}`);
   log.info(`Store: ${store.path} (${keyCount} key${keyCount === 1 ? '' : 's'})`);
@@ -56,23 +73,17 @@ export async function serve({ dataDir, overrides, pinned, adminPort }: ServeOpti
   }
   if (keyCount === 0) log.warn('No keys yet: create one with `ollama-gate keys add NAME` (this gate refuses every request until then)');
   // Ollama's state before the admin's link, so the first screen of output says it all.
-  await gateway.health.check();
-  service.start();
-  const admin = adminPort === null ? undefined : await startAdmin(service, adminPort, directory);
+  await Promise.race([gateway.health.check(), signalled]);
+  let admin: AdminServer | undefined;
+  if (!stopping) {
+    service.start();
+    if (adminPort !== null) admin = await startAdmin(service, adminPort, directory);
+  }
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info(`${signal}: shutting down; open requests get ${SHUTDOWN_GRACE_MS / 1000} s to finish (${signal} again to stop now)`);
-      // A second signal cuts the grace short.
-      process.once('SIGINT', host.hurry);
-      process.once('SIGTERM', host.hurry);
-      void Promise.resolve(admin?.close())
-        .then(() => host.close({ graceMs: SHUTDOWN_GRACE_MS }))
-        .finally(resolve);
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  const signal = await signalled;
+  log.info(`${signal}: shutting down; open requests get ${SHUTDOWN_GRACE_MS / 1000} s to finish (${signal} again to stop now)`);
+  await admin?.close();
+  await host.close({ graceMs: SHUTDOWN_GRACE_MS });
 }
 
 /**
