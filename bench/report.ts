@@ -2,11 +2,12 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
-export const TARGETS = ['direct', 'gate', 'node', 'undici', 'nginx'] as const;
+/** `gate2`: the gate with two backends (see run.ts), compared with `gate` in a table of its own. */
+export const TARGETS = ['direct', 'gate', 'gate2', 'node', 'undici', 'nginx'] as const;
 export type TargetName = (typeof TARGETS)[number];
 export type PerTarget = Partial<Record<TargetName, number>>;
 
-/** How a row compares the gate with direct, the bare node:http and undici proxies, and nginx. */
+/** How a row compares the gate (or another subject) with direct, the bare node:http and undici proxies, and nginx. */
 type Comparison = 'ratio' | 'diff' | 'none';
 
 export interface Row {
@@ -23,8 +24,8 @@ export interface Row {
 const fmt = (n: number | undefined, digits: number): string =>
   n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
-function compareCell(row: Row, other: TargetName): string {
-  const gate = row.values.gate;
+function compareCell(row: Row, subject: TargetName, other: TargetName): string {
+  const gate = row.values[subject];
   const base = row.values[other];
   if (row.compare === 'none' || gate === undefined || base === undefined || Number.isNaN(gate) || Number.isNaN(base)) return '-';
   const ratio = base === 0 ? '' : `${(gate / base).toFixed(2)}x`;
@@ -34,13 +35,19 @@ function compareCell(row: Row, other: TargetName): string {
   return ratio ? `${signed} (${ratio})` : signed;
 }
 
-export function renderTable(rows: Row[], targets: readonly TargetName[]): string {
-  const others = (['direct', 'node', 'undici', 'nginx'] as const).filter((t) => targets.includes(t));
-  const header = ['', ...targets, ...others.map((t) => `gate vs ${t}`)];
+/** A column per target, then one per comparison of `subject` with each of `against` that is among the targets. */
+export function renderTable(
+  rows: Row[],
+  targets: readonly TargetName[],
+  subject: TargetName = 'gate',
+  against: readonly TargetName[] = ['direct', 'node', 'undici', 'nginx'],
+): string {
+  const others = against.filter((t) => targets.includes(t));
+  const header = ['', ...targets, ...others.map((t) => `${subject} vs ${t}`)];
   const body = rows.map((row) => [
     row.label,
     ...targets.map((t) => row.text?.[t] ?? fmt(row.values[t], row.digits)),
-    ...others.map((t) => compareCell(row, t)),
+    ...others.map((t) => compareCell(row, subject, t)),
   ]);
   const all = [header, ...body];
   const widths = header.map((_, col) => Math.max(...all.map((r) => (r[col] ?? '').length)));

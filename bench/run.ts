@@ -3,11 +3,12 @@
  * proxies (node:http and undici behind) and against nginx.
  *
  * Processes: the upstreams (fake-server.ts), two gates (`ollama-gate serve`: one in front of the
- * fake Ollama, one in front of the line-stamping stream upstream), the two bare Node proxies
- * (node-proxy.ts: node:http both ways; undici-proxy.ts: node:http in front, undici behind, as the
- * gate forwards), nginx with both upstreams as sites when it is installed, and the load generator
- * (load-worker.ts). Every measurement runs in rounds that rotate the order of the targets, so drift
- * over the run hits all of them alike.
+ * fake Ollama, one in front of the line-stamping stream upstream), two more with two backends each
+ * (the same upstream twice: target `gate2`, what routing among several Ollamas costs), the two bare
+ * Node proxies (node-proxy.ts: node:http both ways; undici-proxy.ts: node:http in front, undici
+ * behind, as the gate forwards), nginx with both upstreams as sites when it is installed, and the
+ * load generator (load-worker.ts). Every measurement runs in rounds that rotate the order of the
+ * targets, so drift over the run hits all of them alike.
  *
  *   npm run bench                  full run (a few minutes), writes bench/RESULTS.md
  *   npm run bench -- --quick       smoke run (~1 min), prints only
@@ -32,7 +33,19 @@ import {
   machineLines,
   renderTable,
 } from './report.js';
-import { CLI, HOST, type LoadWorker, ROOT, startGate, startNodeProxy, startUndiciProxy, startUpstreams, startWorker } from './stack.js';
+import {
+  CLI,
+  type Gate,
+  HOST,
+  type LoadWorker,
+  ROOT,
+  answersSince,
+  startGate,
+  startNodeProxy,
+  startUndiciProxy,
+  startUpstreams,
+  startWorker,
+} from './stack.js';
 import { percentile, sorted } from './stats.js';
 
 const MB = 1_000_000;
@@ -98,7 +111,12 @@ interface Target {
   /** the proxy's processes serving `chat` and `stream` (none for direct), for RSS and CPU */
   chatPids: () => number[];
   streamPids: () => number[];
+  /** gate2's two gates, whose logs say which backend answered each request */
+  routed?: { chat: Gate; stream: Gate };
 }
+
+/** The name gate2 gives its second backend (the default has none of its own). */
+const SECOND_BACKEND = 'second';
 
 function endpointOf(url: string, key: string): Endpoint {
   const { hostname, port } = new URL(url);
@@ -135,6 +153,21 @@ const rotate = <T>(items: readonly T[], by: number): T[] => items.map((_, i) => 
 const sumCpu = (pids: number[]): number => pids.reduce((total, pid) => total + cpuSeconds(pid), 0);
 const sumRss = (pids: number[]): number => pids.reduce((total, pid) => total + rssBytes(pid), 0);
 
+/** gate2's answers in a measurement (warm-up included), and how many its second backend gave. */
+interface Routed {
+  answers: number;
+  bySecond: number;
+}
+
+/** Adds what gate2's log counted to its totals; the text for the measurement's log line. */
+function addRouted(totals: Routed, counted: { answers: number; byBackend: number } | undefined): string {
+  if (!counted) return '';
+  const { answers, byBackend } = counted;
+  totals.answers += answers;
+  totals.bySecond += byBackend;
+  return `  ${pct(byBackend, answers)} by ${SECOND_BACKEND}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Measurements
 // ---------------------------------------------------------------------------------------------
@@ -150,6 +183,7 @@ interface ChatTotals {
   cpuSeconds: number;
   /** answers in warm-up and measurement, estimated: the measured rate over both */
   answers: number;
+  routed: Routed;
 }
 
 interface StreamTotals {
@@ -162,6 +196,7 @@ interface StreamTotals {
   delays: number[];
   cpuSeconds: number;
   peakRss: number;
+  routed: Routed;
 }
 
 const emptyStreams = (): StreamTotals => ({
@@ -174,6 +209,7 @@ const emptyStreams = (): StreamTotals => ({
   delays: [],
   cpuSeconds: 0,
   peakRss: 0,
+  routed: { answers: 0, bySecond: 0 },
 });
 
 function addStreams(totals: StreamTotals, r: StreamResult): void {
@@ -250,10 +286,11 @@ async function measureChat(bench: Bench): Promise<void> {
       for (const t of rotate(bench.targets, round)) {
         const label = `chat   round ${round + 1}/${plan.rounds}  c=${String(connections).padEnd(3)} ${t.name.padEnd(7)}`;
         const {
-          value: { result: r, cpu },
+          value: { result: r, cpu, counted },
           others,
         } = await measure(bench, label, async () => {
           const cpuBefore = sumCpu(t.chatPids());
+          const counting = t.routed && answersSince(t.routed.chat, SECOND_BACKEND);
           const result = await bench.worker.run({
             kind: 'http',
             endpoint: t.chat,
@@ -263,10 +300,21 @@ async function measureChat(bench: Bench): Promise<void> {
             warmupSeconds: plan.chat.warmupSeconds,
             seconds: plan.chat.seconds,
           });
-          return { result, cpu: sumCpu(t.chatPids()) - cpuBefore };
+          const cpu = sumCpu(t.chatPids()) - cpuBefore;
+          return { result, cpu, counted: await counting?.() };
         });
         const key = `${t.name}|${connections}`;
-        const totals = results.chat.get(key) ?? { rounds: [], ok: 0, seconds: 0, failures: 0, latencies: [], cpuSeconds: 0, answers: 0 };
+        const totals = results.chat.get(key) ?? {
+          rounds: [],
+          ok: 0,
+          seconds: 0,
+          failures: 0,
+          latencies: [],
+          cpuSeconds: 0,
+          answers: 0,
+          routed: { answers: 0, bySecond: 0 },
+        };
+        const routed = addRouted(totals.routed, counted);
         totals.cpuSeconds += cpu;
         totals.answers += (r.ok / r.seconds) * (plan.chat.warmupSeconds + r.seconds);
         totals.rounds.push(r.ok / r.seconds);
@@ -280,7 +328,7 @@ async function measureChat(bench: Bench): Promise<void> {
           `  ${label}${Math.round(r.ok / r.seconds)
             .toLocaleString('en-US')
             .padStart(8)} req/s  p50 ${percentile(lat, 50).toFixed(3)} ms` +
-            `  p99 ${percentile(lat, 99).toFixed(3)} ms  (${others})` +
+            `  p99 ${percentile(lat, 99).toFixed(3)} ms${routed}  (${others})` +
             (r.non2xx + r.errors + r.timeouts ? `  ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts` : ''),
         );
       }
@@ -293,6 +341,9 @@ async function measureStreams(bench: Bench, kind: 'delay' | 'hold'): Promise<voi
   const into = kind === 'delay' ? bench.results.delay : bench.results.hold;
   const shape = kind === 'delay' ? plan.delay : plan.hold;
   const rounds = kind === 'delay' ? plan.rounds : plan.hold.rounds;
+  // gate2 is there for what routing costs per request and per line; a thousand held streams would
+  // only repeat gate's memory figure with a second pool, at the cost of a longer run.
+  const targets = kind === 'delay' ? bench.targets : bench.targets.filter((t) => !t.routed);
   if (kind === 'delay') {
     // Like the chat load's warm-up: the gate in front of the stream upstream has served only the
     // bench's check requests when this starts, while the bare proxies' code was warmed by the chat
@@ -304,12 +355,13 @@ async function measureStreams(bench: Bench, kind: 'delay' | 'hold'): Promise<voi
     await sleep(plan.settleMs);
   }
   for (let round = 0; round < rounds; round++) {
-    for (const t of rotate(bench.targets, round)) {
+    for (const t of rotate(targets, round)) {
       const label = `${kind.padEnd(6)} round ${round + 1}/${rounds}  x${String(shape.streams).padEnd(5)} ${t.name.padEnd(7)}`;
       const pids = t.streamPids();
       const { value, others } = await measure(bench, label, async () => {
         const cpuBefore = sumCpu(pids);
         const sampler = new RssSampler(pids);
+        const counting = t.routed && answersSince(t.routed.stream, SECOND_BACKEND);
         const result = await bench.worker.run({
           kind: 'streams',
           endpoint: t.stream,
@@ -319,18 +371,19 @@ async function measureStreams(bench: Bench, kind: 'delay' | 'hold'): Promise<voi
           rampMs: shape.rampMs,
           timeoutMs: shape.rampMs + shape.lines * shape.intervalMs + 60_000,
         });
-        return { result, peak: sampler.stop(), cpu: sumCpu(pids) - cpuBefore };
+        return { result, peak: sampler.stop(), cpu: sumCpu(pids) - cpuBefore, counted: await counting?.() };
       });
-      const { result: r, peak, cpu } = value;
+      const { result: r, peak, cpu, counted } = value;
       const totals = into.get(t.name) ?? emptyStreams();
       addStreams(totals, r);
+      const routed = addRouted(totals.routed, counted);
       totals.cpuSeconds += cpu;
       totals.peakRss = Math.max(totals.peakRss, peak);
       into.set(t.name, totals);
       const d = sorted(r.delaysMs);
       log(
         `  ${label} ${r.completed}/${r.streams} complete  delay p50 ${percentile(d, 50).toFixed(3)} ms  p99 ${percentile(d, 99).toFixed(3)} ms` +
-          `  merged ${pct(r.mergedReads, r.readsWithLines)}` +
+          `  merged ${pct(r.mergedReads, r.readsWithLines)}${routed}` +
           (pids.length ? `  peak RSS ${(peak / MB).toFixed(1)} MB` : '') +
           `  (${others})` +
           (r.failures.length ? `  failures: ${r.failures.join('; ')}` : ''),
@@ -345,15 +398,18 @@ const pct = (part: number, whole: number): string => (whole ? `${((100 * part) /
 // Report
 // ---------------------------------------------------------------------------------------------
 
+/** Each of `targets`' value, where it has one. */
+function perTarget(targets: readonly TargetName[], f: (t: TargetName) => number | undefined): PerTarget {
+  const values: PerTarget = {};
+  for (const t of targets) {
+    const v = f(t);
+    if (v !== undefined) values[t] = v;
+  }
+  return values;
+}
+
 function buildRows(plan: Plan, results: Results): Row[] {
-  const per = (f: (t: TargetName) => number | undefined): PerTarget => {
-    const values: PerTarget = {};
-    for (const t of results.targets) {
-      const v = f(t);
-      if (v !== undefined) values[t] = v;
-    }
-    return values;
-  };
+  const per = (f: (t: TargetName) => number | undefined): PerTarget => perTarget(results.targets, f);
   const rows: Row[] = [];
   for (const c of plan.chat.connections) {
     const chat = (t: TargetName) => results.chat.get(`${t}|${c}`);
@@ -434,6 +490,72 @@ function buildRows(plan: Plan, results: Results): Row[] {
   );
   return rows;
 }
+
+/** What a second backend costs: gate2 against gate, in the measurements both take part in. */
+function buildBackendRows(plan: Plan, results: Results): Row[] {
+  const per = (f: (t: TargetName) => number | undefined): PerTarget => perTarget(['gate', 'gate2'], f);
+  const bySecond = (routed: Routed | undefined) => (routed?.answers ? (100 * routed.bySecond) / routed.answers : undefined);
+  const rows: Row[] = [];
+  for (const c of plan.chat.connections) {
+    const chat = (t: TargetName) => results.chat.get(`${t}|${c}`);
+    // Over direct, as the targets are stated; between gate2 and gate direct cancels out.
+    const added = (t: TargetName, q: number) => percentile(sorted(chat(t)?.latencies ?? []), q) - percentile(sorted(chat('direct')?.latencies ?? []), q);
+    rows.push(
+      {
+        label: `chat c=${c}: req/s`,
+        values: per((t) => {
+          const x = chat(t);
+          return x ? x.ok / x.seconds : undefined;
+        }),
+        digits: 0,
+        compare: 'ratio',
+      },
+      { label: `chat c=${c}: added latency p50 (ms)`, values: per((t) => added(t, 50)), digits: 3, compare: 'diff', unit: 'ms' },
+      { label: `chat c=${c}: added latency p99 (ms)`, values: per((t) => added(t, 99)), digits: 3, compare: 'diff', unit: 'ms' },
+      {
+        label: `chat c=${c}: proxy CPU per request (us)`,
+        values: per((t) => {
+          const x = chat(t);
+          return x?.answers ? (x.cpuSeconds / x.answers) * 1e6 : undefined;
+        }),
+        digits: 1,
+        compare: 'ratio',
+      },
+      { label: `chat c=${c}: answered by ${SECOND_BACKEND} (%)`, values: per((t) => bySecond(chat(t)?.routed)), digits: 1, compare: 'none' },
+    );
+  }
+  const delays = (t: TargetName) => sorted(results.delay.get(t)?.delays ?? []);
+  const label = `stream x${plan.delay.streams}`;
+  rows.push(
+    { label: `${label}: line delay p50 (ms)`, values: per((t) => percentile(delays(t), 50)), digits: 3, compare: 'diff', unit: 'ms' },
+    { label: `${label}: line delay p99 (ms)`, values: per((t) => percentile(delays(t), 99)), digits: 3, compare: 'diff', unit: 'ms' },
+    { label: `${label}: answered by ${SECOND_BACKEND} (%)`, values: per((t) => bySecond(results.delay.get(t)?.routed)), digits: 1, compare: 'none' },
+  );
+  return rows;
+}
+
+/** The two figures asked of several backends: throughput at 64 connections and added latency at 1, two backends against one. */
+function backendsSummary(results: Results): string {
+  const rate = (t: TargetName) => {
+    const x = results.chat.get(`${t}|64`);
+    return x ? x.ok / x.seconds : Number.NaN;
+  };
+  const added = (t: TargetName) => {
+    const p50 = (of: TargetName) => percentile(sorted(results.chat.get(`${of}|1`)?.latencies ?? []), 50);
+    return p50(t) - p50('direct');
+  };
+  const diff = added('gate2') - added('gate');
+  return (
+    `two backends / one: throughput at 64 connections ${(rate('gate2') / rate('gate')).toFixed(2)}x (${rate('gate2').toFixed(0)} vs ${rate('gate').toFixed(0)} req/s); ` +
+    `added latency p50 at 1 connection ${diff >= 0 ? '+' : ''}${diff.toFixed(3)} ms (${added('gate2').toFixed(3)} vs ${added('gate').toFixed(3)} ms over direct)`
+  );
+}
+
+const BACKENDS_INTRO =
+  `gate2 forwards to two backends: the fake Ollama twice, as the default and as "${SECOND_BACKEND}" (its stream twin: the stream upstream twice). ` +
+  'So it does the routing work of several Ollamas (which backends have the model, requests in flight, a connection pool each) ' +
+  'with the same upstream capacity as gate. It is measured in the same rounds as the other targets. ' +
+  'Ratios are gate2 / gate; differences gate2 minus gate.';
 
 const scale = (values: PerTarget): PerTarget => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v / MB]));
 
@@ -532,6 +654,7 @@ function resultsMarkdown(
   plan: Plan,
   results: Results,
   table: string,
+  backendsTable: string,
   checks: string,
 ): string {
   return `# Benchmark results
@@ -550,6 +673,16 @@ Ratios are gate / other; differences are gate minus other (ms, or percentage poi
 
 \`\`\`
 ${table}
+\`\`\`
+
+## Several backends
+
+${BACKENDS_INTRO}
+
+\`\`\`
+${backendsSummary(results)}
+
+${backendsTable}
 \`\`\`
 
 ## Targets
@@ -590,6 +723,9 @@ ${transcript.filter((l) => l.startsWith('  ')).join('\n')}
   (utime + stime) over the run, divided by the lines the client received.
 - Two gate processes run side by side: one in front of the fake Ollama (chat), one in front of the stamping stream
   upstream (streams); the held-stream and RSS figures are the second's, idle RSS the larger of the two.
+- gate2: two more gate processes, each started with its upstream twice (\`--upstream URL --upstream ${SECOND_BACKEND}=URL\`)
+  and measured once /health shows both backends reachable with models; they take part in the chat and stream-delay
+  rounds, not in the held streams. The share answered by ${SECOND_BACKEND} counts the \`backend=${SECOND_BACKEND}\` lines in their logs.
 - node: bench/node-proxy.ts, a bare Node proxy (node:http both ways, keep-alive, the same key check as nginx and nothing
   else), run through tsx (its RSS is not shown: the loader's would be in it). What the gate costs over it is the gate's
   own work; what it costs over nginx is Node's HTTP stack.
@@ -620,10 +756,17 @@ async function benchmark(plan: Plan, quick: boolean, children: Children, tmp: st
   const haveNginx = nginxInstalled();
   const machine = describeMachine(haveNginx ? '' : 'not installed');
 
-  log('Starting the upstreams, two gates, the bare node:http and undici proxies' + (haveNginx ? ', nginx' : '') + ' and the load generator…');
+  log(
+    'Starting the upstreams, two gates, two more with two backends each, the bare node:http and undici proxies' +
+      (haveNginx ? ', nginx' : '') +
+      ' and the load generator…',
+  );
   const { addresses } = await startUpstreams(children, tmp);
   const gateChat = await startGate(children, tmp, 'gate-chat', addresses.fake);
   const gateStream = await startGate(children, tmp, 'gate-stream', addresses.stream);
+  // The same upstream under a second name: the routing work of two backends, the upstream capacity of one.
+  const gate2Chat = await startGate(children, tmp, 'gate2-chat', addresses.fake, { moreUpstreams: [`${SECOND_BACKEND}=${addresses.fake}`] });
+  const gate2Stream = await startGate(children, tmp, 'gate2-stream', addresses.stream, { moreUpstreams: [`${SECOND_BACKEND}=${addresses.stream}`] });
   let nginx: Nginx | undefined;
   if (haveNginx) {
     nginx = await startNginx(
@@ -646,6 +789,15 @@ async function benchmark(plan: Plan, quick: boolean, children: Children, tmp: st
   const targets: Target[] = [
     { name: 'direct', chat: endpointOf(addresses.fake, 'unused'), stream: endpointOf(addresses.stream, 'unused'), chatPids: () => [], streamPids: () => [] },
     { name: 'gate', chat: gateChat.endpoint, stream: gateStream.endpoint, chatPids: () => [gateChat.pid], streamPids: () => [gateStream.pid] },
+    // Next to gate, so the rotating order measures the two one after the other in most rounds.
+    {
+      name: 'gate2',
+      chat: gate2Chat.endpoint,
+      stream: gate2Stream.endpoint,
+      chatPids: () => [gate2Chat.pid],
+      streamPids: () => [gate2Stream.pid],
+      routed: { chat: gate2Chat, stream: gate2Stream },
+    },
     {
       name: 'node',
       chat: { host: HOST, port: nodeProxy.ports[0] ?? 0, key: gateChat.endpoint.key },
@@ -716,7 +868,11 @@ async function benchmark(plan: Plan, quick: boolean, children: Children, tmp: st
   if (nginx) results.idleAfter.nginx = sumRss(nginx.pids());
 
   const seconds = (performance.now() - t0) / 1000;
-  const table = renderTable(buildRows(plan, results), results.targets);
+  const table = renderTable(
+    buildRows(plan, results),
+    results.targets.filter((t) => t !== 'gate2'),
+  );
+  const backendsTable = renderTable(buildBackendRows(plan, results), ['gate', 'gate2'], 'gate2', ['gate']);
   const checks = formatChecks(checkTargetsMet(plan, results));
   const command = commandLine();
   log('');
@@ -725,13 +881,17 @@ async function benchmark(plan: Plan, quick: boolean, children: Children, tmp: st
   log('');
   log(table);
   log('');
+  log('Several backends (gate2: the gate with two):');
+  log(backendsSummary(results));
+  log(backendsTable);
+  log('');
   log(checks);
   log('');
   log(notes(plan, results).join('\n'));
   if (quick) {
     log('\n(quick run: bench/RESULTS.md is left as it was)');
   } else {
-    writeFileSync(join(ROOT, 'bench/RESULTS.md'), resultsMarkdown(machine, command, started, seconds, plan, results, table, checks));
+    writeFileSync(join(ROOT, 'bench/RESULTS.md'), resultsMarkdown(machine, command, started, seconds, plan, results, table, backendsTable, checks));
     log('\nWrote bench/RESULTS.md');
   }
 }
@@ -740,7 +900,7 @@ async function benchmark(plan: Plan, quick: boolean, children: Children, tmp: st
 async function profile(plan: Plan, children: Children, tmp: string): Promise<void> {
   const profileDir = join(tmp, 'cpu-profile');
   const { addresses } = await startUpstreams(children, tmp);
-  const gate = await startGate(children, tmp, 'gate-profiled', addresses.fake, ['--cpu-prof', '--cpu-prof-dir', profileDir]);
+  const gate = await startGate(children, tmp, 'gate-profiled', addresses.fake, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] });
   const worker = await startWorker(children, tmp);
   log(`Profiling the gate (pid ${gate.pid}) under 64 connections for ${plan.profileSeconds} s…`);
   const r = await worker.run({

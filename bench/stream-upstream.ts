@@ -42,6 +42,9 @@ export async function startStreamUpstream(): Promise<StreamUpstream> {
 
 function route(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
   if (req.url === '/api/version') return sendJson(res, 200, { version: '0.12.6' }); // the gate's health probe
+  // The probe's model lists: a gate with several backends sends a request to one that has its model.
+  if (req.url === '/api/tags') return sendJson(res, 200, { models: [{ name: MODEL, model: MODEL, size: 2019393189 }] });
+  if (req.url === '/api/ps') return sendJson(res, 200, { models: [{ name: MODEL, model: MODEL, size: 2019393189, size_vram: 2019393189 }] });
   if (req.method === 'POST' && req.url === '/api/chat') return streamChat(res, body);
   sendJson(res, 404, { error: 'not found' });
 }
