@@ -12,7 +12,7 @@
  *
  *   npm run bench                  full run (a few minutes), writes bench/RESULTS.md
  *   npm run bench -- --quick       smoke run (~1 min), prints only
- *   npm run bench -- --profile     CPU profile of the gate under the 64-connection load
+ *   npm run bench -- --profile     CPU profile of the gate under the 64-connection load (--connections N for another)
  */
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -55,6 +55,11 @@ interface Plan {
   /** pause after each measurement, so sockets and timers of one target settle before the next */
   settleMs: number;
   idleSettleMs: number;
+  /**
+   * `warmupSeconds`: unmeasured load before each measurement. A gate left quiet for 10 s after a
+   * burst gives its heap back (IdleCompaction), and its next ~1,500 requests run partly unoptimised
+   * code again; in the bench every gate is quiet while the other targets take their turns.
+   */
   chat: { connections: number[]; warmupSeconds: number; seconds: number };
   /** `warmupLines`: each target first serves one unmeasured batch of this many lines per stream */
   delay: { streams: number; lines: number; intervalMs: number; rampMs: number; warmupLines: number };
@@ -70,7 +75,7 @@ const FULL: Plan = {
   rounds: 3,
   settleMs: 500,
   idleSettleMs: 3_000,
-  chat: { connections: [1, 64], warmupSeconds: 1, seconds: 5 },
+  chat: { connections: [1, 64], warmupSeconds: 3, seconds: 5 },
   delay: { streams: 50, lines: 60, intervalMs: 20, rampMs: 20, warmupLines: 20 },
   hold: { rounds: 2, streams: 1_000, lines: 50, intervalMs: 100, rampMs: 1_000 },
   profileSeconds: 10,
@@ -897,18 +902,18 @@ async function benchmark(plan: Plan, quick: boolean, children: Children, tmp: st
 }
 
 /** One gate under the 64-connection chat load with `node --cpu-prof`, then its hottest functions. */
-async function profile(plan: Plan, children: Children, tmp: string): Promise<void> {
+async function profile(plan: Plan, connections: number, children: Children, tmp: string): Promise<void> {
   const profileDir = join(tmp, 'cpu-profile');
   const { addresses } = await startUpstreams(children, tmp);
   const gate = await startGate(children, tmp, 'gate-profiled', addresses.fake, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] });
   const worker = await startWorker(children, tmp);
-  log(`Profiling the gate (pid ${gate.pid}) under 64 connections for ${plan.profileSeconds} s…`);
+  log(`Profiling the gate (pid ${gate.pid}) under ${connections} connection${connections === 1 ? '' : 's'} for ${plan.profileSeconds} s…`);
   const r = await worker.run({
     kind: 'http',
     endpoint: gate.endpoint,
     path: '/api/chat',
     body: CHAT_BODY,
-    connections: 64,
+    connections,
     warmupSeconds: 1,
     seconds: plan.profileSeconds,
   });
@@ -933,11 +938,12 @@ async function main(): Promise<void> {
     options: {
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      connections: { type: 'string', default: '64' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    log('usage: npm run bench [-- --quick] [-- --profile]   (see bench/README.md)');
+    log('usage: npm run bench [-- --quick] [-- --profile [--connections N]]   (see bench/README.md)');
     return;
   }
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npx tsc -p tsconfig.build.json), or use npm run bench`);
@@ -952,7 +958,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => interrupted('SIGTERM'));
   let failed = false;
   try {
-    if (values.profile) await profile(plan, children, tmp);
+    if (values.profile) await profile(plan, Number(values.connections), children, tmp);
     else await benchmark(plan, values.quick, children, tmp);
   } catch (error) {
     failed = true;
