@@ -17,7 +17,9 @@ describe('the reasons table', () => {
   it('gives every request reason a status an HTTP client understands', () => {
     const statuses = REASON_CODES.map((code) => reasonStatus(code)).filter((status) => status !== undefined);
     expect(statuses.length).toBeGreaterThan(40);
-    for (const status of statuses) expect([400, 401, 403, 404, 405, 408, 413, 429, 500, 502, 503, 504]).toContain(status);
+    // 508 Loop Detected (RFC 5842): an Ollama URL that leads back to the gate.
+    for (const status of statuses) expect([400, 401, 403, 404, 405, 408, 413, 429, 500, 502, 503, 504, 508]).toContain(status);
+    expect(reasonStatus('forward_loop')).toBe(508);
     // Wrong keys are 401/403, never 429 or 5xx (clients retry those); a lockout is the 429.
     expect(reasonStatus('invalid_key')).toBe(403);
     expect(reasonStatus('invalid_key_locking')).toBe(403);

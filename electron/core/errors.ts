@@ -20,6 +20,7 @@ const ERROR_KINDS = {
   not_exposed: { status: 404, type: 'not_found_error', code: 'not_found', outcome: 'error' },
   bad_request: { status: 400, type: 'invalid_request_error', code: 'bad_request', outcome: 'denied' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', code: 'method_not_allowed', outcome: 'error' },
+  loop_detected: { status: 508, type: 'api_error', code: 'loop_detected', outcome: 'error' },
   body_timeout: { status: 408, type: 'invalid_request_error', code: 'request_timeout', outcome: 'error' },
   /** never sent: the client is gone */
   client_gone: { status: 400, type: 'invalid_request_error', code: 'client_gone', outcome: 'client_aborted' },
@@ -88,6 +89,10 @@ const REASONS = {
   body_on_bodyless: { kind: 'bad_request', en: 'a {method} request cannot carry a body' },
   trailing_json: { kind: 'bad_request', en: 'the request body goes on after its JSON value: send one JSON object' },
   backend_unknown: { kind: 'bad_request', en: 'X-Gate-Backend names no backend in use: "{name}" (in use: {names})' },
+  forward_loop: {
+    kind: 'loop_detected',
+    en: 'this request already passed through this gate: its Ollama URL leads back to the gate itself; point it at Ollama (http://127.0.0.1:11434 by default)',
+  },
   target_not_path: { kind: 'bad_request', en: 'the request target must be a path starting with /' },
   target_bad_escape: { kind: 'bad_request', en: 'the request path has a malformed %-escape or is not UTF-8' },
   target_control_char: { kind: 'bad_request', en: 'the request path holds a control character or #' },

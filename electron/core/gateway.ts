@@ -5,6 +5,7 @@ import { BackendSet } from './backends.js';
 import { type Clock, systemClock } from './clock.js';
 import { Emitter, type GateStatus, type GatewayEvents } from './events.js';
 import { findExposure } from './exposure.js';
+import { ownViaEntry } from './headers.js';
 import { HealthMonitor, type HealthMonitorOptions } from './health-monitor.js';
 import { KeyRing } from './keyring.js';
 import type { KeyStore } from './keys.js';
@@ -145,6 +146,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     lockout,
     unauthenticatedBodies: new ByteBudget(() => settings.current().unauthenticatedBodyBudgetBytes),
     blobs: new UploadedBlobs(),
+    via: ownViaEntry(),
     version: GATE_VERSION,
     health: () => health.recent(HEALTH_CACHE_MS),
     backendViews: async () => {

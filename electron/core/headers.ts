@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { KEY_HEADERS } from './credentials.js';
 
@@ -14,9 +15,10 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
  * with 403; the gate does CORS itself) and no `Cookie` (a browser sends the web admin's cookie to
  * every port of the host, and Ollama forwards headers to ollama.com for cloud models). Never
  * `Content-Length` either: how the body is framed is the gate's decision (undici writes the length
- * of what the gate sends), whatever the client declared or named in `Connection`.
+ * of what the gate sends), whatever the client declared or named in `Connection`. `via`: this
+ * gate's own entry, added to any the client sent, so a request that comes back is recognised.
  */
-export function upstreamRequestHeaders(headers: IncomingHttpHeaders, presentedSecret: string | null = null): string[] {
+export function upstreamRequestHeaders(headers: IncomingHttpHeaders, presentedSecret: string | null = null, via?: string): string[] {
   const named = connectionTokens(headers.connection);
   const out: string[] = [];
   for (const name in headers) {
@@ -25,7 +27,22 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders, presentedSe
     if (typeof value === 'string') out.push(name, withoutSecret(value, presentedSecret));
     else for (const item of value) out.push(name, withoutSecret(item, presentedSecret));
   }
+  if (via) out.push('via', via);
   return out;
+}
+
+/**
+ * A `Via` entry naming this gate, different in each gateway: an upstream URL that leads back to the
+ * gate (its own port, or another proxy in front of it) brings the request back with it.
+ */
+export function ownViaEntry(): string {
+  return `1.1 ollama-gate-${randomBytes(6).toString('hex')}`;
+}
+
+/** Whether a request has already passed through the gate whose `Via` entry is `own`. */
+export function passedThrough(via: string | string[] | undefined, own: string): boolean {
+  if (via === undefined) return false;
+  return (Array.isArray(via) ? via : [via]).some((value) => value.split(',').some((entry) => entry.trim() === own));
 }
 
 /**

@@ -8,7 +8,7 @@ import { GateError, sendError } from './errors.js';
 import type { Emitter, GatewayEvents } from './events.js';
 import { type GateRouteDeps, answerGateRoute, answerJson, answerPreflight, isGateRoute } from './gate-routes.js';
 import { type Backend, type BackendSet, MODEL_CHANGING_PATHS, routingModel } from './backends.js';
-import { BACKEND_HEADER, upstreamRequestHeaders } from './headers.js';
+import { BACKEND_HEADER, passedThrough, upstreamRequestHeaders } from './headers.js';
 import { type InspectedBody, inspectJsonBody } from './json-body.js';
 import type { KeyRecord } from './keys.js';
 import type { KeyLimits } from './limits.js';
@@ -32,6 +32,8 @@ export interface RequestHandlerDeps extends GateRouteDeps {
   blobs: UploadedBlobs;
   /** told when a request's response is over (sent, failed or abandoned), whatever became of it */
   closed?(): void;
+  /** this gate's `Via` entry (ownViaEntry), added to every request it forwards */
+  via: string;
 }
 
 /** The methods Ollama serves; anything else is refused before it costs anything. */
@@ -120,6 +122,8 @@ function accept(req: IncomingMessage, res: ServerResponse, method: string): void
 async function passToOllama(req: IncomingMessage, res: ServerResponse, record: RequestRecord, target: RequestTarget, deps: RequestHandlerDeps): Promise<void> {
   const settings = deps.settings.current();
   record.decision = 'denied';
+  // Forwarded by this very gate: its upstream leads back here, and each round would open another.
+  if (passedThrough(req.headers.via, deps.via)) throw new GateError('forward_loop');
   refuseIfLockedOut(record.ip, deps.lockout);
 
   // Credentials in the headers or query are checked before a byte of the body is read.
@@ -179,7 +183,7 @@ async function passToOllama(req: IncomingMessage, res: ServerResponse, record: R
   const filtersModels = key.models.length > 0 && record.method === 'GET' && MODEL_LIST_PATHS.has(target.path);
   const allowedModels = filtersModels ? key.models : null;
   const several = deps.backends.several;
-  const headers = upstreamRequestHeaders(req.headers, record.presentedSecret);
+  const headers = upstreamRequestHeaders(req.headers, record.presentedSecret, deps.via);
   if (several && !pinned && record.method === 'GET' && MODEL_LIST_PATHS.has(target.path)) {
     return answerMergedList(res, record, target, headers, allowedModels, settings, deps.backends);
   }

@@ -146,6 +146,7 @@ export const REASON_CODES = [
   'body_on_bodyless',
   'trailing_json',
   'backend_unknown',
+  'forward_loop',
   'target_not_path',
   'target_bad_escape',
   'target_control_char',

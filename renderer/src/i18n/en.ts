@@ -496,6 +496,8 @@ export const en = {
   'reason.route_method': '{method} {path} is not supported; use GET',
   'reason.body_on_bodyless': 'A {method} request cannot carry a body',
   'reason.trailing_json': 'The request body goes on after its JSON value: send one JSON object',
+  'reason.forward_loop':
+    'this request already passed through this gate: its Ollama URL leads back to the gate itself; point it at Ollama (http://127.0.0.1:11434 by default)',
   'reason.backend_unknown': 'X-Gate-Backend names no backend in use: "{name}" (in use: {names})',
   'reason.target_not_path': 'The request target must be a path starting with /',
   'reason.target_bad_escape': 'The request path has a malformed %-escape or is not UTF-8',

@@ -492,6 +492,7 @@ export const zhCN: Dictionary = {
   'reason.route_method': '{path} 不支持 {method}；请使用 GET',
   'reason.body_on_bodyless': '{method} 请求不能带请求体',
   'reason.trailing_json': '请求体在 JSON 值之后还有内容：请只发送一个 JSON 对象',
+  'reason.forward_loop': '该请求已经过本网关：其 Ollama 地址又指回了网关自身；请改为 Ollama 的地址（默认 http://127.0.0.1:11434）',
   'reason.backend_unknown': 'X-Gate-Backend 指定的后端不存在或未启用：“{name}”（可用：{names}）',
   'reason.target_not_path': '请求目标必须是以 / 开头的路径',
   'reason.target_bad_escape': '请求路径含有格式错误的 % 转义，或不是 UTF-8',
