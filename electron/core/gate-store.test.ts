@@ -429,14 +429,14 @@ describe('GateStore: watching the file for another process', () => {
     const reader = open();
     reader.watch(50);
     writeFileSync(file, '{"keys": [');
-    await waitFor('the broken file to be reported', () => errors.mock.calls.length > 0, 2000);
+    await waitFor('the broken file to be reported', () => errors.mock.calls.length > 0, 5000);
     expect(String(errors.mock.calls[0]![0])).toContain(file);
     expect(reader.list().map((k) => k.id)).toEqual([key.id]);
 
     const fixed = JSON.parse(good.toString('utf8')) as { keys: Array<Record<string, unknown>> };
     fixed.keys[0]!.user = 'alice-renamed';
     writeFileSync(file, JSON.stringify(fixed));
-    await waitFor('the fixed file', () => reader.list()[0]?.user === 'alice-renamed', 2000);
+    await waitFor('the fixed file', () => reader.list()[0]?.user === 'alice-renamed', 5000);
   });
 
   it('close() stops watching and calling listeners', async () => {
