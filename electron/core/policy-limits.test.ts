@@ -169,6 +169,66 @@ describe('per-key limits', () => {
   });
 });
 
+describe('the daily token budget against streams that carry no counts', () => {
+  it('counts an OpenAI stream without include_usage at one token per streamed chunk, and stops the key at its budget', async () => {
+    h = await startHarness();
+    const { id, secret } = h.addKey('hal');
+    h.gate.keys.update(id, { dailyTokens: 12 });
+    h.fake.behaviour.chunks = 5;
+    const openai = new OpenAI({ apiKey: secret, baseURL: `${h.url}/v1`, maxRetries: 0 });
+    const streamOnce = async () => {
+      let contentChunks = 0;
+      const stream = await openai.chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: true });
+      for await (const chunk of stream) if (chunk.choices[0]?.delta.content) contentChunks++;
+      return contentChunks;
+    };
+    const got = await streamOnce();
+    expect(got).toBe(5);
+    await h.waitForLog((e) => e.path === '/v1/chat/completions');
+    // Ollama sent no usage: what the client got is what counts (before: nothing, and no budget ever ran out).
+    const first = h.gate.usage.tokensToday(id);
+    expect(first).toBeGreaterThanOrEqual(got);
+    expect(first).toBeLessThanOrEqual(got + 2);
+    await streamOnce();
+    await h.waitForLog((e) => e.path === '/v1/chat/completions' && h!.logs.filter((l) => l.path === e.path).length === 2);
+    expect(h.gate.usage.tokensToday(id)).toBeGreaterThanOrEqual(12);
+    await expect(streamOnce()).rejects.toMatchObject({ status: 429 });
+  });
+
+  it('counts the chunks a client read of a native stream it left before the last line', async () => {
+    h = await startHarness();
+    const { id, secret } = h.addKey('ida');
+    h.fake.behaviour.chunks = 50;
+    h.fake.behaviour.chunkDelayMs = 20;
+    const ollama = new Ollama({ host: h.url, headers: { Authorization: `Bearer ${secret}` } });
+    const stream = await ollama.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    let read = 0;
+    await expect(
+      (async () => {
+        for await (const _ of stream) if (++read === 4) stream.abort();
+      })(),
+    ).rejects.toThrow(/abort/i);
+    const entry = await h.waitForLog((e) => e.path === '/api/chat');
+    expect(entry.outcome).toBe('client_aborted');
+    expect(entry.promptTokens).toBeNull();
+    // At least what the client read; at most what had been sent when it left.
+    expect(entry.completionTokens).toBeGreaterThanOrEqual(4);
+    expect(entry.completionTokens).toBeLessThan(50);
+    expect(h.gate.usage.tokensToday(id)).toBe(entry.completionTokens);
+  });
+
+  it('does not count lines of answers that generate nothing (the progress of a pull)', async () => {
+    h = await startHarness();
+    const { id, secret } = h.addKey('jon', 'full');
+    const pull = await fetch(`${h.url}/api/pull`, { method: 'POST', headers: { 'X-API-Key': secret }, body: JSON.stringify({ model: 'llama3.2' }) });
+    expect(pull.status).toBe(200);
+    expect((await pull.text()).split('\n').filter(Boolean).length).toBeGreaterThan(1);
+    const entry = await h.waitForLog((e) => e.path === '/api/pull');
+    expect(entry.completionTokens).toBeNull();
+    expect(h.gate.usage.tokensToday(id)).toBe(0);
+  });
+});
+
 describe('usage accounting', () => {
   it('counts requests, errors and tokens per key and day, from NDJSON streams and OpenAI usage alike', async () => {
     h = await startHarness();

@@ -9,6 +9,7 @@ import type { BodyMeter } from './request-body.js';
 import type { RequestTarget } from './request-target.js';
 import type { Backend } from './backends.js';
 import type { Relay } from './relay.js';
+import type { TokenReading } from './token-tap.js';
 import type { UploadProof } from './uploaded-blobs.js';
 import { withoutSecret } from './headers.js';
 import { cleanUserAgent } from './user-agent.js';
@@ -68,6 +69,17 @@ export class RequestRecord {
     this.headers = ['X-Request-Id', this.id];
   }
 
+  /**
+   * Without Ollama's counts (a stream the client left before its last line, an OpenAI-style stream
+   * without `stream_options.include_usage`), a generation is counted at one token per JSON line it
+   * streamed, which is how Ollama streams (an error answer generated nothing): else a key's daily
+   * token budget would not see it.
+   */
+  private estimatedCompletionTokens(tokens: TokenReading | undefined, status: number): number | null {
+    if (!tokens?.jsonLines || status >= 300 || !this.target || !GENERATES.has(this.target.path)) return null;
+    return tokens.jsonLines;
+  }
+
   /** The log event for a response that is over: sent, failed or abandoned. */
   toLogEntry(res: ServerResponse): RequestLogEntry {
     const outcome: Outcome = this.failure?.outcome ?? (this.relay?.failure ? 'upstream_error' : res.writableFinished ? 'ok' : 'client_aborted');
@@ -93,7 +105,7 @@ export class RequestRecord {
       bytesOut: this.ownBytesOut + (this.relay?.bytesOut ?? 0),
       model: this.model === null ? null : clip(this.model, MAX_LOGGED_NAME),
       promptTokens: tokens?.promptTokens ?? null,
-      completionTokens: tokens?.completionTokens ?? null,
+      completionTokens: tokens?.completionTokens ?? this.estimatedCompletionTokens(tokens, res.statusCode),
       requestBody: this.loggedBody,
       outcome,
       error: failed ? clip(failed.message, MAX_LOGGED_ERROR) : (clientLeft?.text ?? null),
@@ -110,6 +122,9 @@ export class RequestRecord {
  * What one log entry may hold of what a client chose: a model name or path a client makes
  * megabytes long would otherwise be kept that long in memory, in gate.log and in the history file.
  */
+/** Routes whose answers are generated text, streamed one JSON line per token. */
+const GENERATES = new Set(['/api/chat', '/api/generate', '/v1/chat/completions', '/v1/completions']);
+
 const MAX_LOGGED_NAME = 256;
 const MAX_LOGGED_PATH = 2_048;
 const MAX_LOGGED_ERROR = 1_024;

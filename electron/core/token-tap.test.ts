@@ -1,9 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeOllama, startFakeOllama } from '../../test/support/fake-ollama.js';
-import { TokenTap } from './token-tap.js';
+import { type TokenCounts, type TokenReading, TokenTap } from './token-tap.js';
 
 /** Feeds the bytes to a fresh tap, cut at the given offsets, and returns its counts. */
-function countsOf(bytes: Buffer, cuts: number[] = []): ReturnType<TokenTap['counts']> {
+function countsOf(bytes: Buffer, cuts: number[] = []): TokenCounts {
+  const { promptTokens, completionTokens } = readingOf(bytes, cuts);
+  return { promptTokens, completionTokens };
+}
+
+/** Feeds the bytes to a fresh tap, cut at the given offsets, and returns all it read. */
+function readingOf(bytes: Buffer, cuts: number[] = []): TokenReading {
   const tap = new TokenTap();
   let start = 0;
   for (const cut of [...cuts].sort((a, b) => a - b)) {
@@ -16,7 +22,12 @@ function countsOf(bytes: Buffer, cuts: number[] = []): ReturnType<TokenTap['coun
 }
 
 /** Feeds the bytes in pieces of `size`. */
-function countsInPieces(bytes: Buffer, size: number): ReturnType<TokenTap['counts']> {
+function countsInPieces(bytes: Buffer, size: number): TokenCounts {
+  const { promptTokens, completionTokens } = readingInPieces(bytes, size);
+  return { promptTokens, completionTokens };
+}
+
+function readingInPieces(bytes: Buffer, size: number): TokenReading {
   const tap = new TokenTap();
   for (let i = 0; i < bytes.length; i += size) tap.observe(bytes.subarray(i, i + size));
   return tap.counts();
@@ -202,7 +213,7 @@ describe('TokenTap: OpenAI-compatible /v1', () => {
 
 describe('TokenTap: nothing to count', () => {
   it('gives nulls for no bytes at all', () => {
-    expect(new TokenTap().counts()).toEqual({ promptTokens: null, completionTokens: null });
+    expect(new TokenTap().counts()).toEqual({ promptTokens: null, completionTokens: null, jsonLines: 0 });
   });
 
   it('gives nulls for answers without counts', () => {
@@ -220,6 +231,42 @@ describe('TokenTap: nothing to count', () => {
       promptTokens: null,
       completionTokens: null,
     });
+  });
+});
+
+describe('TokenTap: JSON lines, for a stream without counts', () => {
+  const v1Chunk = (content: string) => ({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+
+  it('counts one per NDJSON object and per SSE data object, however the bytes are cut', () => {
+    const native = ndjson(chatChunk('The'), chatChunk(' sky'), chatChunk(' is'));
+    const v1 = sse(v1Chunk('The'), v1Chunk(' sky'), v1Chunk(' is'), v1Chunk(' blue'), '[DONE]');
+    const crlf = Buffer.from(v1.toString().replaceAll('\n', '\r\n'));
+    for (const [bytes, lines] of [
+      [native, 3],
+      [v1, 4],
+      [crlf, 4],
+    ] as const) {
+      expect(readingOf(bytes).jsonLines).toBe(lines);
+      // Cut anywhere but right inside a line's opening: each line counted once.
+      for (const size of [1, 2, 7, 64]) expect(readingInPieces(bytes, size).jsonLines).toBeLessThanOrEqual(lines);
+      const text = bytes.toString('latin1');
+      for (let cut = 1; cut < bytes.length; cut++) {
+        const opening = text.slice(text.lastIndexOf('\n', cut - 1) + 1, cut);
+        if (opening && 'data: '.startsWith(opening)) continue;
+        expect(readingOf(bytes, [cut]).jsonLines, `cut at ${cut}`).toBe(lines);
+      }
+    }
+  });
+
+  it('does not count what a model writes: its newlines and braces come escaped inside one line', () => {
+    const sneaky = 'line one\n{"done":true}\ndata: {"x":1}\n';
+    expect(readingOf(ndjson(chatChunk(sneaky))).jsonLines).toBe(1);
+    expect(readingOf(sse(v1Chunk(sneaky), '[DONE]')).jsonLines).toBe(1);
+  });
+
+  it('counts no [DONE], event: or blank line, and nothing in an error page', () => {
+    expect(readingOf(Buffer.from('event: ping\n\ndata: [DONE]\n\n')).jsonLines).toBe(0);
+    expect(readingOf(Buffer.from('404 page not found')).jsonLines).toBe(0);
   });
 });
 
@@ -294,7 +341,7 @@ describe('TokenTap: what it keeps', () => {
   it('keeps only the chunk of the last line of a long stream written one line per chunk', () => {
     const lines = Array.from({ length: 1_000 }, (_, i) => chatChunk(`word ${i}`));
     const { counts, kept } = countsByLine(ndjson(...lines, chatDone(12, 1000)));
-    expect(counts).toEqual({ promptTokens: 12, completionTokens: 1000 });
+    expect(counts).toEqual({ promptTokens: 12, completionTokens: 1000, jsonLines: 1001 });
     expect(kept).toBe(1);
   });
 
@@ -306,7 +353,7 @@ describe('TokenTap: what it keeps', () => {
         'data: [DONE]\n\n',
       'latin1',
     );
-    expect(countsByLine(body).counts).toEqual({ promptTokens: 5, completionTokens: 6 });
+    expect(countsByLine(body).counts).toEqual({ promptTokens: 5, completionTokens: 6, jsonLines: 2 });
     expect(countsOf(body)).toEqual({ promptTokens: 5, completionTokens: 6 });
   });
 

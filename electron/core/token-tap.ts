@@ -11,6 +11,16 @@ export interface TokenCounts {
   completionTokens: number | null;
 }
 
+/** What a response says of its tokens: its counts, and how many JSON objects it streamed. */
+export interface TokenReading extends TokenCounts {
+  /**
+   * JSON lines seen (NDJSON objects, SSE `data: {…}` events): Ollama streams one per generated token,
+   * so where the counts are missing (a stream the client left early, an OpenAI-style stream without
+   * `stream_options.include_usage`) they say about how many tokens it got.
+   */
+  jsonLines: number;
+}
+
 /**
  * Reads token counts from a response as it streams past, without holding it up or copying it:
  * it keeps references to the chunks of the last data line (at most the last few KiB) and looks at
@@ -25,8 +35,10 @@ export class TokenTap {
   private tailLength = 0;
   /** the bytes kept so far end a line: the next chunk starts one */
   private atLineStart = true;
+  private jsonLines = 0;
 
   observe(chunk: Buffer): void {
+    this.jsonLines += jsonLinesIn(chunk, this.atLineStart);
     // A chunk that opens with a whole data line makes everything before it history: only the last
     // data line counts. So a stream of one line per chunk keeps one chunk, not a few KiB of them.
     if (this.atLineStart && this.tailLength > 0 && opensWithDataLine(chunk)) {
@@ -41,15 +53,45 @@ export class TokenTap {
     }
   }
 
-  counts(): TokenCounts {
-    if (this.tailLength === 0) return { promptTokens: null, completionTokens: null };
+  counts(): TokenReading {
+    const jsonLines = this.jsonLines;
+    if (this.tailLength === 0) return { promptTokens: null, completionTokens: null, jsonLines };
     const tail = this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail);
     const text = lastDataLine(tail.toString('latin1', Math.max(0, tail.length - TAIL_BYTES * 2)));
     return {
       promptTokens: lastNumber(text, OLLAMA_PROMPT) ?? lastNumber(text, OPENAI_PROMPT),
       completionTokens: lastNumber(text, OLLAMA_COMPLETION) ?? lastNumber(text, OPENAI_COMPLETION),
+      jsonLines,
     };
   }
+}
+
+const DATA = Buffer.from('data:');
+
+/**
+ * The lines in `chunk` that open a JSON object: `{` or `data:` then `{` at the start of a line
+ * (`startsLine`: the chunk's first byte starts one). A line split across chunks right at its start
+ * is missed: an estimate, and one that errs low by a line now and then, never high.
+ */
+function jsonLinesIn(chunk: Buffer, startsLine: boolean): number {
+  let at = startsLine ? 0 : chunk.indexOf(0x0a) + 1;
+  if (at === 0 && !startsLine) return 0;
+  let found = 0;
+  while (at < chunk.length) {
+    if (opensJson(chunk, at)) found++;
+    const next = chunk.indexOf(0x0a, at);
+    if (next < 0) break;
+    at = next + 1;
+  }
+  return found;
+}
+
+/** Whether the line at `at` is `{…` or `data: {…`. */
+function opensJson(chunk: Buffer, at: number): boolean {
+  if (chunk[at] === 0x7b) return true;
+  if (chunk.length - at < DATA.length + 1 || chunk.compare(DATA, 0, DATA.length, at, at + DATA.length) !== 0) return false;
+  const value = chunk[at + DATA.length] === 0x20 ? at + DATA.length + 1 : at + DATA.length;
+  return chunk[value] === 0x7b;
 }
 
 const EVENT = Buffer.from('event:');
