@@ -69,6 +69,29 @@ describe('the overview', () => {
     expect(create.getAttribute('href')).toBe('#/keys?action=create-key');
   });
 
+  it('says nothing of the proxy’s state until its status comes: no “Stopped” for a moment', async () => {
+    let answer: (status: ProxyStatus) => void = () => undefined;
+    const fake = fakeGate({
+      'keys.list': () => [keyView()],
+      'proxy.status': () => new Promise<ProxyStatus>((resolve) => (answer = resolve)),
+      'health.get': () => HEALTH,
+      'settings.get': () => SETTINGS,
+    });
+    renderWithGate(
+      <ToastProvider closeLabel="Close">
+        <OverviewPage />
+      </ToastProvider>,
+      fake,
+      'en',
+    );
+    const card = await screen.findByRole('region', { name: 'Gate' });
+    expect(within(card).getByText('Loading…')).toBeTruthy();
+    expect(within(card).queryByText('Stopped')).toBeNull();
+    expect(within(card).queryByText(/is not listening/)).toBeNull();
+    act(() => answer(STATUS));
+    await within(card).findByText('Serving');
+  });
+
   it('has no first-run notice once there is a key', async () => {
     setup();
     await screen.findByText('http://127.0.0.1:8000');

@@ -83,20 +83,21 @@ function ProxyCard({ status, sharedOnLan }: { status: ProxyStatus | null; shared
       toast.show(t(stopping ? 'overview.toast.stopFailed' : 'overview.toast.startFailed', { reason: result.error.message }), 'danger');
     }
   };
-  const state = status?.state ?? 'stopped';
+  const state = status?.state;
   const tls = status?.tls;
   return (
     <section className="card proxy-card" aria-labelledby="proxy-heading">
       <header className="card-header">
         <h2 id="proxy-heading">{t('overview.proxy')}</h2>
-        <Badge tone={state === 'listening' ? 'ok' : state === 'error' ? 'danger' : 'muted'}>{t(`overview.state.${state}`)}</Badge>
+        {/* Until the status comes, no state at all: "Stopped" for a moment would be a false alarm. */}
+        <Badge tone={state === 'listening' ? 'ok' : state === 'error' ? 'danger' : 'muted'}>{state ? t(`overview.state.${state}`) : t('common.loading')}</Badge>
         <button type="button" className="button small" disabled={!status || busy} onClick={() => void toggle()}>
           {state === 'listening' ? t('overview.stop') : t('overview.start')}
         </button>
       </header>
       {status?.error ? <p className="banner error">{formatReason(t, status.reason, status.error)}</p> : null}
       <ErrorMessage error={error} />
-      {status && status.urls.length > 0 ? <UrlList urls={status.urls} /> : <p className="muted">{t('overview.noUrls')}</p>}
+      {!status ? null : status.urls.length > 0 ? <UrlList urls={status.urls} /> : <p className="muted">{t('overview.noUrls')}</p>}
       {tls ? (
         <div className="tls" aria-labelledby="https-heading">
           <h3 id="https-heading">{t('overview.https')}</h3>
