@@ -325,6 +325,21 @@ describe('several Ollamas, tried as an attacker would', () => {
     for (const close of closers.splice(0)) await close();
   });
 
+  it('a backend that fails is named, not addressed, in what a key holder gets: its URL stays in the settings', async () => {
+    const dead = await startFakeOllama({ models: [model('phi3:latest')] });
+    const deadUrl = dead.url;
+    await dead.close();
+    h.settings.backends = [{ name: 'lab', url: deadUrl, enabled: true, weight: 1 }];
+    await probeAll();
+    const pinned = await fetch(`${h.url}/api/version`, { headers: { 'X-API-Key': inference, 'X-Gate-Backend': 'lab' } });
+    expect(pinned.status).toBe(502);
+    const { error } = (await pinned.json()) as { error: string };
+    expect(error).toContain('backend "lab"');
+    expect(error).not.toContain(new URL(deadUrl).host);
+    const entry = await h.waitForLog((e) => e.id === pinned.headers.get('x-request-id'));
+    expect(entry.error).not.toContain(new URL(deadUrl).host);
+  });
+
   it('a client that leaves a merged model list ends the backends\u2019 requests too, and frees its slot', async () => {
     const slow = await scriptedOllama(['phi3:latest'], () => undefined);
     closers.push(slow.close);

@@ -58,6 +58,15 @@ export class Backend {
     return this.setting.name;
   }
 
+  /**
+   * How an error a client gets names it: the default by its URL (as with one Ollama, the gate's own
+   * machine's as a rule), any other by its name, so a key holder never learns the address of a
+   * machine that should take requests from the gate alone.
+   */
+  get shownAs(): string {
+    return this.isDefault ? this.setting.url : `backend "${this.name}"`;
+  }
+
   /** Its connections, as the settings' timeouts say. */
   target(settings: GateSettings): UpstreamTarget {
     return this.pool.target(settings, this.setting.url);

@@ -70,7 +70,7 @@ export async function fetchModelLists(
         if (answer.status !== 200) throw new GateError('upstream_model_list');
         return answer.text;
       } catch (error) {
-        const failure = upstreamError(error, target.url);
+        const failure = upstreamError(error, backend.shownAs);
         if (REFUSED.has(failure.code)) backend.refused();
         throw failure;
       } finally {

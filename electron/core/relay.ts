@@ -26,6 +26,8 @@ export interface RelayOptions {
   path: string;
   /** the request's start, for the time to first byte */
   t0: number;
+  /** how errors name this Ollama (Backend.shownAs) */
+  shownAs: string;
 }
 
 /** Why an upstream request is aborted when its client has gone. */
@@ -123,7 +125,7 @@ export class Relay implements Dispatcher.DispatchHandler {
     if (this.failed) return;
     this.failed = true;
     if (this.gone) return this.done(); // the request's end records the client's leaving
-    const gateError = upstreamError(error, this.target.url);
+    const gateError = upstreamError(error, this.options.shownAs);
     if (!this.started) return this.done(gateError);
     if (this.res.writableEnded) return;
     this.failure = gateError;

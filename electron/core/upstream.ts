@@ -2,8 +2,6 @@ import Pool from 'undici/lib/dispatcher/pool.js';
 import type { GateSettings } from './settings.js';
 
 export interface UpstreamTarget {
-  /** Ollama's URL as configured, for messages */
-  url: string;
   /** a path prefix when Ollama sits under one (http://host/ollama) */
   basePath: string;
   /** Ollama's scheme, host and port */
@@ -53,7 +51,7 @@ function createTarget(settings: GateSettings, upstream: string): UpstreamTarget 
     bodyTimeout: settings.upstreamBodyTimeoutMs,
     connect: { timeout: settings.upstreamConnectTimeoutMs },
   });
-  return { url: upstream, basePath: url.pathname.replace(/\/+$/, ''), origin: url.origin, pool };
+  return { basePath: url.pathname.replace(/\/+$/, ''), origin: url.origin, pool };
 }
 
 type PoolSettings = Pick<GateSettings, 'upstream' | 'upstreamHeadersTimeoutMs' | 'upstreamBodyTimeoutMs' | 'upstreamConnectTimeoutMs'>;
