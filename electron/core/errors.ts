@@ -57,6 +57,10 @@ const REASONS = {
   locked_out: { kind: 'locked_out', en: '{ip} is locked out after too many failed API keys; try again in {seconds} s' },
   sessions_off: { kind: 'sessions_off', en: 'IP sessions are turned off on this gate; send the key with every request instead' },
 
+  budget_uncountable: {
+    kind: 'out_of_scope',
+    en: 'this key has a daily token budget, and the gate cannot count the tokens of {path}: use /v1/chat/completions or /api/chat',
+  },
   out_of_scope: { kind: 'out_of_scope', en: 'this key\'s scope "{scope}" does not allow {path}; it needs scope "{needs}"' },
   not_exposed: { kind: 'not_exposed', en: '{path} is not exposed through the gate' },
   model_not_allowed: { kind: 'model_not_allowed', en: 'model "{model}" is not allowed for this key (allowed: {allowed})' },

@@ -217,6 +217,33 @@ describe('the daily token budget against streams that carry no counts', () => {
     expect(h.gate.usage.tokensToday(id)).toBe(entry.completionTokens);
   });
 
+  it('refuses a budgeted key the /v1 routes whose tokens it cannot count, before Ollama sees them; a key without a budget passes', async () => {
+    h = await startHarness();
+    const budgeted = h.addKey('kim');
+    h.gate.keys.update(budgeted.id, { dailyTokens: 1_000 });
+    const free = h.addKey('lee');
+    const body = JSON.stringify({ model: 'llama3.2', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
+    for (const path of ['/v1/messages', '/v1/responses', '/v1/some-future-route', '/v1/Chat/Completions', '/v1/chat/completions/']) {
+      const refused = await fetch(`${h.url}${path}`, { method: 'POST', headers: { 'X-API-Key': budgeted.secret }, body });
+      expect(refused.status, path).toBe(403);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('cannot count the tokens');
+      // (Ollama redirects a trailing slash away: not followed here, so each path reaches it once)
+      const passed = await fetch(`${h.url}${path}`, { method: 'POST', headers: { 'X-API-Key': free.secret }, body, redirect: 'manual' });
+      expect(passed.status, path).not.toBe(403);
+    }
+    expect(h.fake.requests.filter((r) => r.url.startsWith('/v1/')).map((r) => r.url)).toEqual([
+      '/v1/messages',
+      '/v1/responses',
+      '/v1/some-future-route',
+      '/v1/Chat/Completions',
+      '/v1/chat/completions/',
+    ]);
+    // What it can count stays open to it.
+    const counted = await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: { 'X-API-Key': budgeted.secret }, body });
+    expect(counted.status).toBe(200);
+    expect((await fetch(`${h.url}/v1/models`, { headers: { 'X-API-Key': budgeted.secret } })).status).toBe(200);
+  });
+
   it('does not count lines of answers that generate nothing (the progress of a pull)', async () => {
     h = await startHarness();
     const { id, secret } = h.addKey('jon', 'full');

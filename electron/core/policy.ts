@@ -16,6 +16,17 @@ export function requiredScope(path: string): Scope | 'never' {
   return 'full';
 }
 
+/** The /v1 routes whose tokens the gate reads (their usage, or one per streamed chunk), or that generate none. */
+const COUNTED_V1 = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/models']);
+
+/**
+ * Whether a key's daily token budget can follow what `path` generates: not so for the /v1 routes
+ * whose counts the gate does not read (`/v1/messages`, `/v1/responses`, any Ollama adds later).
+ */
+export function budgetCanFollow(path: string): boolean {
+  return !path.startsWith('/v1/') || COUNTED_V1.has(path) || path.startsWith('/v1/models/');
+}
+
 export function checkScope(scope: Scope, path: string): ScopeDecision {
   const needs = requiredScope(path);
   if (needs === 'never') return { allowed: false, reason: 'not_exposed' };

@@ -13,7 +13,7 @@ import { type InspectedBody, inspectJsonBody } from './json-body.js';
 import type { KeyRecord } from './keys.js';
 import type { KeyLimits } from './limits.js';
 import { normalizeIp } from './network.js';
-import { type BodyForPolicy, MODEL_LIST_PATHS, checkScope, filterModelList, refuseModels } from './policy.js';
+import { type BodyForPolicy, MODEL_LIST_PATHS, budgetCanFollow, checkScope, filterModelList, refuseModels } from './policy.js';
 import { Relay, type UpstreamRequest } from './relay.js';
 import { authenticate, keyFromBody, missingKey, refuseIfLockedOut, trustedSessionKey } from './request-auth.js';
 import { BodyMeter, type RequestBody, declaresBody, expectsContinue } from './request-body.js';
@@ -285,6 +285,8 @@ function authorize(key: KeyRecord, target: RequestTarget, body: RequestBody, ins
     if (scope.reason === 'not_exposed') throw new GateError('not_exposed', { path: target.path });
     throw new GateError('out_of_scope', { scope: key.scope, path: target.path, needs: scope.needs });
   }
+  // A budget the gate could not keep would be no budget.
+  if (key.dailyTokens !== null && !budgetCanFollow(target.path)) throw new GateError('budget_uncountable', { path: target.path });
   // Ollama reads the first JSON value and ignores the rest; the gate will not guess which part counts.
   if (inspected?.shape === 'trailing') throw new GateError('trailing_json');
   const forPolicy: BodyForPolicy = inspected

@@ -124,6 +124,7 @@ export const REASON_CODES = [
   'sessions_off',
   // what the key may do
   'out_of_scope',
+  'budget_uncountable',
   'not_exposed',
   'model_not_allowed',
   'model_member_not_allowed',

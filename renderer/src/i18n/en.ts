@@ -475,6 +475,7 @@ export const en = {
   'reason.key_changed': 'This API key was disabled, rotated or removed (or its IP session ended) while the request was being sent',
   'reason.locked_out': '{ip} is locked out after too many wrong keys; try again in {seconds} s',
   'reason.sessions_off': 'IP sessions are turned off on this gate; send the key with every request instead',
+  'reason.budget_uncountable': 'This key has a daily token budget, and the gate cannot count the tokens of {path}: use /v1/chat/completions or /api/chat',
   'reason.out_of_scope': 'This key\'s scope "{scope}" does not allow {path}; it needs scope "{needs}"',
   'reason.not_exposed': '{path} is not exposed through the gate',
   'reason.model_not_allowed': 'Model "{model}" is not allowed for this key (allowed: {allowed})',

@@ -471,6 +471,7 @@ export const zhCN: Dictionary = {
   'reason.key_changed': '发送请求期间，此 API 密钥被停用、轮换或删除（或其 IP 会话已结束）',
   'reason.locked_out': '{ip} 因错误密钥过多已被锁定；请在 {seconds} 秒后重试',
   'reason.sessions_off': '此网关已关闭 IP 会话；请在每个请求中发送密钥',
+  'reason.budget_uncountable': '此密钥设有每日令牌额度，而网关无法统计 {path} 的令牌数：请改用 /v1/chat/completions 或 /api/chat',
   'reason.out_of_scope': '此密钥的范围 "{scope}" 不允许访问 {path}；需要范围 "{needs}"',
   'reason.not_exposed': '{path} 不通过网关开放',
   'reason.model_not_allowed': '此密钥不允许使用模型 "{model}"（允许：{allowed}）',
