@@ -48,7 +48,20 @@ export function modelAllowed(patterns: readonly string[], model: string): boolea
     const pattern = canonicalModelName(raw);
     if (!pattern) return false;
     if (!pattern.includes('*')) return pattern === name || pattern === untagged || `${pattern}:latest` === name;
-    const regex = new RegExp(
+    const regex = globRegex(pattern);
+    return regex.test(name) || regex.test(untagged);
+  });
+}
+
+/** Compiled globs: a model list filtered for a key is hundreds of tests of the same few patterns. */
+const globs = new Map<string, RegExp>();
+
+function globRegex(pattern: string): RegExp {
+  let regex = globs.get(pattern);
+  if (!regex) {
+    // Patterns come from the keys' settings: a few per key. The bound only keeps a bad day small.
+    if (globs.size >= 1_000) globs.clear();
+    regex = new RegExp(
       '^' +
         pattern
           .split('*')
@@ -56,8 +69,9 @@ export function modelAllowed(patterns: readonly string[], model: string): boolea
           .join('[^/@]*') +
         '$',
     );
-    return regex.test(name) || regex.test(untagged);
-  });
+    globs.set(pattern, regex);
+  }
+  return regex;
 }
 
 const DEFAULT_REGISTRY = 'registry.ollama.ai/';
