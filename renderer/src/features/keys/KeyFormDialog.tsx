@@ -103,7 +103,7 @@ export function KeyFormDialog({
           <Field label={t('keys.field.concurrency')} hint={t('keys.field.noLimitHint')} error={errors.concurrency}>
             {(props) => <input {...props} type="text" inputMode="numeric" value={values.concurrency} onChange={set('concurrency')} />}
           </Field>
-          <Field label={t('keys.field.dailyTokens')} hint={t('keys.field.noLimitHint')} error={errors.dailyTokens}>
+          <Field label={t('keys.field.dailyTokens')} hint={t('keys.field.dailyTokensHint')} error={errors.dailyTokens}>
             {(props) => <input {...props} type="text" inputMode="numeric" value={values.dailyTokens} onChange={set('dailyTokens')} />}
           </Field>
           <Field label={t('keys.field.expires')} hint={t('keys.field.expiresHint')} error={errors.expires}>
