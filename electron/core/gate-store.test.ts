@@ -1,3 +1,4 @@
+import { pbkdf2 } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -417,6 +418,21 @@ describe('GateStore: watching the file for another process', () => {
     writer.updateSettings({ sessionTtlSeconds: 42 });
     await waitFor('the new TTL', () => reader.current().sessionTtlSeconds === 42, 3000);
     expect(reader.current().host).toBe('127.0.0.1');
+  });
+
+  it('sees a change made before its first poll, however late that poll runs', async () => {
+    const writer = open();
+    new KeyRing(writer, systemClock).create({ user: 'alice' });
+    const reader = open();
+    // Node's thread pool (4 threads) busy: fs.watchFile's first stat, its view to compare with,
+    // would come after the change below and never see it as one (a flaky test on a loaded machine).
+    const busy = Array.from({ length: 4 }, () => new Promise((resolve) => pbkdf2('x', 'y', 300_000, 32, 'sha512', resolve)));
+    reader.watch(20);
+    const renamed = JSON.parse(bytes().toString('utf8')) as { keys: Array<Record<string, unknown>> };
+    renamed.keys[0]!.user = 'alice-renamed';
+    writeFileSync(file, JSON.stringify(renamed));
+    await Promise.all(busy);
+    await waitFor('the change', () => reader.list()[0]?.user === 'alice-renamed', 5000);
   });
 
   it('keeps what it loaded when the file turns invalid, and picks up the file once it is fixed', async () => {

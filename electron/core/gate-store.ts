@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, unwatchFile, watchFile } from 'node:fs';
+import { type Stats, accessSync, constants, existsSync, stat, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as v from 'valibot';
@@ -101,7 +101,10 @@ export class GateStore implements KeyStore, SettingsProvider {
   private snapshot: Document;
   private settings: GateSettings;
   private readonly listeners = new Set<() => void>();
-  private watching = false;
+  private poller: ReturnType<typeof setInterval> | undefined;
+  private polling = false;
+  /** the file as it was just before it was last read: a poll that finds it otherwise reads it again */
+  private seen: FileIdentity | null = null;
 
   constructor(
     private readonly document: JsonDocument,
@@ -180,21 +183,30 @@ export class GateStore implements KeyStore, SettingsProvider {
     return () => this.listeners.delete(listener);
   }
 
-  /** Polls the file for changes made by other processes. */
+  /**
+   * Polls the file for changes made by other processes. Compared with the file as it was when last
+   * read, not with a first poll's view (fs.watchFile's): a change made between the read and that
+   * first poll would never be seen.
+   */
   watch(intervalMs = 250): void {
-    if (this.watching) return;
-    this.watching = true;
-    watchFile(this.document.path, { interval: intervalMs, persistent: false }, this.onFileChange);
+    if (this.poller) return;
+    this.poller = setInterval(() => this.poll(), intervalMs).unref();
   }
 
   close(): void {
-    // Only this store's listener: another store in this process may watch the same file.
-    if (this.watching) unwatchFile(this.document.path, this.onFileChange);
-    this.watching = false;
+    clearInterval(this.poller);
+    this.poller = undefined;
     this.listeners.clear();
   }
 
-  private readonly onFileChange = () => this.refreshFromDisk();
+  private poll(): void {
+    if (this.polling) return;
+    this.polling = true;
+    stat(this.document.path, (error, now) => {
+      this.polling = false;
+      if (this.poller && !sameFile(this.seen, error ? null : identityOf(now))) this.refreshFromDisk();
+    });
+  }
 
   private refreshFromDisk(): void {
     try {
@@ -235,6 +247,8 @@ export class GateStore implements KeyStore, SettingsProvider {
   }
 
   private read(): Document {
+    // Before reading: a change made after this is seen by the next poll.
+    this.seen = currentIdentity(this.document.path);
     let raw: StoreDocument;
     try {
       raw = this.document.store;
@@ -256,6 +270,29 @@ export class GateStore implements KeyStore, SettingsProvider {
   private mergeSettings(): GateSettings {
     return { ...DEFAULT_SETTINGS, ...this.snapshot.settings, ...definedOnly(this.overrides) };
   }
+}
+
+/** What tells one version of the file from another. */
+interface FileIdentity {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+const identityOf = (s: Stats): FileIdentity => ({ ino: s.ino, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs });
+
+function currentIdentity(path: string): FileIdentity | null {
+  try {
+    return identityOf(statSync(path));
+  } catch {
+    return null; // not there (yet)
+  }
+}
+
+function sameFile(a: FileIdentity | null, b: FileIdentity | null): boolean {
+  if (!a || !b) return a === b;
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 function patched(keys: KeyRecord[], patches: KeyPatches): KeyRecord[] {
