@@ -217,6 +217,25 @@ describe('the daily token budget against streams that carry no counts', () => {
     expect(h.gate.usage.tokensToday(id)).toBe(entry.completionTokens);
   });
 
+  it('does not take a cut stream\u2019s last zero usage for its count: /v1/completions with include_usage, left early', async () => {
+    h = await startHarness();
+    const { id, secret } = h.addKey('max');
+    h.fake.behaviour.chunks = 50;
+    h.fake.behaviour.chunkDelayMs = 20;
+    const openai = new OpenAI({ apiKey: secret, baseURL: `${h.url}/v1`, maxRetries: 0 });
+    // Every chunk carries "usage":{"prompt_tokens":0,"completion_tokens":0,...} (Ollama's own shape).
+    const stream = await openai.completions.create({ model: 'llama3.2', prompt: 'hi', stream: true, stream_options: { include_usage: true } });
+    let read = 0;
+    for await (const chunk of stream) {
+      expect(chunk.usage).toMatchObject({ completion_tokens: 0 });
+      if (++read === 5) stream.controller.abort();
+    }
+    const entry = await h.waitForLog((e) => e.path === '/v1/completions');
+    expect(entry.outcome).toBe('client_aborted');
+    expect(entry.completionTokens).toBeGreaterThanOrEqual(5);
+    expect(h.gate.usage.tokensToday(id)).toBeGreaterThanOrEqual(5);
+  });
+
   it('refuses a budgeted key the /v1 routes whose tokens it cannot count, before Ollama sees them; a key without a budget passes', async () => {
     h = await startHarness();
     const budgeted = h.addKey('kim');

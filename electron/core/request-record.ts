@@ -70,14 +70,18 @@ export class RequestRecord {
   }
 
   /**
-   * Without Ollama's counts (a stream the client left before its last line, an OpenAI-style stream
-   * without `stream_options.include_usage`), a generation is counted at one token per JSON line it
-   * streamed, which is how Ollama streams (an error answer generated nothing): else a key's daily
-   * token budget would not see it.
+   * The completion tokens to count. Ollama's own count, from an answer that ended as it should.
+   * Without one (an OpenAI-style stream without `stream_options.include_usage`), or when the answer
+   * was cut (the client left, Ollama broke off: its last line seen may be any line, such as a
+   * `/v1/completions` chunk's zero usage), a generation counts at least one token per JSON line it
+   * streamed, which is how Ollama streams: else a key's daily budget would not see it. An error
+   * answer generated nothing.
    */
-  private estimatedCompletionTokens(tokens: TokenReading | undefined, status: number): number | null {
-    if (!tokens?.jsonLines || status >= 300 || !this.target || !GENERATES.has(this.target.path)) return null;
-    return tokens.jsonLines;
+  private completionTokens(tokens: TokenReading | undefined, status: number, ended: boolean): number | null {
+    const reported = tokens?.completionTokens ?? null;
+    if (!tokens?.jsonLines || status >= 300 || !this.target || !GENERATES.has(this.target.path)) return reported;
+    if (ended && reported !== null) return reported;
+    return Math.max(reported ?? 0, tokens.jsonLines);
   }
 
   /** The log event for a response that is over: sent, failed or abandoned. */
@@ -105,7 +109,7 @@ export class RequestRecord {
       bytesOut: this.ownBytesOut + (this.relay?.bytesOut ?? 0),
       model: this.model === null ? null : clip(this.model, MAX_LOGGED_NAME),
       promptTokens: tokens?.promptTokens ?? null,
-      completionTokens: tokens?.completionTokens ?? this.estimatedCompletionTokens(tokens, res.statusCode),
+      completionTokens: this.completionTokens(tokens, res.statusCode, outcome === 'ok'),
       requestBody: this.loggedBody,
       outcome,
       error: failed ? clip(failed.message, MAX_LOGGED_ERROR) : (clientLeft?.text ?? null),
