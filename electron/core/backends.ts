@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { type BackendSetting, type BackendView, DEFAULT_BACKEND_NAME, type HealthView } from '../shared/contract.js';
-import { GateError } from './errors.js';
+import { GateError, upstreamError } from './errors.js';
 import { Emitter } from './events.js';
 import type { HealthMonitor } from './health-monitor.js';
 import type { GateSettings, SettingsProvider } from './settings.js';
@@ -65,6 +65,11 @@ export class Backend {
    */
   get shownAs(): string {
     return this.isDefault ? this.setting.url : `backend "${this.name}"`;
+  }
+
+  /** The gate's error for a failure reaching it, named as `shownAs` says (and without a message that could name its host). */
+  failure(error: unknown): GateError {
+    return upstreamError(error, this.shownAs, this.isDefault);
   }
 
   /** Its connections, as the settings' timeouts say. */

@@ -91,6 +91,20 @@ describe('upstreamError', () => {
     expect(error.reason).toEqual({ code: 'upstream_failed', params: { url: 'http://o:1', detail: 'something odd' } });
   });
 
+  it('without details, says only the code or kind of what it could not map: such a message may name the host', () => {
+    const tls = Object.assign(new Error("Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: 10.20.30.40"), {
+      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    });
+    const named = upstreamError(tls, 'backend "lab"', false);
+    expect(named.message).toBe('could not reach Ollama at backend "lab": ERR_TLS_CERT_ALTNAME_INVALID');
+    expect(JSON.stringify(named.reason)).not.toContain('10.20.30.40');
+    expect(upstreamError(new TypeError('connect to 10.0.0.7 failed'), 'backend "lab"', false).message).toBe(
+      'could not reach Ollama at backend "lab": TypeError',
+    );
+    // With details (the default backend, the operator's own machine as a rule), the words stay.
+    expect(upstreamError(tls, 'https://127.0.0.1:1').message).toContain('10.20.30.40');
+  });
+
   it('passes a GateError through', () => {
     const own = new GateError('body_stalled', { ms: 5 });
     expect(upstreamError(own, 'http://o:1')).toBe(own);

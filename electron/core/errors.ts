@@ -305,12 +305,18 @@ const UPSTREAM_ERRORS: Record<string, UpstreamReason> = {
   ETIMEDOUT: 'upstream_connect_timeout',
 };
 
-export function upstreamError(error: unknown, upstreamUrl: string): GateError {
+/**
+ * The gate's error for a failure reaching Ollama at `upstreamUrl` (or whatever names it). Without
+ * `detailed`, an error the gate has no code for says only its own code or kind: the message of a
+ * TLS or socket error may name the host, which a client of another backend must not learn.
+ */
+export function upstreamError(error: unknown, upstreamUrl: string, detailed = true): GateError {
   if (error instanceof GateError) return error; // the request body failed on its way (too large, too slow)
   const errno = errorCode(error);
   // undici's HTTP parser names what it could not read with llhttp's HPE_ codes.
   if (errno) return new GateError(UPSTREAM_ERRORS[errno] ?? 'upstream_unreadable', { url: upstreamUrl, errno });
-  const detail = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const detail = detailed || !(error instanceof Error) ? String(error instanceof Error ? error.message : error) : typeof code === 'string' ? code : error.name;
   return new GateError('upstream_failed', { url: upstreamUrl, detail });
 }
 

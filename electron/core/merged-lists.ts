@@ -1,5 +1,5 @@
 import { type Backend, modelKey } from './backends.js';
-import { GateError, upstreamError } from './errors.js';
+import { GateError } from './errors.js';
 import { getText } from './http-get.js';
 import type { GateSettings } from './settings.js';
 
@@ -70,7 +70,7 @@ export async function fetchModelLists(
         if (answer.status !== 200) throw new GateError('upstream_model_list');
         return answer.text;
       } catch (error) {
-        const failure = upstreamError(error, backend.shownAs);
+        const failure = backend.failure(error);
         if (REFUSED.has(failure.code)) backend.refused();
         throw failure;
       } finally {

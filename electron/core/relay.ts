@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { GateError, sendError, upstreamError } from './errors.js';
+import { GateError, sendError } from './errors.js';
 import { downstreamResponseHeaders } from './headers.js';
 import { filterModelList } from './policy.js';
 import { TokenTap } from './token-tap.js';
@@ -26,8 +26,8 @@ export interface RelayOptions {
   path: string;
   /** the request's start, for the time to first byte */
   t0: number;
-  /** how errors name this Ollama (Backend.shownAs) */
-  shownAs: string;
+  /** the gate's error for a failure reaching this Ollama (Backend.failure) */
+  failure: (error: unknown) => GateError;
 }
 
 /** Why an upstream request is aborted when its client has gone. */
@@ -125,7 +125,7 @@ export class Relay implements Dispatcher.DispatchHandler {
     if (this.failed) return;
     this.failed = true;
     if (this.gone) return this.done(); // the request's end records the client's leaving
-    const gateError = upstreamError(error, this.options.shownAs);
+    const gateError = this.options.failure(error);
     if (!this.started) return this.done(gateError);
     if (this.res.writableEnded) return;
     this.failure = gateError;
