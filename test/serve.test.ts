@@ -56,6 +56,8 @@ describe('ollama-gate serve', () => {
       expect(serve.output.join('\n')).not.toMatch(/Ollama .*(answers at|is not reachable)/);
       expect(await serve.stop('SIGTERM')).toBe(0);
       expect(serve.output.join('\n')).toMatch(/SIGTERM: shutting down/);
+      // The probe cut by the shutdown is not news of an Ollama gone down.
+      expect(serve.output.join('\n')).not.toMatch(/is not reachable/);
     } finally {
       silent.close();
     }

@@ -81,7 +81,7 @@ export function createGateHost(options: GateHostOptions): GateHost {
     for (const { level, text } of lines) logger[level](text);
   };
   // One line per change an operator must know of: Ollama down or back, exposed on the LAN, a new
-  // port, HTTPS on or off. Shutting down, the listeners closing are expected, not news.
+  // port, HTTPS on or off. Shutting down, the listeners closing and the probes cut are expected, not news.
   let closing: Promise<void> | undefined;
   let status = NOT_LISTENING;
   let ollama = gateway.health.current();
@@ -98,10 +98,11 @@ export function createGateHost(options: GateHostOptions): GateHost {
       status = next;
     }),
     gateway.health.onChange((next) => {
-      print(healthLines(ollama, next));
+      if (!closing) print(healthLines(ollama, next));
       ollama = next;
     }),
     gateway.backends.onChange(() => {
+      if (closing) return;
       for (const backend of gateway.backends.all()) {
         const next = backend.monitor.current();
         if (backend.isDefault || !next || !backend.setting.enabled) continue;
