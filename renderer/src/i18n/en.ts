@@ -159,8 +159,7 @@ export const en = {
   'keys.field.concurrency': 'Requests at once',
   'keys.field.dailyTokens': 'Tokens per day',
   'keys.field.noLimitHint': 'Empty for no limit.',
-  'keys.field.dailyTokensHint':
-    'Empty for no limit. Streams that end without counts count one token per chunk; /v1/messages and /v1/responses, whose tokens the gate cannot count, are refused.',
+  'keys.field.dailyTokensHint': 'Empty for no limit. A budgeted key cannot use /v1/messages or /v1/responses (tokens not counted there).',
   'keys.field.expires': 'Expires after',
   'keys.field.expiresHint': 'The key works through this day. Empty: never expires.',
   'keys.error.userRequired': 'Enter who the key is for.',

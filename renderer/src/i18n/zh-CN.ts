@@ -158,7 +158,7 @@ export const zhCN: Dictionary = {
   'keys.field.concurrency': '同时请求数',
   'keys.field.dailyTokens': '每天词元数',
   'keys.field.noLimitHint': '留空表示不限。',
-  'keys.field.dailyTokensHint': '留空表示不限。未附带计数的流按每个分块一个令牌计；网关无法统计令牌的 /v1/messages 和 /v1/responses 将被拒绝。',
+  'keys.field.dailyTokensHint': '留空表示不限。设有额度的密钥不能使用 /v1/messages 或 /v1/responses（网关无法统计其令牌）。',
   'keys.field.expires': '有效期至',
   'keys.field.expiresHint': '密钥在这一天结束前有效。留空表示永不过期。',
   'keys.error.userRequired': '请填写密钥的使用者。',

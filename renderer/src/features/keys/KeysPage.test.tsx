@@ -114,14 +114,14 @@ describe('the keys page', () => {
     expect(fake.calls.some((c) => c.method === 'keys.create')).toBe(false);
   });
 
-  it('says by the daily token field what a budget means for streams and the routes it cannot count', async () => {
+  it('says by the daily token field which routes a budgeted key cannot use', async () => {
     setup();
     fireEvent.click(await screen.findByRole('button', { name: 'New key' }));
     const dialog = screen.getByRole('dialog', { name: 'New key' });
     const field = within(dialog).getByLabelText('Tokens per day');
     const hint = document.getElementById(field.getAttribute('aria-describedby')!)!.textContent!;
     expect(hint).toContain('/v1/messages');
-    expect(hint).toContain('one token per chunk');
+    expect(hint).toContain('/v1/responses');
   });
 
   it('shows the gate’s own refusal under the field it concerns', async () => {
