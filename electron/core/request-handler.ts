@@ -218,7 +218,13 @@ async function relayTo(
   several: boolean,
 ): Promise<void> {
   const upstream = backend.target(settings);
-  const relay = new Relay(res, upstream, { gateHeaders: record.headers, allowedModels, path: record.target!.path, t0: record.t0, failure: (error) => backend.failure(error) });
+  const relay = new Relay(res, upstream, {
+    gateHeaders: record.headers,
+    allowedModels,
+    path: record.target!.path,
+    t0: record.t0,
+    failure: (error) => backend.failure(error),
+  });
   record.relay = relay;
   record.backend = backend;
   backend.inFlight++;
