@@ -413,6 +413,35 @@ function perTarget(targets: readonly TargetName[], f: (t: TargetName) => number 
   return values;
 }
 
+type PerFunction = (f: (t: TargetName) => number | undefined) => PerTarget;
+type ChatOf = (t: TargetName) => ChatTotals | undefined;
+
+/** Requests per second at `c` connections, per target. */
+function chatRateRow(c: number, per: PerFunction, chat: ChatOf): Row {
+  return {
+    label: `chat c=${c}: req/s`,
+    values: per((t) => {
+      const x = chat(t);
+      return x ? x.ok / x.seconds : undefined;
+    }),
+    digits: 0,
+    compare: 'ratio',
+  };
+}
+
+/** The proxy's CPU per answer at `c` connections (direct has no proxy). */
+function chatCpuRow(c: number, per: PerFunction, chat: ChatOf): Row {
+  return {
+    label: `chat c=${c}: proxy CPU per request (us)`,
+    values: per((t) => {
+      const x = chat(t);
+      return t === 'direct' || !x?.answers ? undefined : (x.cpuSeconds / x.answers) * 1e6;
+    }),
+    digits: 1,
+    compare: 'ratio',
+  };
+}
+
 function buildRows(plan: Plan, results: Results): Row[] {
   const per = (f: (t: TargetName) => number | undefined): PerTarget => perTarget(results.targets, f);
   const rows: Row[] = [];
@@ -420,27 +449,11 @@ function buildRows(plan: Plan, results: Results): Row[] {
     const chat = (t: TargetName) => results.chat.get(`${t}|${c}`);
     const lat = new Map(results.targets.map((t) => [t, sorted(chat(t)?.latencies ?? [])]));
     rows.push(
-      {
-        label: `chat c=${c}: req/s`,
-        values: per((t) => {
-          const x = chat(t);
-          return x ? x.ok / x.seconds : undefined;
-        }),
-        digits: 0,
-        compare: 'ratio',
-      },
+      chatRateRow(c, per, chat),
       { label: `chat c=${c}: latency p50 (ms)`, values: per((t) => percentile(lat.get(t) ?? [], 50)), digits: 3, compare: 'diff', unit: 'ms' },
       { label: `chat c=${c}: latency p99 (ms)`, values: per((t) => percentile(lat.get(t) ?? [], 99)), digits: 3, compare: 'diff', unit: 'ms' },
-      {
-        // What the proxy itself spends, whatever the others on the machine did: the cost the ratios above come from.
-        label: `chat c=${c}: proxy CPU per request (us)`,
-        values: per((t) => {
-          const x = chat(t);
-          return t === 'direct' || !x?.answers ? undefined : (x.cpuSeconds / x.answers) * 1e6;
-        }),
-        digits: 1,
-        compare: 'ratio',
-      },
+      // What the proxy itself spends, whatever the others on the machine did: the cost the ratios above come from.
+      chatCpuRow(c, per, chat),
     );
   }
   const streamRows = (label: string, map: Map<TargetName, StreamTotals>, withResources: boolean): void => {
@@ -506,26 +519,10 @@ function buildBackendRows(plan: Plan, results: Results): Row[] {
     // Over direct, as the targets are stated; between gate2 and gate direct cancels out.
     const added = (t: TargetName, q: number) => percentile(sorted(chat(t)?.latencies ?? []), q) - percentile(sorted(chat('direct')?.latencies ?? []), q);
     rows.push(
-      {
-        label: `chat c=${c}: req/s`,
-        values: per((t) => {
-          const x = chat(t);
-          return x ? x.ok / x.seconds : undefined;
-        }),
-        digits: 0,
-        compare: 'ratio',
-      },
+      chatRateRow(c, per, chat),
       { label: `chat c=${c}: added latency p50 (ms)`, values: per((t) => added(t, 50)), digits: 3, compare: 'diff', unit: 'ms' },
       { label: `chat c=${c}: added latency p99 (ms)`, values: per((t) => added(t, 99)), digits: 3, compare: 'diff', unit: 'ms' },
-      {
-        label: `chat c=${c}: proxy CPU per request (us)`,
-        values: per((t) => {
-          const x = chat(t);
-          return x?.answers ? (x.cpuSeconds / x.answers) * 1e6 : undefined;
-        }),
-        digits: 1,
-        compare: 'ratio',
-      },
+      chatCpuRow(c, per, chat),
       { label: `chat c=${c}: answered by ${SECOND_BACKEND} (%)`, values: per((t) => bySecond(chat(t)?.routed)), digits: 1, compare: 'none' },
     );
   }
