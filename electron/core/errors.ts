@@ -315,9 +315,15 @@ export function upstreamError(error: unknown, upstreamUrl: string, detailed = tr
   const errno = errorCode(error);
   // undici's HTTP parser names what it could not read with llhttp's HPE_ codes.
   if (errno) return new GateError(UPSTREAM_ERRORS[errno] ?? 'upstream_unreadable', { url: upstreamUrl, errno });
-  const code = (error as { code?: unknown } | null)?.code;
-  const detail = detailed || !(error instanceof Error) ? String(error instanceof Error ? error.message : error) : typeof code === 'string' ? code : error.name;
-  return new GateError('upstream_failed', { url: upstreamUrl, detail });
+  return new GateError('upstream_failed', { url: upstreamUrl, detail: failureDetail(error, detailed) });
+}
+
+/** An error's message, or with `detailed` off only its code (else its class's name). */
+function failureDetail(error: unknown, detailed: boolean): string {
+  if (!(error instanceof Error)) return String(error);
+  if (detailed) return error.message;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : error.name;
 }
 
 function errorCode(error: unknown): string | undefined {

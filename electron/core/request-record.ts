@@ -122,13 +122,13 @@ export class RequestRecord {
   }
 }
 
+/** Routes whose answers are generated text, streamed one JSON line per token. */
+const GENERATES = new Set(['/api/chat', '/api/generate', '/v1/chat/completions', '/v1/completions']);
+
 /**
  * What one log entry may hold of what a client chose: a model name or path a client makes
  * megabytes long would otherwise be kept that long in memory, in gate.log and in the history file.
  */
-/** Routes whose answers are generated text, streamed one JSON line per token. */
-const GENERATES = new Set(['/api/chat', '/api/generate', '/v1/chat/completions', '/v1/completions']);
-
 const MAX_LOGGED_NAME = 256;
 const MAX_LOGGED_PATH = 2_048;
 const MAX_LOGGED_ERROR = 1_024;

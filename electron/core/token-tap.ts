@@ -70,8 +70,8 @@ const DATA = Buffer.from('data:');
 
 /**
  * The lines in `chunk` that open a JSON object: `{` or `data:` then `{` at the start of a line
- * (`startsLine`: the chunk's first byte starts one). A line split across chunks right at its start
- * is missed: an estimate, and one that errs low by a line now and then, never high.
+ * (`startsLine`: the chunk's first byte starts one). An estimate of tokens: a line split across
+ * chunks right inside its `data: ` is missed, and a stream's opening and closing lines count too.
  */
 function jsonLinesIn(chunk: Buffer, startsLine: boolean): number {
   let at = startsLine ? 0 : chunk.indexOf(0x0a) + 1;
