@@ -3,6 +3,7 @@ import { appendFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as v from 'valibot';
 import { type LogEntry, REASON_CODES } from '../shared/contract.js';
+import type { RequestLogEntry } from './events.js';
 
 export interface LogHistoryOptions {
   /** the JSON-lines file, in the data folder */
@@ -30,8 +31,12 @@ const FILE_MODE = 0o600;
 export class LogHistoryFile {
   /** the newest entries, as the file will hold them after a rewrite */
   private tail: LogEntry[] = [];
-  /** entries not written yet */
-  private pending: LogEntry[] = [];
+  /**
+   * Entries not written yet, with their numbers. The numbered copy a line is written from is made
+   * only when it is written: on a busy gate most entries are dropped before that, and a copy per
+   * request on the request path cost more than the whole history.
+   */
+  private pending: Array<{ entry: RequestLogEntry; seq: number }> = [];
   /** lines in the file now, bad ones included */
   private lines = 0;
   /** the next write replaces the file rather than appending to it */
@@ -100,15 +105,15 @@ export class LogHistoryFile {
     return [...this.tail];
   }
 
-  /** Queues an entry; it is written within `flushMs`, with whatever else came meanwhile. */
-  add(entry: LogEntry): void {
+  /** Queues an entry and its number; it is written within `flushMs`, with whatever else came meanwhile. */
+  add(entry: RequestLogEntry, seq: number): void {
     if (this.closed) return;
     const limit = this.limit();
     if (limit === 0) {
       if (!this.removed) this.schedule(this.flushMs);
       return;
     }
-    this.pending.push(entry);
+    this.pending.push({ entry, seq });
     // A disk that does not keep up costs memory no more than the history itself.
     if (this.pending.length > limit * 2) this.pending = this.pending.slice(-limit);
     this.schedule(this.flushMs);
@@ -156,7 +161,7 @@ export class LogHistoryFile {
     const { file } = this.options;
     const limit = this.limit();
     const keepBodies = this.options.keepBodies();
-    const batch = keepBodies ? this.pending : this.pending.map(withoutBody);
+    const pending = this.pending;
     this.pending = [];
     try {
       if (limit === 0) {
@@ -168,6 +173,8 @@ export class LogHistoryFile {
         return;
       }
       this.removed = false;
+      // Only the newest `limit` can stay in the file: older ones would be written only to be cut away.
+      const batch = pending.slice(-limit).map(({ entry, seq }) => ({ ...entry, seq, requestBody: keepBodies ? entry.requestBody : null }));
       if (!keepBodies && this.tail.some((entry) => entry.requestBody !== null)) {
         this.tail = this.tail.map(withoutBody);
         this.rewrite = true;

@@ -439,13 +439,9 @@ export function createGateService(deps: GateServiceDeps): GateService {
   let lastModelCheck = Number.NEGATIVE_INFINITY;
   const onRequest = (entry: RequestLogEntry) => {
     const seq = history.push(entry);
-    const listening = emitter.listening('logs');
-    if (persisted || listening) {
-      const numbered = { ...entry, seq };
-      persisted?.add(numbered);
-      // Live log lines go only to someone listening (a window, a web admin page); a later one reads the history.
-      if (listening) batcher.push(numbered);
-    }
+    persisted?.add(entry, seq);
+    // Live log lines go only to someone listening (a window, a web admin page); a later one reads the history.
+    if (emitter.listening('logs')) batcher.push({ ...entry, seq });
     if (entry.model && entry.decision === 'allowed' && clock.now() - lastModelCheck >= MODEL_RECHECK_MS) {
       lastModelCheck = clock.now();
       const backend = entry.backend ? gateway.backends.byName(entry.backend) : undefined;
