@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { cleanup, configure, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { act, cleanup, configure, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SettingsPatch, SettingsView } from '../../../../electron/shared/contract.js';
 import { ToastProvider } from '../../components/Toast.js';
@@ -56,6 +56,22 @@ describe('the settings page', () => {
     expect((screen.getByLabelText('Bind address') as HTMLInputElement).readOnly).toBe(false);
   });
 
+  it('shows settings changed elsewhere, but never over an edit in progress', async () => {
+    const fake = setup(SETTINGS);
+    const port = (await screen.findByLabelText('Port')) as HTMLInputElement;
+    // The tray or the CLI changed the port: the page follows.
+    act(() => fake.emit('settings', { ...SETTINGS, proxy: { ...SETTINGS.proxy, port: 8100 } }));
+    expect(port.value).toBe('8100');
+    // Mid-edit, another change arrives: the user's edit stays, and Apply still offers it.
+    fireEvent.change(port, { target: { value: '8200' } });
+    act(() => fake.emit('settings', { ...SETTINGS, proxy: { ...SETTINGS.proxy, port: 8300 } }));
+    expect(port.value).toBe('8200');
+    expect(document.querySelector('.form-actions .saved')!.textContent).toBe('Changes not applied yet.');
+    // Undoing the edit shows the latest settings, not the ones the page opened with.
+    fireEvent.click(screen.getByRole('button', { name: 'Undo changes' }));
+    expect(port.value).toBe('8300');
+  });
+
   it('applies the rest without the pinned settings, and says so in a toast', async () => {
     const fake = setup(PINNED);
     fireEvent.change(await screen.findByLabelText('HTTPS port'), { target: { value: '9444' } });
@@ -109,6 +125,31 @@ describe('the settings page', () => {
       // The default follows the URL typed above it.
       fireEvent.change(screen.getByLabelText('Ollama URL'), { target: { value: 'http://127.0.0.1:11500' } });
       expect(group('Backend default').textContent).toContain('http://127.0.0.1:11500');
+    });
+
+    it('keeps a backend added the moment the page shows, before React has run its effects', async () => {
+      // As in a real window: React renders on its own schedule, not inside the test's act().
+      const actEnvironment = (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT;
+      (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = false;
+      try {
+        setup(SETTINGS);
+        // Clicked from the first DOM change that shows the button: after React committed the page, before any later task.
+        await new Promise<void>((resolve) => {
+          const observer = new MutationObserver(() => {
+            const add = screen.queryByRole('button', { name: 'Add backend' });
+            if (!add) return;
+            observer.disconnect();
+            add.click();
+            resolve();
+          });
+          observer.observe(document.body, { childList: true, subtree: true });
+        });
+        await waitFor(() => expect(screen.getByRole('group', { name: 'New backend 1' })).toBeTruthy());
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(screen.getByRole('group', { name: 'New backend 1' })).toBeTruthy();
+      } finally {
+        (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = actEnvironment;
+      }
     });
 
     it('adds a backend, applies the whole list live, and shows what the gate then has', async () => {

@@ -1,4 +1,4 @@
-import { type ReactNode, useEffect, useId, useState } from 'react';
+import { type ReactNode, useId, useState } from 'react';
 import type { Language, ProxySettings, SettingsView } from '../../../../electron/shared/contract.js';
 import { ErrorMessage } from '../../components/ErrorMessage.js';
 import { CheckField, Field } from '../../components/Field.js';
@@ -50,9 +50,13 @@ function SettingsForm({ view }: { view: SettingsView }) {
   const [busy, setBusy] = useState(false);
 
   // Settings changed elsewhere (the tray, another window, the CLI) show up unless the user is mid-edit.
-  useEffect(() => {
+  // Adjusted while rendering, not in an effect: an effect still pending when the user edits (a row
+  // added just as the page opened) ran after the edit and put the old values back.
+  const [shownView, setShownView] = useState(view);
+  if (view !== shownView) {
+    setShownView(view);
     if (!dirty) setValues(settingsFormFromView(view));
-  }, [view, dirty]);
+  }
 
   const set = <F extends SettingsField>(field: F, value: SettingsFormValues[F]) => {
     setValues((current) => ({ ...current, [field]: value }));
