@@ -129,8 +129,9 @@ describe('the settings page', () => {
 
     it('keeps a backend added the moment the page shows, before React has run its effects', async () => {
       // As in a real window: React renders on its own schedule, not inside the test's act().
-      const actEnvironment = (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT;
-      (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = false;
+      const react = globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean };
+      const actEnvironment = react.IS_REACT_ACT_ENVIRONMENT;
+      react.IS_REACT_ACT_ENVIRONMENT = false;
       try {
         setup(SETTINGS);
         // Clicked from the first DOM change that shows the button: after React committed the page, before any later task.
@@ -145,10 +146,11 @@ describe('the settings page', () => {
           observer.observe(document.body, { childList: true, subtree: true });
         });
         await waitFor(() => expect(screen.getByRole('group', { name: 'New backend 1' })).toBeTruthy());
+        // Whatever React had pending when the click came has run by now; the row is still there.
         await new Promise((resolve) => setTimeout(resolve, 50));
         expect(screen.getByRole('group', { name: 'New backend 1' })).toBeTruthy();
       } finally {
-        (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = actEnvironment;
+        react.IS_REACT_ACT_ENVIRONMENT = actEnvironment;
       }
     });
 
