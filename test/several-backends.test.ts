@@ -144,6 +144,22 @@ describe('several Ollamas behind one gate', () => {
     for (const fake of Object.values(fakes())) expect(fake.requests.filter((r) => r.path === '/api/tags').length).toBeGreaterThanOrEqual(1);
   });
 
+  it('knows and merges a backend with thousands of models (a model list of megabytes)', async () => {
+    const models = Array.from({ length: 6_000 }, (_, i) => ({ name: `hf.co/some-org/a-model-with-a-long-name-${i}:Q4_K_M`, size: 1_000 + i }));
+    const shelf = await startFakeOllama({ models });
+    try {
+      await withBackends([{ name: 'shelf', url: shelf.url, enabled: true, weight: 1 }]);
+      const last = 'hf.co/some-org/a-model-with-a-long-name-5999:Q4_K_M';
+      expect((await post('/api/generate', { model: last, prompt: 'hi', stream: false }, inference)).status).toBe(200);
+      expect(shelf.requests.filter((r) => r.path === '/api/generate')).toHaveLength(1);
+      const tags = (await (await fetch(`${h.url}/api/tags`, { headers: { 'x-api-key': inference } })).json()) as { models: Array<{ name: string }> };
+      expect(tags.models).toHaveLength(6_000 + DEFAULT_MODELS.length);
+      expect(tags.models.some((m) => m.name === last)).toBe(true);
+    } finally {
+      await shelf.close();
+    }
+  });
+
   it('X-Gate-Backend sends a pull to that backend (never forwarding the header), whose models the gate then knows; an unknown name gets 400', async () => {
     await withBackends();
     const pull = await post('/api/pull', { model: 'mistral', stream: false }, full, { 'X-Gate-Backend': 'small' });

@@ -125,6 +125,21 @@ describe('HealthMonitor against a real (fake) Ollama', () => {
     }
   });
 
+  it('reads a model list of thousands of models, longer than a probe answer usually is', async () => {
+    // About 2.5 MiB of /api/tags: a shared model server with every quantisation of everything.
+    const models = Array.from({ length: 6_000 }, (_, i) => ({ name: `hf.co/some-org/a-model-with-a-long-name-${i}:Q4_K_M`, size: 1_000 + i }));
+    const fake = await startFakeOllama({ models });
+    const monitor = new HealthMonitor({ upstream: () => fake.url, timeoutMs: 10_000 });
+    try {
+      const health = await monitor.check();
+      expect(health.models).toHaveLength(6_000);
+      expect(health.models.some((m) => m.name === 'hf.co/some-org/a-model-with-a-long-name-5999:Q4_K_M')).toBe(true);
+    } finally {
+      await monitor.close();
+      await fake.close();
+    }
+  });
+
   it('says why Ollama is unreachable: refused, or something else answering', async () => {
     const fake = await startFakeOllama();
     const url = fake.url;

@@ -4,7 +4,7 @@ import type { GateReason, HealthView, InstalledModel, LoadedModel } from '../sha
 import { explain, upstreamError } from './errors.js';
 import { Emitter } from './events.js';
 import { findExposure } from './exposure.js';
-import { getText } from './http-get.js';
+import { MODEL_LIST_MAX_BYTES, getText } from './http-get.js';
 import { lanAddresses } from './network.js';
 
 /** One look at Ollama: is it there, which version, what is installed, what is loaded. */
@@ -232,9 +232,9 @@ const psSchema = v.object({
 export async function probeOllama(dispatcher: Dispatcher | undefined, upstream: string, timeoutMs: number): Promise<HealthProbe> {
   const base = new URL(upstream);
   const basePath = base.pathname.replace(/\/+$/, '');
-  const get = async (path: string): Promise<{ status: number; json: unknown; ms: number }> => {
+  const get = async (path: string, maxBytes?: number): Promise<{ status: number; json: unknown; ms: number }> => {
     const started = performance.now();
-    const { status, text } = await getText(new URL(`${basePath}${path}`, base.origin), { timeoutMs, dispatcher });
+    const { status, text } = await getText(new URL(`${basePath}${path}`, base.origin), { timeoutMs, dispatcher, maxBytes });
     let json: unknown = null;
     try {
       json = JSON.parse(text);
@@ -244,7 +244,7 @@ export async function probeOllama(dispatcher: Dispatcher | undefined, upstream: 
     return { status, json, ms: Math.round((performance.now() - started) * 100) / 100 };
   };
 
-  const [version, tags, ps] = await Promise.allSettled([get('/api/version'), get('/api/tags'), get('/api/ps')]);
+  const [version, tags, ps] = await Promise.allSettled([get('/api/version'), get('/api/tags', MODEL_LIST_MAX_BYTES), get('/api/ps', MODEL_LIST_MAX_BYTES)]);
   if (version.status === 'rejected') return { ...DOWN, ...probeFailure(version.reason, upstream, timeoutMs) };
   const parsedVersion = v.safeParse(versionSchema, version.value.json);
   if (version.value.status !== 200 || !parsedVersion.success) {

@@ -1,6 +1,6 @@
 import { type Backend, modelKey } from './backends.js';
 import { GateError } from './errors.js';
-import { getText } from './http-get.js';
+import { MODEL_LIST_MAX_BYTES, getText } from './http-get.js';
 import type { GateSettings } from './settings.js';
 
 /** How long one backend may take to list its models before the merge goes on without it. */
@@ -66,6 +66,7 @@ export async function fetchModelLists(
           dispatcher: target.pool,
           headers,
           signal,
+          maxBytes: MODEL_LIST_MAX_BYTES,
         });
         if (answer.status !== 200) throw new GateError('upstream_model_list');
         return answer.text;
