@@ -25,7 +25,8 @@ export const MODEL_LIST_MAX_BYTES = 32 * 1024 * 1024;
  * A GET that resolves with the status and body text, or rejects: with a `TimeoutError` when
  * `timeoutMs` passes before the body has ended, an `AnswerTooLongError` past `maxBytes` (1 MiB
  * unless given), else with the transport's error (its code mapped in errors.ts). For health probes,
- * model lists and self-tests, not the proxied traffic. `dispatcher` reuses a pool's connections (Ollama's); without one a shared agent of its own is used.
+ * model lists and self-tests, not the proxied traffic. `dispatcher` reuses a pool's connections
+ * (Ollama's); without one a shared agent of its own is used.
  */
 export async function getText(
   url: string | URL,
